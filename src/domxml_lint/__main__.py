@@ -1,0 +1,7 @@
+"""``python -m domxml_lint``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

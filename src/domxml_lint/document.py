@@ -1,0 +1,385 @@
+"""A parsed domain XML document: original bytes, a hardened lxml tree and a source map.
+
+The bytes are the truth. lxml answers queries; an expat pass over the same
+bytes (built only when a location or an edit is needed) maps every element to
+byte spans, so fixes can be byte edits that leave everything else untouched.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import xml.parsers.expat
+from functools import cached_property
+
+import attrs
+from lxml import etree
+
+from .errors import HostileInputError, InputError, InternalError
+
+#: Largest file read, the same limit ``virsh define`` applies (VSH_MAX_XML_FILE).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=False,
+    remove_comments=False,
+    remove_pis=False,
+    strip_cdata=False,
+    collect_ids=False,
+)
+
+# Prolog without a DOCTYPE: optional declaration, comments and PIs, then the root name.
+_ROOT_NAME = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*<([^\s/>!?]+)", re.S)
+# A start tag from '<' to its '>' (quoted values may hold '>'). Group 1 is '/' if self-closing.
+_START_TAG = re.compile(rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
+_ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_LEADING_WS = re.compile(rb"(?m)^([ \t]+)<")
+
+
+@attrs.frozen(slots=True)
+class ElementSpan:
+    """Byte offsets of one element: its start tag and its end tag.
+
+    For a self-closing element the end tag is empty: ``end_start == end == start_end``.
+    """
+
+    start: int
+    start_end: int
+    end_start: int
+    end: int
+
+    @property
+    def self_closing(self) -> bool:
+        return self.end == self.start_end
+
+
+@attrs.frozen(slots=True)
+class AttributeSpan:
+    """Byte offsets of one attribute: ``name_start`` .. ``value_end + 1`` covers ``name='value'``."""
+
+    name_start: int
+    value_start: int
+    value_end: int
+    quote: str
+
+    @property
+    def end(self) -> int:
+        return self.value_end + 1
+
+
+@attrs.frozen(slots=True)
+class Style:
+    """How the file is written, so that inserted text blends in."""
+
+    quote: str = "'"
+    indent: str = "  "
+    newline: str = "\n"
+
+
+def sniff_root_name(data: bytes) -> str | None:
+    """The root element's name, read without building a tree (None if not found).
+
+    Used to skip non-domain XML cheaply; a DOCTYPE or odd prolog falls back to
+    expat, which stops at the root's start tag and expands nothing.
+    """
+    match = _ROOT_NAME.match(data)
+    if match:
+        return match.group(1).decode("utf-8", "replace")
+    return _sniff_root_with_expat(data)
+
+
+class _RootFound(Exception):
+    pass
+
+
+def _sniff_root_with_expat(data: bytes) -> str | None:
+    parser = xml.parsers.expat.ParserCreate()
+    name: list[str] = []
+
+    def start(tag: str, _attrs: object) -> None:
+        name.append(tag)
+        raise _RootFound
+
+    parser.StartElementHandler = start
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(data, True)
+    except _RootFound:
+        pass
+    except (xml.parsers.expat.ExpatError, ValueError):
+        pass
+    return name[0] if name else None
+
+
+class Document:
+    """One XML document. Construct with :meth:`parse`."""
+
+    def __init__(self, data: bytes, path: str, root: etree._Element, encoding: str) -> None:
+        self.data = data
+        self.path = path
+        self.root = root
+        self.encoding = encoding
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: bytes, path: str = "<string>") -> Document:
+        """Parse ``data`` safely, or raise :class:`InputError` naming the file and line."""
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(
+                path,
+                f"file is {len(data)} bytes, larger than the {MAX_FILE_BYTES // 1048576} MiB "
+                "limit (the most `virsh define` reads)",
+                hint="split it or check that it really is a domain definition",
+            )
+        _reject_unsupported_encoding(data, path)
+        if b"<!DOCTYPE" in data:
+            _reject_doctype(data, path)
+        try:
+            root = etree.fromstring(data, _PARSER)
+        except etree.XMLSyntaxError as exc:
+            line, column = exc.position if exc.position else (None, None)
+            raise InputError(
+                path,
+                f"not well-formed XML: {_strip_position(exc.msg)}",
+                hint="fix the XML syntax; nothing was changed",
+                line=line,
+                column=column,
+            ) from None
+        if b"XInclude" in data:
+            _reject_xinclude(root, path)
+        encoding = _python_codec(root.getroottree().docinfo.encoding, path)
+        return cls(data, path, root, encoding)
+
+    # -- elements and the source map ------------------------------------------------
+
+    @cached_property
+    def elements(self) -> list[etree._Element]:
+        """Every element in document order (the order expat reports them)."""
+        return list(self.root.iter(etree.Element))
+
+    @cached_property
+    def _index(self) -> dict[etree._Element, int]:
+        return {el: i for i, el in enumerate(self.elements)}
+
+    @cached_property
+    def spans(self) -> list[ElementSpan]:
+        """Byte spans of every element, parallel to :attr:`elements`."""
+        spans = _build_spans(self.data)
+        if len(spans) != len(self.elements):
+            raise InternalError(
+                self.path,
+                f"source map has {len(spans)} elements but the tree has {len(self.elements)}",
+                hint="please report this file",
+            )
+        return spans
+
+    def span(self, element: etree._Element) -> ElementSpan:
+        return self.spans[self._index[element]]
+
+    def attribute_span(self, element: etree._Element, name: str) -> AttributeSpan | None:
+        """Where attribute ``name`` (as written, e.g. ``cache``) sits in the start tag."""
+        span = self.span(element)
+        wanted = name.encode()
+        for match in _ATTRIBUTE.finditer(self.data, span.start, span.start_end):
+            if match.group(1) == wanted:
+                group = 2 if match.group(2) is not None else 3
+                return AttributeSpan(
+                    name_start=match.start(1),
+                    value_start=match.start(group),
+                    value_end=match.end(group),
+                    quote=chr(self.data[match.start(group) - 1]),
+                )
+        return None
+
+    def xpath_of(self, element: etree._Element) -> str:
+        return self.root.getroottree().getpath(element)
+
+    # -- positions -------------------------------------------------------------------
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        find = self.data.find
+        pos = find(b"\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+        return starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a byte offset; columns count characters."""
+        from bisect import bisect_right
+
+        starts = self._line_starts
+        line = bisect_right(starts, offset)
+        line_start = starts[line - 1]
+        if line == 1 and self.data.startswith(codecs.BOM_UTF8):
+            line_start = len(codecs.BOM_UTF8)
+        prefix = self.data[line_start:offset]
+        if prefix.isascii():
+            return line, len(prefix) + 1
+        return line, len(prefix.decode(self.encoding, "replace")) + 1
+
+    def line_bounds(self, offset: int) -> tuple[int, int]:
+        """Start of the line holding ``offset`` and the offset just past its newline."""
+        start = self.data.rfind(b"\n", 0, offset) + 1
+        end = self.data.find(b"\n", offset)
+        return start, (len(self.data) if end == -1 else end + 1)
+
+    def indentation_at(self, offset: int) -> str | None:
+        """Whitespace before ``offset`` on its line, or None if other text precedes it."""
+        start = self.data.rfind(b"\n", 0, offset) + 1
+        prefix = self.data[start:offset]
+        if prefix.strip(b" \t"):
+            return None
+        return prefix.decode("ascii")
+
+    # -- style -----------------------------------------------------------------------
+
+    @cached_property
+    def style(self) -> Style:
+        data = self.data
+        singles = len(re.findall(rb"=\s*'", data))
+        doubles = len(re.findall(rb'=\s*"', data))
+        quote = '"' if doubles > singles else "'"
+        newline = "\r\n" if b"\r\n" in data else "\n"
+        return Style(quote=quote, indent=_indent_unit(data), newline=newline)
+
+    def encode(self, text: str) -> bytes:
+        return text.encode(self.encoding, "xmlcharrefreplace")
+
+
+def _indent_unit(data: bytes) -> str:
+    indents = _LEADING_WS.findall(data)
+    if not indents:
+        return "  "
+    if any(ws.startswith(b"\t") for ws in indents):
+        return "\t"
+    widths = sorted({len(ws) for ws in indents})
+    smallest = widths[0]
+    steps = [b - a for a, b in zip([0, *widths], widths, strict=False) if b > a]
+    unit = min([smallest, *steps])
+    return " " * max(1, unit)
+
+
+def _build_spans(data: bytes) -> list[ElementSpan]:
+    """One expat pass: start and end byte offsets of every element, in document order."""
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    open_stack: list[int] = []
+    record: list[list[int]] = []
+
+    def on_start(_name: str, _attrs: object) -> None:
+        start = parser.CurrentByteIndex
+        match = _START_TAG.match(data, start)
+        if match is None:  # pragma: no cover - expat accepted a tag the regex cannot read
+            raise ValueError(f"unreadable start tag at byte {start}")
+        start_end = match.end()
+        slot = [start, start_end, start_end, start_end, 1 if match.group(1) else 0]
+        open_stack.append(len(record))
+        record.append(slot)
+
+    def on_end(_name: str) -> None:
+        slot = record[open_stack.pop()]
+        if slot[4]:
+            return
+        end_start = parser.CurrentByteIndex
+        slot[2] = end_start
+        slot[3] = data.index(b">", end_start) + 1
+
+    parser.StartElementHandler = on_start
+    parser.EndElementHandler = on_end
+    parser.Parse(data, True)
+    return [ElementSpan(s, se, es, e) for s, se, es, e, _ in record]
+
+
+_BOMS_REFUSED = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _reject_unsupported_encoding(data: bytes, path: str) -> None:
+    if data.startswith(_BOMS_REFUSED) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        raise InputError(
+            path,
+            "UTF-16/UTF-32 encoded XML is not supported: libvirt reads domain XML as UTF-8",
+            hint=f"convert it, e.g. `iconv -f UTF-16 -t UTF-8 {path}`",
+            line=1,
+            column=1,
+        )
+    nul = data.find(b"\x00")
+    if nul != -1:
+        line = data.count(b"\n", 0, nul) + 1
+        raise InputError(
+            path,
+            "binary data (a NUL byte) where XML text was expected",
+            hint="pass only XML text files",
+            line=line,
+        )
+
+
+def _reject_doctype(data: bytes, path: str) -> None:
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    found: list[int] = []
+
+    def on_doctype(*_args: object) -> None:
+        found.append(parser.CurrentByteIndex)
+        raise _RootFound
+
+    def on_start(*_args: object) -> None:
+        raise _RootFound
+
+    parser.StartDoctypeDeclHandler = on_doctype
+    parser.StartElementHandler = on_start
+    try:
+        parser.Parse(data, True)
+    except (_RootFound, xml.parsers.expat.ExpatError, ValueError):
+        pass
+    if not found:
+        return  # the text "<!DOCTYPE" sits in a comment, CDATA or attribute
+    offset = data.rfind(b"<!DOCTYPE", 0, found[0] + 1)
+    offset = offset if offset != -1 else found[0]
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    raise HostileInputError(
+        path,
+        "DOCTYPE declarations are not allowed (they can define entities that read files or "
+        "expand without bound, and libvirt never writes one)",
+        hint="remove the <!DOCTYPE ...> declaration; nothing was read or changed",
+        line=line,
+        column=column,
+    )
+
+
+def _reject_xinclude(root: etree._Element, path: str) -> None:
+    for element in root.iter(f"{{{XINCLUDE_NS}}}*"):
+        raise HostileInputError(
+            path,
+            "XInclude elements are not allowed (libvirt does not process them)",
+            hint="inline the included content; nothing was read or changed",
+            line=element.sourceline,
+        )
+
+
+def _python_codec(declared: str | None, path: str) -> str:
+    name = declared or "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:  # lxml accepted it, Python does not know it
+        raise InputError(
+            path,
+            f"encoding {name!r} is not supported",
+            hint="save the file as UTF-8, as libvirt writes it",
+            line=1,
+        ) from None
+
+
+def _strip_position(message: str) -> str:
+    return re.sub(r", line \d+, column \d+$", "", message)

@@ -1,0 +1,54 @@
+"""Errors that stop a file from being linted or fixed.
+
+Every error names the file and, where there is one, the line and column, and
+says what to do. The CLI prints ``str(error)`` as one line and exits with 2.
+"""
+
+from __future__ import annotations
+
+
+class DomxmlLintError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UsageError(DomxmlLintError):
+    """A bad option, selector, configuration key or path given by the user."""
+
+
+class InputError(DomxmlLintError):
+    """A file that cannot be read, parsed or safely processed."""
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        hint: str = "",
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.message = message
+        self.hint = hint
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class HostileInputError(InputError):
+    """XML features that can read files, reach the network or blow up memory."""
+
+
+class InternalError(InputError):
+    """A bug in domxml-lint or a plugin; the file is left untouched."""

@@ -1,0 +1,703 @@
+"""DomainFacts: what a domain definition says, derived once per document.
+
+Rules read facts; they never re-parse strings that facts already parsed.
+Every part is computed on first use and cached, so a rule that does not run
+costs nothing. Facts never raise on bad input: a value libvirt would refuse
+becomes None (or a :class:`CpusetRef` carrying an error) for rules to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+
+import attrs
+from lxml import etree
+
+from .cpuset import CpusetError, parse_cpuset
+from .document import Document
+from .units import parse_uint, to_kib
+
+Element = etree._Element
+
+#: Domain types that libvirt's QEMU driver handles.
+QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
+
+
+# -- small values ----------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class CpusetRef:
+    """One cpuset/nodeset attribute and what it parsed to.
+
+    ``ids`` is None when the text is invalid; ``error`` then says why.
+    """
+
+    element: Element
+    attribute: str
+    text: str
+    ids: frozenset[int] | None
+    error: str | None = None
+
+
+@attrs.frozen(slots=True)
+class MemorySize:
+    """A scaled size element or attribute, converted to KiB (None if invalid)."""
+
+    element: Element
+    kib: int | None
+    text: str
+    unit: str | None
+
+
+@attrs.frozen(slots=True)
+class PciAddress:
+    domain: int
+    bus: int
+    slot: int
+    function: int
+
+    def __str__(self) -> str:
+        return f"{self.domain:04x}:{self.bus:02x}:{self.slot:02x}.{self.function:x}"
+
+
+# -- CPU -------------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class Vcpus:
+    """``<vcpu>``: ``maximum`` is None when the count does not parse."""
+
+    element: Element | None
+    maximum: int | None
+    current: int | None
+    placement: str
+    cpuset: CpusetRef | None
+
+
+@attrs.frozen(slots=True)
+class Topology:
+    element: Element
+    sockets: int | None
+    dies: int | None
+    clusters: int | None
+    cores: int | None
+    threads: int | None
+
+    @property
+    def total(self) -> int | None:
+        parts = (self.sockets, self.dies, self.clusters, self.cores, self.threads)
+        if any(p is None for p in parts):
+            return None
+        total = 1
+        for part in parts:
+            total *= part  # type: ignore[operator]
+        return total
+
+
+@attrs.frozen(slots=True)
+class NumaCell:
+    element: Element
+    id: int | None
+    cpus: CpusetRef | None
+    memory: MemorySize | None
+    mem_access: str | None
+
+
+@attrs.frozen(slots=True)
+class Cpu:
+    element: Element
+    mode: str
+    model: str | None
+    topology: Topology | None
+    cells: tuple[NumaCell, ...]
+
+    def feature_policy(self, name: str) -> str | None:
+        for feature in self.element.iterchildren("feature"):
+            if feature.get("name") == name:
+                return feature.get("policy", "require")
+        return None
+
+
+@attrs.frozen(slots=True)
+class Pin:
+    """A ``vcpupin``, ``emulatorpin`` or ``iothreadpin``; ``target`` is the vCPU or IOThread id."""
+
+    element: Element
+    target: int | None
+    cpuset: CpusetRef | None
+
+
+@attrs.frozen(slots=True)
+class Cputune:
+    element: Element
+    vcpupins: tuple[Pin, ...]
+    emulatorpins: tuple[Pin, ...]
+    iothreadpins: tuple[Pin, ...]
+
+    @property
+    def emulatorpin(self) -> Pin | None:
+        return self.emulatorpins[0] if self.emulatorpins else None
+
+    def children(self, tag: str) -> list[Element]:
+        return list(self.element.iterchildren(tag))
+
+    def value(self, tag: str) -> tuple[Element, str] | None:
+        """A scalar tunable such as ``shares`` or ``period``: its element and raw text."""
+        child = self.element.find(tag)
+        if child is None:
+            return None
+        return child, (child.text or "").strip()
+
+
+# -- NUMA tuning -----------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class NumatuneMemory:
+    element: Element
+    mode: str
+    placement: str | None
+    nodeset: CpusetRef | None
+
+
+@attrs.frozen(slots=True)
+class Memnode:
+    element: Element
+    cellid: int | None
+    mode: str
+    nodeset: CpusetRef | None
+
+
+@attrs.frozen(slots=True)
+class Numatune:
+    element: Element
+    memory: NumatuneMemory | None
+    memnodes: tuple[Memnode, ...]
+
+
+# -- memory ----------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class HugePage:
+    """One ``<hugepages><page>``; ``size`` is None for ``<hugepages/>`` (the host default)."""
+
+    element: Element
+    size: MemorySize | None
+    nodeset: CpusetRef | None
+
+
+@attrs.frozen(slots=True)
+class MemoryBacking:
+    element: Element
+    hugepages: Element | None
+    pages: tuple[HugePage, ...]
+    locked: bool
+    nosharepages: bool
+    source_type: str | None
+    access_mode: str | None
+    allocation_mode: str | None
+
+
+@attrs.frozen(slots=True)
+class Memtune:
+    element: Element
+    hard_limit: MemorySize | None
+    soft_limit: MemorySize | None
+    swap_hard_limit: MemorySize | None
+    min_guarantee: MemorySize | None
+
+
+# -- devices ---------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class Disk:
+    element: Element
+    type: str | None
+    device: str
+    driver: Element | None
+    target: Element | None
+    source: Element | None
+    bus: str | None
+    dev: str | None
+    readonly: bool
+    shareable: bool
+    transient: bool
+
+    def driver_attr(self, name: str) -> str | None:
+        return None if self.driver is None else self.driver.get(name)
+
+    @property
+    def cache(self) -> str | None:
+        return self.driver_attr("cache")
+
+    @property
+    def io(self) -> str | None:
+        return self.driver_attr("io")
+
+    @property
+    def format(self) -> str | None:
+        return self.driver_attr("type")
+
+    @property
+    def label(self) -> str:
+        """How messages name the disk: ``disk 'vda'``."""
+        return f"disk '{self.dev}'" if self.dev else "disk"
+
+    @property
+    def writable(self) -> bool:
+        return not self.readonly and self.device not in ("cdrom", "floppy")
+
+
+@attrs.frozen(slots=True)
+class Interface:
+    element: Element
+    type: str | None
+    model: str | None
+    driver: Element | None
+    queues: int | None
+
+    def driver_attr(self, name: str) -> str | None:
+        return None if self.driver is None else self.driver.get(name)
+
+
+@attrs.frozen(slots=True)
+class Controller:
+    element: Element
+    type: str | None
+    model: str | None
+    index: int | None
+    driver: Element | None
+
+    def driver_attr(self, name: str) -> str | None:
+        return None if self.driver is None else self.driver.get(name)
+
+
+@attrs.frozen(slots=True)
+class Hostdev:
+    """A ``<hostdev>``, or an ``<interface type='hostdev'>`` (``is_interface``)."""
+
+    element: Element
+    mode: str
+    type: str | None
+    address: PciAddress | None
+    is_interface: bool
+
+
+# -- the facts -------------------------------------------------------------------------
+
+
+class DomainFacts:
+    """Everything rules need to know about one domain, derived lazily and once."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.root = doc.root
+
+    @cached_property
+    def tags(self) -> frozenset[str]:
+        """Local names of every element present (for skipping rules whose elements are absent)."""
+        return frozenset(
+            el.tag for el in self.doc.elements if isinstance(el.tag, str) and el.tag[0] != "{"
+        )
+
+    # -- domain-level --------------------------------------------------------------
+
+    @property
+    def virt_type(self) -> str | None:
+        return self.root.get("type")
+
+    @property
+    def is_qemu(self) -> bool:
+        """Whether libvirt's QEMU driver runs this domain (type kvm, qemu or hvf).
+
+        Rules that encode QEMU-driver checks or KVM tuning advice apply only here.
+        """
+        return self.root.get("type") in QEMU_VIRT_TYPES
+
+    @cached_property
+    def os_type(self) -> Element | None:
+        return self.root.find("os/type")
+
+    @property
+    def arch(self) -> str | None:
+        return None if self.os_type is None else self.os_type.get("arch")
+
+    @property
+    def machine(self) -> str | None:
+        return None if self.os_type is None else self.os_type.get("machine")
+
+    @cached_property
+    def devices(self) -> Element | None:
+        return self.root.find("devices")
+
+    def device_elements(self, tag: str) -> list[Element]:
+        """Direct children of ``<devices>`` named ``tag``."""
+        if self.devices is None:
+            return []
+        return list(self.devices.iterchildren(tag))
+
+    @cached_property
+    def features(self) -> Element | None:
+        return self.root.find("features")
+
+    @cached_property
+    def iothreads(self) -> int | None:
+        """The ``<iothreads>`` count (None when absent or invalid)."""
+        return parse_uint(self.root.findtext("iothreads"))
+
+    # -- CPU -----------------------------------------------------------------------
+
+    @cached_property
+    def vcpus(self) -> Vcpus:
+        element = self.root.find("vcpu")
+        if element is None:
+            return Vcpus(None, 1, None, "static", None)
+        maximum = parse_uint(element.text)
+        return Vcpus(
+            element=element,
+            maximum=maximum,
+            current=parse_uint(element.get("current")),
+            placement=element.get("placement", "static"),
+            cpuset=_cpuset(element, "cpuset"),
+        )
+
+    @property
+    def vcpu_count(self) -> int | None:
+        """The maximum vCPU count, the number libvirt sizes queues and topology against."""
+        return self.vcpus.maximum
+
+    @cached_property
+    def cpu(self) -> Cpu | None:
+        element = self.root.find("cpu")
+        if element is None:
+            return None
+        topology_el = element.find("topology")
+        topology = None
+        if topology_el is not None:
+            topology = Topology(
+                element=topology_el,
+                sockets=parse_uint(topology_el.get("sockets")),
+                dies=parse_uint(topology_el.get("dies", "1")),
+                clusters=parse_uint(topology_el.get("clusters", "1")),
+                cores=parse_uint(topology_el.get("cores")),
+                threads=parse_uint(topology_el.get("threads")),
+            )
+        cells = tuple(
+            NumaCell(
+                element=cell,
+                id=parse_uint(cell.get("id")),
+                cpus=_cpuset(cell, "cpus"),
+                memory=_size_attr(cell, "memory", "unit"),
+                mem_access=cell.get("memAccess"),
+            )
+            for cell in element.iterfind("numa/cell")
+        )
+        return Cpu(
+            element=element,
+            mode=element.get("mode", "custom"),
+            model=element.findtext("model"),
+            topology=topology,
+            cells=cells,
+        )
+
+    @property
+    def numa_cells(self) -> tuple[NumaCell, ...]:
+        return self.cpu.cells if self.cpu is not None else ()
+
+    @cached_property
+    def cputune(self) -> Cputune | None:
+        element = self.root.find("cputune")
+        if element is None:
+            return None
+        return Cputune(
+            element=element,
+            vcpupins=tuple(_pin(el, "vcpu") for el in element.iterchildren("vcpupin")),
+            emulatorpins=tuple(_pin(el, None) for el in element.iterchildren("emulatorpin")),
+            iothreadpins=tuple(_pin(el, "iothread") for el in element.iterchildren("iothreadpin")),
+        )
+
+    @property
+    def vcpupins(self) -> tuple[Pin, ...]:
+        return self.cputune.vcpupins if self.cputune is not None else ()
+
+    @cached_property
+    def pinned_host_cpus(self) -> frozenset[int]:
+        """Host CPUs named by ``vcpu@cpuset``, vcpupin, emulatorpin and iothreadpin."""
+        refs = [self.vcpus.cpuset]
+        if self.cputune is not None:
+            tune = self.cputune
+            refs += [p.cpuset for p in (*tune.vcpupins, *tune.emulatorpins, *tune.iothreadpins)]
+        cpus: set[int] = set()
+        for ref in refs:
+            if ref is not None and ref.ids is not None:
+                cpus |= ref.ids
+        return frozenset(cpus)
+
+    # -- NUMA tuning ---------------------------------------------------------------
+
+    @cached_property
+    def numatune(self) -> Numatune | None:
+        element = self.root.find("numatune")
+        if element is None:
+            return None
+        memory_el = element.find("memory")
+        memory = None
+        if memory_el is not None:
+            memory = NumatuneMemory(
+                element=memory_el,
+                mode=memory_el.get("mode", "strict"),
+                placement=memory_el.get("placement"),
+                nodeset=_cpuset(memory_el, "nodeset"),
+            )
+        memnodes = tuple(
+            Memnode(
+                element=el,
+                cellid=parse_uint(el.get("cellid")),
+                mode=el.get("mode", "strict"),
+                nodeset=_cpuset(el, "nodeset"),
+            )
+            for el in element.iterchildren("memnode")
+        )
+        return Numatune(element=element, memory=memory, memnodes=memnodes)
+
+    # -- memory --------------------------------------------------------------------
+
+    @cached_property
+    def memory(self) -> MemorySize | None:
+        return _size_element(self.root.find("memory"))
+
+    @cached_property
+    def current_memory(self) -> MemorySize | None:
+        return _size_element(self.root.find("currentMemory"))
+
+    @cached_property
+    def max_memory(self) -> MemorySize | None:
+        return _size_element(self.root.find("maxMemory"))
+
+    @cached_property
+    def memory_backing(self) -> MemoryBacking | None:
+        element = self.root.find("memoryBacking")
+        if element is None:
+            return None
+        hugepages = element.find("hugepages")
+        pages: tuple[HugePage, ...] = ()
+        if hugepages is not None:
+            pages = tuple(
+                HugePage(
+                    element=page,
+                    size=_size_attr(page, "size", "unit"),
+                    nodeset=_cpuset(page, "nodeset"),
+                )
+                for page in hugepages.iterchildren("page")
+            )
+        source, access, allocation = (element.find(t) for t in ("source", "access", "allocation"))
+        return MemoryBacking(
+            element=element,
+            hugepages=hugepages,
+            pages=pages,
+            locked=element.find("locked") is not None,
+            nosharepages=element.find("nosharepages") is not None,
+            source_type=None if source is None else source.get("type"),
+            access_mode=None if access is None else access.get("mode"),
+            allocation_mode=None if allocation is None else allocation.get("mode"),
+        )
+
+    @cached_property
+    def memtune(self) -> Memtune | None:
+        element = self.root.find("memtune")
+        if element is None:
+            return None
+        return Memtune(
+            element=element,
+            hard_limit=_size_element(element.find("hard_limit")),
+            soft_limit=_size_element(element.find("soft_limit")),
+            swap_hard_limit=_size_element(element.find("swap_hard_limit")),
+            min_guarantee=_size_element(element.find("min_guarantee")),
+        )
+
+    @cached_property
+    def guest_memory_kib(self) -> int | None:
+        """The guest's memory: the NUMA cells' sum when they all have sizes, else ``<memory>``.
+
+        On define libvirt replaces ``<memory>`` with the cells' sum, so the cells win.
+        """
+        cells = self.numa_cells
+        if cells and all(c.memory is not None and c.memory.kib is not None for c in cells):
+            return sum(c.memory.kib for c in cells)  # type: ignore[union-attr,misc]
+        return self.memory.kib if self.memory is not None else None
+
+    # -- devices -------------------------------------------------------------------
+
+    @cached_property
+    def disks(self) -> tuple[Disk, ...]:
+        disks = []
+        for element in self.device_elements("disk"):
+            target = element.find("target")
+            disks.append(
+                Disk(
+                    element=element,
+                    type=element.get("type"),
+                    device=element.get("device", "disk"),
+                    driver=element.find("driver"),
+                    target=target,
+                    source=element.find("source"),
+                    bus=None if target is None else target.get("bus"),
+                    dev=None if target is None else target.get("dev"),
+                    readonly=element.find("readonly") is not None,
+                    shareable=element.find("shareable") is not None,
+                    transient=element.find("transient") is not None,
+                )
+            )
+        return tuple(disks)
+
+    @cached_property
+    def interfaces(self) -> tuple[Interface, ...]:
+        result = []
+        for element in self.device_elements("interface"):
+            model = element.find("model")
+            driver = element.find("driver")
+            result.append(
+                Interface(
+                    element=element,
+                    type=element.get("type"),
+                    model=None if model is None else model.get("type"),
+                    driver=driver,
+                    queues=None if driver is None else parse_uint(driver.get("queues")),
+                )
+            )
+        return tuple(result)
+
+    @cached_property
+    def controllers(self) -> tuple[Controller, ...]:
+        return tuple(
+            Controller(
+                element=element,
+                type=element.get("type"),
+                model=element.get("model"),
+                index=parse_uint(element.get("index")),
+                driver=element.find("driver"),
+            )
+            for element in self.device_elements("controller")
+        )
+
+    @cached_property
+    def hostdevs(self) -> tuple[Hostdev, ...]:
+        result = []
+        for element in self.device_elements("hostdev"):
+            result.append(
+                Hostdev(
+                    element=element,
+                    mode=element.get("mode", "subsystem"),
+                    type=element.get("type"),
+                    address=_pci_address(element.find("source/address")),
+                    is_interface=False,
+                )
+            )
+        for iface in self.interfaces:
+            if iface.type == "hostdev":
+                result.append(
+                    Hostdev(
+                        element=iface.element,
+                        mode="subsystem",
+                        type="pci",
+                        address=_pci_address(iface.element.find("source/address")),
+                        is_interface=True,
+                    )
+                )
+        return tuple(result)
+
+    # -- every cpuset, for cpuset-invalid and host checks -------------------------
+
+    @cached_property
+    def cpusets(self) -> tuple[CpusetRef, ...]:
+        """Every cpuset/nodeset/vcpus attribute in the document, parsed once."""
+        refs: list[CpusetRef | None] = [self.vcpus.cpuset]
+        if self.cputune is not None:
+            tune = self.cputune
+            refs += [p.cpuset for p in (*tune.vcpupins, *tune.emulatorpins, *tune.iothreadpins)]
+            for tag, attribute in _CPUTUNE_SETS:
+                refs += [_cpuset(el, attribute) for el in tune.element.iterchildren(tag)]
+        if self.numatune is not None:
+            if self.numatune.memory is not None:
+                refs.append(self.numatune.memory.nodeset)
+            refs += [m.nodeset for m in self.numatune.memnodes]
+        if self.memory_backing is not None:
+            refs += [p.nodeset for p in self.memory_backing.pages]
+        refs += [c.cpus for c in self.numa_cells]
+        return tuple(r for r in refs if r is not None)
+
+    def iter_elements(self, *tags: str) -> Iterator[Element]:
+        """Every element named one of ``tags``, anywhere, in document order."""
+        wanted = set(tags)
+        return (el for el in self.doc.elements if el.tag in wanted)
+
+
+_CPUTUNE_SETS = (
+    ("vcpusched", "vcpus"),
+    ("iothreadsched", "iothreads"),
+    ("cachetune", "vcpus"),
+    ("memorytune", "vcpus"),
+)
+
+
+def _cpuset(element: Element, attribute: str) -> CpusetRef | None:
+    text = element.get(attribute)
+    if text is None:
+        return None
+    try:
+        return CpusetRef(element, attribute, text, parse_cpuset(text))
+    except CpusetError as exc:
+        return CpusetRef(element, attribute, text, None, str(exc))
+
+
+def _pin(element: Element, target_attribute: str | None) -> Pin:
+    target = parse_uint(element.get(target_attribute)) if target_attribute else None
+    return Pin(element=element, target=target, cpuset=_cpuset(element, "cpuset"))
+
+
+def _size_element(element: Element | None) -> MemorySize | None:
+    if element is None:
+        return None
+    text = element.text or ""
+    unit = element.get("unit")
+    return MemorySize(element, to_kib(text, unit), text.strip(), unit)
+
+
+def _size_attr(element: Element, attribute: str, unit_attribute: str) -> MemorySize | None:
+    text = element.get(attribute)
+    if text is None:
+        return None
+    unit = element.get(unit_attribute)
+    return MemorySize(element, to_kib(text, unit), text, unit)
+
+
+def _address_int(text: str | None) -> int | None:
+    """An address field as libvirt's strtoul base 0 reads it: 0x.. hex, 0.. octal, else decimal."""
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        if text.lower().startswith("0x"):
+            return int(text, 16)
+        if len(text) > 1 and text.startswith("0"):
+            return int(text, 8)
+        return int(text, 10)
+    except ValueError:
+        return None
+
+
+def _pci_address(element: Element | None) -> PciAddress | None:
+    if element is None or element.get("type", "pci") != "pci":
+        return None
+    fields = [_address_int(element.get(k)) for k in ("domain", "bus", "slot", "function")]
+    if fields[0] is None:
+        fields[0] = 0
+    if fields[3] is None:
+        fields[3] = 0
+    if any(f is None for f in fields):
+        return None
+    return PciAddress(*fields)  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""Reading inputs and writing fixed files atomically, keeping mode, owner and symlinks."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+from .document import MAX_FILE_BYTES
+from .errors import InputError
+
+TEMP_SUFFIX = ".domxml-lint.tmp"
+
+
+def read_file(path: str) -> bytes:
+    """The file's bytes, or an InputError saying what is wrong and what to do."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(path, "no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory", hint="pass files, or a directory to search") from None
+    except PermissionError:
+        raise InputError(path, "permission denied while reading", hint="check the file's permissions") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}", hint="check the path") from None
+    return data
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` atomically.
+
+    A temporary file in the same directory is written, flushed and fsynced,
+    given the original's mode and owner, then renamed over the original, so
+    the file is at every moment either fully old or fully new. A symlink stays
+    a symlink: its target is replaced. A read-only file is refused.
+    """
+    real = os.path.realpath(path)
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        raise InputError(path, f"cannot write: {exc.strerror or exc}", hint="check the path") from None
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
+        raise InputError(
+            path,
+            "is read-only, so the fix was not written",
+            hint="make it writable (chmod u+w) or run without --fix",
+        )
+    directory, name = os.path.split(real)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
+    except OSError as exc:
+        raise InputError(
+            path,
+            f"cannot create a temporary file beside it: {exc.strerror or exc}",
+            hint="the directory must be writable for --fix",
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+            try:
+                os.fchown(handle.fileno(), info.st_uid, info.st_gid)
+            except PermissionError:
+                pass  # not root: the file keeps our ownership, as editors do
+        os.replace(temp, real)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,104 @@
+"""The values a lint run produces: findings, fixes and byte edits."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class Severity(enum.Enum):
+    """How bad a finding is.
+
+    error: libvirt or QEMU rejects the definition, or data can be lost.
+    warning: a clear performance or safety problem.
+    info: advice.
+    """
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class Applicability(enum.Enum):
+    """Whether a fix may be applied by ``--fix`` alone.
+
+    safe: cannot make a definition that libvirt accepts fail to define or
+    start on the same host, and cannot reduce data durability.
+    unsafe: anything else; needs ``--unsafe-fixes``.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(order=True)
+class Edit:
+    """Replace bytes ``start:end`` of the original document with ``content``.
+
+    ``content`` is text; it is encoded with the document's encoding when the
+    edit is applied. An insertion has ``start == end``.
+    """
+
+    start: int
+    end: int
+    content: str
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"bad edit range {self.start}:{self.end}")
+
+
+@attrs.frozen
+class Fix:
+    """A rewrite that resolves one finding; its edits apply together or not at all."""
+
+    applicability: Applicability
+    title: str
+    edits: tuple[Edit, ...] = attrs.field(converter=tuple)
+
+    @property
+    def is_safe(self) -> bool:
+        return self.applicability is Applicability.SAFE
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return min(e.start for e in self.edits), max(e.end for e in self.edits)
+
+
+@attrs.frozen
+class Finding:
+    """One problem found in one document.
+
+    Lines and columns are 1-based; columns count characters. ``path`` is the
+    element's XPath (``/domain/devices/disk[2]/driver``).
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    path: str
+    fix: Fix | None = None
+    offset: int = attrs.field(default=0, eq=False, repr=False)
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, str]:
+        return (self.line, self.column, self.code, self.message)

@@ -1,0 +1,95 @@
+"""The engine: document -> facts -> rules -> findings.
+
+A :class:`Linter` is built once per run from the selected rules and the host,
+then checks documents one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .document import Document
+from .errors import DomxmlLintError, InternalError
+from .facts import DomainFacts
+from .findings import Finding
+from .rule import Rule, RuleContext
+from .ruleset import RuleSet
+from .suppression import apply_suppressions, find_suppressions
+
+UNUSED_SUPPRESSION = "unused-suppression"
+
+
+@attrs.frozen
+class Checked:
+    """The findings for one document, plus notes on why rules stayed silent."""
+
+    findings: list[Finding]
+    notes: list[tuple[str, str]]
+
+
+class Linter:
+    """Runs a fixed selection of rules against documents."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        ruleset: RuleSet,
+        *,
+        host: Any = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.ruleset = ruleset
+        self.host = host
+        self.options = options or {}
+        self.skipped_for_host = [r for r in rules if r.needs_host and host is None]
+        runnable = [r for r in rules if not (r.needs_host and host is None)]
+        self.suppression_rule = next((r for r in runnable if r.name == UNUSED_SUPPRESSION), None)
+        self.rules = [r for r in runnable if r.name != UNUSED_SUPPRESSION]
+        self.active_codes = {r.code for r in self.rules}
+
+    def check(self, doc: Document) -> Checked:
+        """Run every selected rule on ``doc`` (whose root must be ``<domain>``)."""
+        facts = DomainFacts(doc)
+        ctx = RuleContext(doc, facts, self.host, self.options)
+        tags = facts.tags
+        findings: list[Finding] = []
+        for item in self.rules:
+            if item.triggers is not None and item.triggers.isdisjoint(tags):
+                continue
+            findings.extend(self._run(item, ctx))
+        suppressions = find_suppressions(doc)
+        if suppressions:
+            findings, unused = apply_suppressions(
+                doc, findings, suppressions, self.ruleset, self.active_codes
+            )
+            if unused and self.suppression_rule is not None:
+                ctx.unused_suppressions = unused
+                findings.extend(self._run(self.suppression_rule, ctx))
+        findings.sort(key=lambda f: f.sort_key)
+        return Checked(findings, ctx.notes)
+
+    def _run(self, item: Rule, ctx: RuleContext) -> list[Finding]:
+        ctx.rule = item
+        try:
+            found = list(item.check(ctx))
+        except DomxmlLintError:
+            raise
+        except Exception as exc:
+            raise InternalError(
+                ctx.doc.path,
+                f"internal error in rule {item.code} ({item.name}) from {item.origin}: "
+                f"{type(exc).__name__}: {exc}",
+                hint="nothing was changed; please report this with the file",
+            ) from exc
+        for finding in found:
+            if finding.fix is not None and finding.fix.applicability is not item.fix:
+                raise InternalError(
+                    ctx.doc.path,
+                    f"rule {item.code} ({item.name}) offered a {finding.fix.applicability} fix "
+                    f"but declares fix={item.fix}",
+                    hint="this is a bug in the rule; please report it",
+                )
+        return found

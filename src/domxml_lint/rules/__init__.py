@@ -1,0 +1,32 @@
+"""The built-in rules, registered through the same pluggy hook as third-party plugins.
+
+Every module in this package contributes the :class:`~domxml_lint.rule.Rule`
+objects it defines at top level; adding a rule means adding it to a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ..hookspecs import hookimpl
+from ..rule import Rule
+
+
+def builtin_rules() -> list[Rule]:
+    found: list[Rule] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, Rule) and value.check.__module__ == module.__name__
+        )
+    return found
+
+
+@hookimpl
+def domxml_lint_rules() -> list[Rule]:
+    return builtin_rules()

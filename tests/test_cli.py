@@ -1,0 +1,108 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from helpers import RULE_FIXTURES, run_cli
+
+UNSAFE = RULE_FIXTURES / "disk-cache-unsafe" / "trigger.xml"
+NATIVE = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
+CLEAN = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"
+
+
+def test_text_output_and_exit_1(tmp_path):
+    result = run_cli(str(NATIVE))
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == (
+        f"{NATIVE}:6:35: DX404 [*] disk 'vda': io='native' with no cache mode: libvirt refuses "
+        "it (needs cache='none' or 'directsync') (io-native-needs-direct-cache)"
+    )
+    assert lines[-1] == "2 findings in 1 file (2 fixable with --fix)."
+
+
+def test_clean_file_exits_0():
+    result = run_cli(str(CLEAN))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.decode().strip() == "No findings in 1 file."
+
+
+def test_fix_writes_only_changed_files(tmp_path):
+    bad, good = tmp_path / "bad.xml", tmp_path / "good.xml"
+    shutil.copy(NATIVE, bad)
+    shutil.copy(CLEAN, good)
+    os.utime(good, ns=(1_000_000_000, 1_000_000_000))
+    result = run_cli("--fix", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert bad.read_bytes() == NATIVE.with_name("trigger-tabs.fixed.xml").read_bytes()
+    assert good.stat().st_mtime_ns == 1_000_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xml", "good.xml"]
+    again = run_cli("--fix", str(tmp_path))
+    assert again.returncode == 0 and bad.read_bytes() == NATIVE.with_name("trigger-tabs.fixed.xml").read_bytes()
+
+
+def test_unsafe_fixes_need_the_flag(tmp_path):
+    target = tmp_path / "u.xml"
+    shutil.copy(UNSAFE, target)
+    result = run_cli("--fix", str(target))
+    assert result.returncode == 1 and target.read_bytes() == UNSAFE.read_bytes()
+    assert b"1 with --unsafe-fixes" in result.stdout
+    result = run_cli("--fix", "--unsafe-fixes", str(target))
+    assert result.returncode == 0
+    assert target.read_bytes() == UNSAFE.with_name("trigger.fixed.xml").read_bytes()
+
+
+def test_diff_writes_nothing_and_exits_1(tmp_path):
+    target = tmp_path / "n.xml"
+    shutil.copy(NATIVE, target)
+    result = run_cli("--diff", str(target))
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert out.startswith(f"--- a/{str(target).lstrip('/')}\n+++ b/")
+    assert '+\t\t\t<driver name="qemu" type="raw" io="native" cache="none"/>' in out
+    assert target.read_bytes() == NATIVE.read_bytes()
+
+
+def test_json_output():
+    result = run_cli("--output-format", "json", str(UNSAFE))
+    records = json.loads(result.stdout)
+    assert len(records) == 1
+    record = records[0]
+    assert {k: record[k] for k in ("code", "name", "severity", "line", "column", "end_line", "end_column")} == {
+        "code": "DX401", "name": "disk-cache-unsafe", "severity": "error",
+        "line": 11, "column": 40, "end_line": 11, "end_column": 54,
+    }
+    assert record["filename"] == str(UNSAFE)
+    assert record["fix"]["applicability"] == "unsafe" and record["fix"]["message"] == "Set cache='none'"
+
+
+def test_non_domain_xml_is_skipped_silently(tmp_path):
+    (tmp_path / "pom.xml").write_text("<project><modelVersion>4.0.0</modelVersion></project>")
+    (tmp_path / "net.xml").write_text("<network><name>default</name></network>")
+    result = run_cli(str(tmp_path))
+    assert result.returncode == 0 and result.stderr == b""
+
+
+def test_bad_file_does_not_stop_the_batch(tmp_path):
+    (tmp_path / "a-broken.xml").write_text("<domain><name>x</domain>")
+    shutil.copy(UNSAFE, tmp_path / "b.xml")
+    result = run_cli(str(tmp_path), str(tmp_path / "missing.xml"))
+    assert result.returncode == 2
+    assert b"DX401" in result.stdout
+    err = result.stderr.decode()
+    assert f"{tmp_path / 'a-broken.xml'}:1:" in err and "not well-formed XML" in err
+    assert f"{tmp_path / 'missing.xml'}: no such file or directory" in err
+
+
+def test_usage_errors_exit_2():
+    result = run_cli("--select", "DX4O1", str(CLEAN))
+    assert result.returncode == 2 and b"did you mean" in result.stderr
+    assert run_cli().returncode == 2
+
+
+def test_python_dash_m_and_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith(b"domxml-lint ")

@@ -1,0 +1,108 @@
+"""The fix loop: conflicts wait for the next pass, output must parse, runs are idempotent."""
+
+from __future__ import annotations
+
+import pytest
+
+from domxml_lint import rule
+from domxml_lint.api import build_linter
+from domxml_lint.document import Document
+from domxml_lint.errors import InternalError
+from domxml_lint.findings import Edit
+from domxml_lint.fixer import choose_fixes, edits_conflict, fix_document
+from domxml_lint.linter import Linter
+from domxml_lint.ruleset import RuleSet
+
+
+@pytest.mark.parametrize(
+    "a,b,conflict",
+    [
+        ((0, 5), (5, 9), False),  # touching replacements
+        ((0, 5), (4, 9), True),  # overlapping
+        ((3, 3), (3, 3), True),  # two insertions at one point
+        ((3, 3), (4, 4), False),
+        ((3, 3), (0, 5), True),  # insertion inside a replacement
+        ((0, 3), (3, 3), False),  # insertion right after a replacement
+        ((3, 6), (3, 3), True),  # insertion at a replacement's start
+    ],
+)
+def test_edits_conflict(a, b, conflict):
+    ea, eb = Edit(*a, "x"), Edit(*b, "y")
+    assert edits_conflict(ea, eb) is conflict
+    assert edits_conflict(eb, ea) is conflict
+
+
+CONFLICTING = b"""<domain type='kvm'>
+  <name>c</name>
+  <devices>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='unsafe' io='native'/>
+      <source dev='/dev/sdb'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+def test_overlapping_fixes_wait_for_the_next_pass():
+    linter = build_linter(select=["DX401", "DX404"])
+    doc = Document.parse(CONFLICTING, "c.xml")
+    findings = linter.check(doc).findings
+    assert {f.code for f in findings} == {"DX401", "DX404"}
+    chosen = choose_fixes(findings, unsafe=True)
+    assert len(chosen) == 1  # both rewrite the same cache value
+    result = fix_document(doc, linter, unsafe=True)
+    assert result.data == CONFLICTING.replace(b"cache='unsafe'", b"cache='none'")
+    assert [f.code for f in result.applied] == [chosen[0].code]
+    assert result.remaining == ()
+
+
+def test_safe_only_without_unsafe():
+    linter = build_linter(select=["DX401", "DX404"])
+    doc = Document.parse(CONFLICTING, "c.xml")
+    safe = fix_document(doc, linter, unsafe=False)
+    assert [f.code for f in safe.applied] == ["DX404"]
+    again = fix_document(Document.parse(safe.data, "c.xml"), linter, unsafe=False)
+    assert not again.changed
+
+
+@rule(code="ZZ001", name="breaks-xml", severity="error", summary="test rule", fix="safe")
+def _breaks_xml(ctx):
+    """A rule whose fix deletes the root's closing '>'."""
+    span = ctx.doc.span(ctx.doc.root)
+    yield ctx.finding(
+        ctx.doc.root, "broken", fix=ctx.safe_fix("break", Edit(span.end - 1, span.end, ""))
+    )
+
+
+@rule(code="ZZ002", name="lies-about-safety", severity="error", summary="test rule", fix="safe")
+def _lies(ctx):
+    """A rule that declares safe fixes but offers an unsafe one."""
+    yield ctx.finding(ctx.doc.root, "x", fix=ctx.unsafe_fix("t", ctx.edit.set_attribute(ctx.doc.root, "a", "b")))
+
+
+def test_fix_that_breaks_xml_is_an_internal_error():
+    linter = Linter([_breaks_xml], RuleSet([_breaks_xml]))
+    doc = Document.parse(b"<domain><name>x</name></domain>", "b.xml")
+    with pytest.raises(InternalError) as info:
+        fix_document(doc, linter)
+    assert "ZZ001" in info.value.message and "nothing was written" in info.value.message
+
+
+def test_rule_whose_fix_contradicts_its_metadata_is_caught():
+    linter = Linter([_lies], RuleSet([_lies]))
+    with pytest.raises(InternalError, match="declares fix=safe"):
+        linter.check(Document.parse(b"<domain/>", "l.xml"))
+
+
+def test_crashing_rule_is_reported_with_its_code():
+    @rule(code="ZZ003", name="crashes", severity="error", summary="test rule")
+    def crashes(ctx):
+        """Raises."""
+        raise KeyError("boom")
+        yield
+
+    linter = Linter([crashes], RuleSet([crashes]))
+    with pytest.raises(InternalError, match=r"ZZ003 \(crashes\).*KeyError"):
+        linter.check(Document.parse(b"<domain/>", "k.xml"))

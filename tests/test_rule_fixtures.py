@@ -1,0 +1,112 @@
+"""Every built-in rule against its fixtures in fixtures/xml/rules/<rule-name>/.
+
+Convention, per rule directory:
+- ``trigger*.xml``: must produce at least one finding of the rule;
+- ``clean*.xml``: must produce none of the rule;
+- ``trigger*.fixed.xml``: for a rule with a fix, the exact bytes after fixing
+  that trigger with only this rule selected (unsafe fixes included);
+- ``hosts.txt`` (optional): host snapshot files, relative to fixtures/xml/hosts,
+  one per line, loaded for every fixture of the directory;
+- ``select.txt`` (optional): more rules to run beside this one, one per line
+  (unused-suppression needs the rules its comments name).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from helpers import HOSTS, RULE_FIXTURES, assert_changes_within
+
+from domxml_lint.api import build_linter
+from domxml_lint.document import Document
+from domxml_lint.fixer import fix_document
+from domxml_lint.plugins import load_ruleset
+from domxml_lint.rule import DOC_SECTIONS
+
+BUILTIN = [r for r in load_ruleset(entry_points=False) if r.origin == "domxml_lint"]
+
+
+def _fixtures(rule_name: str, prefix: str) -> list[Path]:
+    directory = RULE_FIXTURES / rule_name
+    return sorted(
+        p for p in directory.glob(f"{prefix}*.xml") if not p.name.endswith(".fixed.xml")
+    )
+
+
+@cache
+def _host_for(rule_name: str):
+    listing = RULE_FIXTURES / rule_name / "hosts.txt"
+    if not listing.exists():
+        return None
+    from domxml_lint.host import load_host
+
+    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    return load_host(*(HOSTS / name for name in names))
+
+
+def _linter(rule_name: str):
+    listing = RULE_FIXTURES / rule_name / "select.txt"
+    extra = listing.read_text().split() if listing.exists() else []
+    return build_linter(select=[rule_name, *extra], host=_host_for(rule_name))
+
+
+def _cases(prefix: str):
+    return [
+        pytest.param(r, path, id=f"{r.code}-{r.name}/{path.name}")
+        for r in BUILTIN
+        for path in _fixtures(r.name, prefix)
+    ]
+
+
+@pytest.mark.parametrize("rule", BUILTIN, ids=lambda r: f"{r.code}-{r.name}")
+def test_rule_has_fixtures_and_docs(rule):
+    assert _fixtures(rule.name, "trigger"), f"fixtures/xml/rules/{rule.name}/trigger*.xml missing"
+    assert _fixtures(rule.name, "clean"), f"fixtures/xml/rules/{rule.name}/clean*.xml missing"
+    for section in DOC_SECTIONS:
+        assert rule.section(section), f"{rule.code} doc lacks a '## {section}' section"
+    assert rule.code.startswith("DX") and len(rule.code) == 5
+
+
+@pytest.mark.parametrize("rule,path", _cases("trigger"))
+def test_trigger_fixture_fires(rule, path):
+    doc = Document.parse(path.read_bytes(), str(path))
+    findings = _linter(rule.name).check(doc).findings
+    assert any(f.code == rule.code for f in findings), f"{rule.code} did not fire on {path.name}"
+    for finding in findings:
+        if finding.fix is not None:
+            assert finding.fix.applicability is rule.fix
+
+
+@pytest.mark.parametrize("rule,path", _cases("clean"))
+def test_clean_fixture_is_clean(rule, path):
+    doc = Document.parse(path.read_bytes(), str(path))
+    findings = [f for f in _linter(rule.name).check(doc).findings if f.code == rule.code]
+    assert not findings, "\n".join(f"{f.line}:{f.column} {f.message}" for f in findings)
+
+
+@pytest.mark.parametrize(
+    "rule,path", [c for c in _cases("trigger") if c.values[0].fix is not None]
+)
+def test_fix_matches_snapshot_and_is_minimal(rule, path):
+    original = path.read_bytes()
+    expected_path = path.with_name(path.stem + ".fixed.xml")
+    assert expected_path.exists(), f"{expected_path.name} (expected fix output) missing"
+    linter = _linter(rule.name)
+    doc = Document.parse(original, str(path))
+    first_edits = [
+        e
+        for f in linter.check(doc).findings
+        if f.code == rule.code and f.fix is not None
+        for e in f.fix.edits
+    ]
+    result = fix_document(doc, linter, unsafe=True)
+    assert result.applied, "no fix was applied"
+    assert result.data == expected_path.read_bytes(), (
+        f"fixed output differs from {expected_path.name}:\n{result.output}"
+    )
+    assert_changes_within(original, result.data, first_edits)
+    assert not [f for f in result.remaining if f.code == rule.code and f.fix is not None]
+    again = fix_document(Document.parse(result.data, str(path)), linter, unsafe=True)
+    assert not again.changed, "a second fix run changed the file again"

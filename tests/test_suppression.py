@@ -1,0 +1,87 @@
+"""Inline suppression comments and unused-suppression."""
+
+from __future__ import annotations
+
+from domxml_lint import lint
+
+DISK = """<disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='unsafe'{extra}/>
+      <target dev='{dev}' bus='virtio'/>
+    </disk>"""
+
+
+def domain(*devices: str, head: str = "") -> str:
+    body = "\n    ".join(devices)
+    return f"{head}<domain type='kvm'>\n  <name>s</name>\n  <devices>\n    {body}\n  </devices>\n</domain>\n"
+
+
+def codes(text: str, **kwargs) -> list[tuple[str, int]]:
+    return [(f.code, f.line) for f in lint(text, **kwargs)]
+
+
+def test_element_suppression_covers_subtree_only():
+    text = domain(
+        "<!-- domxml-lint: disable=DX401 -->",
+        DISK.format(extra="", dev="vda"),
+        DISK.format(extra="", dev="vdb"),
+    )
+    assert codes(text, select="DX401,DX001") == [("DX401", 10)]
+
+
+def test_names_and_codes_both_work():
+    text = domain("<!-- domxml-lint: disable=disk-cache-unsafe -->", DISK.format(extra="", dev="vda"))
+    assert codes(text, select="DX401,DX001") == []
+
+
+def test_file_wide_suppression_anywhere():
+    text = domain(
+        DISK.format(extra="", dev="vda"),
+        DISK.format(extra="", dev="vdb"),
+        "<!-- domxml-lint: disable-file=DX401 -->",
+    )
+    assert codes(text, select="DX401,DX001") == []
+
+
+def test_comment_before_root_targets_the_root():
+    text = domain(DISK.format(extra="", dev="vda"), head="<!-- domxml-lint: disable=DX401 -->\n")
+    assert codes(text, select="DX401,DX001") == []
+
+
+def test_suppression_of_one_rule_keeps_others():
+    text = domain(
+        "<!-- domxml-lint: disable=DX401 -->",
+        DISK.format(extra=" io='native'", dev="vda"),
+    )
+    assert [c for c, _ in codes(text, select="DX401,DX404,DX001")] == ["DX404"]
+
+
+def test_unused_and_unknown_and_dangling_are_reported():
+    text = domain(
+        "<!-- domxml-lint: disable=DX404,DX401 -->",
+        DISK.format(extra="", dev="vda"),
+        "<!-- domxml-lint: disable=nope -->",
+        "<!-- domxml-lint: disabel=DX401 -->",
+        DISK.format(extra="", dev="vdb"),
+        "<!-- domxml-lint: disable=DX401 -->",
+    )
+    found = lint(text, select="DX401,DX404,DX001")
+    messages = [(f.code, f.line, f.message) for f in found]
+    assert ("DX001", 4, "unused suppression: `DX404`: suppresses nothing here") in messages
+    assert ("DX001", 9, "unused suppression: `nope`: unknown rule") in messages
+    assert any(m[1] == 10 and "cannot read" in m[2] for m in messages)
+    assert ("DX001", 15, "unused suppression: `DX401`: no element follows the comment") in messages
+    # vdb's DX401 is not suppressed: the malformed comment does nothing
+    assert ("DX401", 12) in [(f.code, f.line) for f in found]
+
+
+def test_not_reported_when_the_rule_did_not_run():
+    text = domain("<!-- domxml-lint: disable=DX404 -->", DISK.format(extra="", dev="vda"))
+    assert codes(text, select="DX401,DX001") == [("DX401", 6)]
+
+
+def test_unused_suppression_fix_keeps_used_codes():
+    from domxml_lint import fix
+
+    text = domain("<!-- domxml-lint: disable=DX404,DX401 -->", DISK.format(extra="", dev="vda"))
+    result = fix(text, select="DX401,DX404,DX001")
+    assert result.output == text.replace("disable=DX404,DX401", "disable=DX401")
