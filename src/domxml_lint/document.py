@@ -10,11 +10,11 @@ from __future__ import annotations
 import codecs
 import re
 import xml.parsers.expat
-from functools import cached_property
 
 import attrs
 from lxml import etree
 
+from ._lazy import lazy
 from .errors import HostileInputError, InputError, InternalError
 
 #: Largest file read, the same limit ``virsh define`` applies (VSH_MAX_XML_FILE).
@@ -160,16 +160,16 @@ class Document:
 
     # -- elements and the source map ------------------------------------------------
 
-    @cached_property
+    @lazy
     def elements(self) -> list[etree._Element]:
         """Every element in document order (the order expat reports them)."""
         return list(self.root.iter(etree.Element))
 
-    @cached_property
+    @lazy
     def _index(self) -> dict[etree._Element, int]:
         return {el: i for i, el in enumerate(self.elements)}
 
-    @cached_property
+    @lazy
     def spans(self) -> list[ElementSpan]:
         """Byte spans of every element, parallel to :attr:`elements`."""
         spans = _build_spans(self.data)
@@ -204,7 +204,7 @@ class Document:
 
     # -- positions -------------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def _line_starts(self) -> list[int]:
         starts = [0]
         find = self.data.find
@@ -244,7 +244,7 @@ class Document:
 
     # -- style -----------------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def style(self) -> Style:
         data = self.data
         singles = len(re.findall(rb"=\s*'", data))

@@ -9,11 +9,11 @@ becomes None (or a :class:`CpusetRef` carrying an error) for rules to report.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property
 
 import attrs
 from lxml import etree
 
+from ._lazy import lazy
 from .cpuset import CpusetError, parse_cpuset
 from .document import Document
 from .units import parse_uint, to_kib
@@ -297,12 +297,13 @@ class DomainFacts:
         self.doc = doc
         self.root = doc.root
 
-    @cached_property
+    @lazy
     def tags(self) -> frozenset[str]:
-        """Local names of every element present (for skipping rules whose elements are absent)."""
-        return frozenset(
-            el.tag for el in self.doc.elements if isinstance(el.tag, str) and el.tag[0] != "{"
-        )
+        """Names of every element present, to skip rules whose elements are absent.
+
+        Namespaced elements appear as ``{uri}name`` and never match a trigger.
+        """
+        return frozenset([el.tag for el in self.doc.elements])
 
     # -- domain-level --------------------------------------------------------------
 
@@ -318,7 +319,7 @@ class DomainFacts:
         """
         return self.root.get("type") in QEMU_VIRT_TYPES
 
-    @cached_property
+    @lazy
     def os_type(self) -> Element | None:
         return self.root.find("os/type")
 
@@ -330,7 +331,7 @@ class DomainFacts:
     def machine(self) -> str | None:
         return None if self.os_type is None else self.os_type.get("machine")
 
-    @cached_property
+    @lazy
     def devices(self) -> Element | None:
         return self.root.find("devices")
 
@@ -340,18 +341,18 @@ class DomainFacts:
             return []
         return list(self.devices.iterchildren(tag))
 
-    @cached_property
+    @lazy
     def features(self) -> Element | None:
         return self.root.find("features")
 
-    @cached_property
+    @lazy
     def iothreads(self) -> int | None:
         """The ``<iothreads>`` count (None when absent or invalid)."""
         return parse_uint(self.root.findtext("iothreads"))
 
     # -- CPU -----------------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def vcpus(self) -> Vcpus:
         element = self.root.find("vcpu")
         if element is None:
@@ -370,7 +371,7 @@ class DomainFacts:
         """The maximum vCPU count, the number libvirt sizes queues and topology against."""
         return self.vcpus.maximum
 
-    @cached_property
+    @lazy
     def cpu(self) -> Cpu | None:
         element = self.root.find("cpu")
         if element is None:
@@ -408,7 +409,7 @@ class DomainFacts:
     def numa_cells(self) -> tuple[NumaCell, ...]:
         return self.cpu.cells if self.cpu is not None else ()
 
-    @cached_property
+    @lazy
     def cputune(self) -> Cputune | None:
         element = self.root.find("cputune")
         if element is None:
@@ -424,7 +425,7 @@ class DomainFacts:
     def vcpupins(self) -> tuple[Pin, ...]:
         return self.cputune.vcpupins if self.cputune is not None else ()
 
-    @cached_property
+    @lazy
     def pinned_host_cpus(self) -> frozenset[int]:
         """Host CPUs named by ``vcpu@cpuset``, vcpupin, emulatorpin and iothreadpin."""
         refs = [self.vcpus.cpuset]
@@ -439,7 +440,7 @@ class DomainFacts:
 
     # -- NUMA tuning ---------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def numatune(self) -> Numatune | None:
         element = self.root.find("numatune")
         if element is None:
@@ -466,19 +467,19 @@ class DomainFacts:
 
     # -- memory --------------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def memory(self) -> MemorySize | None:
         return _size_element(self.root.find("memory"))
 
-    @cached_property
+    @lazy
     def current_memory(self) -> MemorySize | None:
         return _size_element(self.root.find("currentMemory"))
 
-    @cached_property
+    @lazy
     def max_memory(self) -> MemorySize | None:
         return _size_element(self.root.find("maxMemory"))
 
-    @cached_property
+    @lazy
     def memory_backing(self) -> MemoryBacking | None:
         element = self.root.find("memoryBacking")
         if element is None:
@@ -506,7 +507,7 @@ class DomainFacts:
             allocation_mode=None if allocation is None else allocation.get("mode"),
         )
 
-    @cached_property
+    @lazy
     def memtune(self) -> Memtune | None:
         element = self.root.find("memtune")
         if element is None:
@@ -519,7 +520,7 @@ class DomainFacts:
             min_guarantee=_size_element(element.find("min_guarantee")),
         )
 
-    @cached_property
+    @lazy
     def guest_memory_kib(self) -> int | None:
         """The guest's memory: the NUMA cells' sum when they all have sizes, else ``<memory>``.
 
@@ -532,7 +533,7 @@ class DomainFacts:
 
     # -- devices -------------------------------------------------------------------
 
-    @cached_property
+    @lazy
     def disks(self) -> tuple[Disk, ...]:
         disks = []
         for element in self.device_elements("disk"):
@@ -554,7 +555,7 @@ class DomainFacts:
             )
         return tuple(disks)
 
-    @cached_property
+    @lazy
     def interfaces(self) -> tuple[Interface, ...]:
         result = []
         for element in self.device_elements("interface"):
@@ -571,7 +572,7 @@ class DomainFacts:
             )
         return tuple(result)
 
-    @cached_property
+    @lazy
     def controllers(self) -> tuple[Controller, ...]:
         return tuple(
             Controller(
@@ -584,7 +585,7 @@ class DomainFacts:
             for element in self.device_elements("controller")
         )
 
-    @cached_property
+    @lazy
     def hostdevs(self) -> tuple[Hostdev, ...]:
         result = []
         for element in self.device_elements("hostdev"):
@@ -612,22 +613,24 @@ class DomainFacts:
 
     # -- every cpuset, for cpuset-invalid and host checks -------------------------
 
-    @cached_property
+    @lazy
     def cpusets(self) -> tuple[CpusetRef, ...]:
         """Every cpuset/nodeset/vcpus attribute in the document, parsed once."""
         refs: list[CpusetRef | None] = [self.vcpus.cpuset]
-        if self.cputune is not None:
+        tags = self.tags
+        if "cputune" in tags and self.cputune is not None:
             tune = self.cputune
             refs += [p.cpuset for p in (*tune.vcpupins, *tune.emulatorpins, *tune.iothreadpins)]
             for tag, attribute in _CPUTUNE_SETS:
                 refs += [_cpuset(el, attribute) for el in tune.element.iterchildren(tag)]
-        if self.numatune is not None:
+        if "numatune" in tags and self.numatune is not None:
             if self.numatune.memory is not None:
                 refs.append(self.numatune.memory.nodeset)
             refs += [m.nodeset for m in self.numatune.memnodes]
-        if self.memory_backing is not None:
+        if "page" in tags and self.memory_backing is not None:
             refs += [p.nodeset for p in self.memory_backing.pages]
-        refs += [c.cpus for c in self.numa_cells]
+        if "cell" in tags:
+            refs += [c.cpus for c in self.numa_cells]
         return tuple(r for r in refs if r is not None)
 
     def iter_elements(self, *tags: str) -> Iterator[Element]:
