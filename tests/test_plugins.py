@@ -65,3 +65,17 @@ def test_broken_plugin_is_named(tmp_path):
     result = run_cli(str(RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"), env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2
     assert b"cannot load a domxml_lint plugin" in result.stderr and b"plugin exploded" in result.stderr
+
+
+def test_entry_point_scan_agrees_with_importlib_metadata():
+    """The fast sys.path scan finds what importlib.metadata finds, for a busy real group."""
+    from importlib.metadata import entry_points as metadata_entry_points
+
+    from domxml_lint.plugins import entry_points
+
+    for group in ("console_scripts", "domxml_lint"):
+        expected = {(ep.name, ep.value) for ep in metadata_entry_points(group=group)}
+        assert {(name, value) for _, name, value in entry_points(group)} == expected
+    assert ("domxml-lint", "domxml_lint.cli:main") in {
+        (name, value) for _, name, value in entry_points("console_scripts")
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import signal
 import sys
@@ -13,7 +12,6 @@ from . import __version__
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, InputError, UsageError
 from .fileio import read_file, write_atomic
-from .fixer import fix_document
 from .linter import Linter
 from .plugins import load_ruleset
 from .report import FileResult, format_finding_text, format_json, summarize, summary_line
@@ -127,6 +125,8 @@ def process_file(path: str, linter: Linter, args: argparse.Namespace) -> FileRes
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
             return result
+        from .fixer import fix_document
+
         fixed = fix_document(doc, linter, unsafe=args.unsafe_fixes)
         result.findings = list(fixed.remaining)
         result.applied = list(fixed.applied)
@@ -144,6 +144,8 @@ def process_file(path: str, linter: Linter, args: argparse.Namespace) -> FileRes
 
 
 def unified_diff(path: str, doc: Document, new: bytes) -> str:
+    import difflib
+
     old_lines = doc.data.decode(doc.encoding, "replace").splitlines(keepends=True)
     new_lines = new.decode(doc.encoding, "replace").splitlines(keepends=True)
     name = path.lstrip("/")

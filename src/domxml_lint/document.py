@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import re
 import xml.parsers.expat
+from typing import NamedTuple
 
-import attrs
 from lxml import etree
 
 from ._lazy import lazy
@@ -43,8 +43,7 @@ _ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _LEADING_WS = re.compile(rb"(?m)^([ \t]+)<")
 
 
-@attrs.frozen(slots=True)
-class ElementSpan:
+class ElementSpan(NamedTuple):
     """Byte offsets of one element: its start tag and its end tag.
 
     For a self-closing element the end tag is empty: ``end_start == end == start_end``.
@@ -60,8 +59,7 @@ class ElementSpan:
         return self.end == self.start_end
 
 
-@attrs.frozen(slots=True)
-class AttributeSpan:
+class AttributeSpan(NamedTuple):
     """Byte offsets of one attribute: ``name_start`` .. ``value_end + 1`` covers ``name='value'``."""
 
     name_start: int
@@ -74,8 +72,7 @@ class AttributeSpan:
         return self.value_end + 1
 
 
-@attrs.frozen(slots=True)
-class Style:
+class Style(NamedTuple):
     """How the file is written, so that inserted text blends in."""
 
     quote: str = "'"

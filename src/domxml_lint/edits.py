@@ -8,8 +8,8 @@ text follows the file's quote character, indentation unit and newline.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-import attrs
 from lxml import etree
 
 from .document import Document
@@ -22,8 +22,7 @@ _ATTRIBUTE_END = re.compile(rb"[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _WHITESPACE = b" \t\r\n"
 
 
-@attrs.frozen
-class NewElement:
+class NewElement(NamedTuple):
     """An element to insert, rendered in the file's style by :class:`Editor`."""
 
     tag: str

@@ -7,9 +7,7 @@ then checks documents one by one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from .document import Document
 from .errors import DomxmlLintError, InternalError
@@ -22,8 +20,7 @@ from .suppression import apply_suppressions, find_suppressions
 UNUSED_SUPPRESSION = "unused-suppression"
 
 
-@attrs.frozen
-class Checked:
+class Checked(NamedTuple):
     """The findings for one document, plus notes on why rules stayed silent."""
 
     findings: list[Finding]

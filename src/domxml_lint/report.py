@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -25,8 +26,7 @@ class FileResult:
     notes: list[tuple[str, str]] = attrs.field(factory=list)
 
 
-@attrs.frozen
-class RunSummary:
+class RunSummary(NamedTuple):
     files: int
     findings: int
     files_with_findings: int

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import xml.parsers.expat
 from collections.abc import Sequence
-
-import attrs
+from typing import NamedTuple
 
 from .document import Document
 from .findings import Finding
@@ -23,8 +22,7 @@ _DIRECTIVE = re.compile(r"^\s*domxml-lint\s*:\s*(disable-file|disable)\s*=\s*(.*
 _ANY_DIRECTIVE = re.compile(r"^\s*domxml-lint\s*:", re.S)
 
 
-@attrs.frozen
-class Suppression:
+class Suppression(NamedTuple):
     """One suppression comment: its byte span, scope and the rules it names."""
 
     start: int
@@ -35,8 +33,7 @@ class Suppression:
     malformed: bool = False
 
 
-@attrs.frozen
-class UnusedSelector:
+class UnusedSelector(NamedTuple):
     suppression: Suppression
     selector: str
     reason: str

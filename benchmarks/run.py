@@ -1,0 +1,314 @@
+"""Side-by-side benchmark: domxml-lint against libvirt's schema check and the lxml floor.
+
+Run from the repository root (with ../shared beside it)::
+
+    python benchmarks/run.py                 # writes benchmarks/results/benchmarks.md
+    python benchmarks/run.py --repeat 7 --plot
+
+Every contender runs in the same session, on the same files, as one process
+over all of them; each measurement is repeated and the median reported, and
+targets are checked as ratios from the same run. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DOMXML_LINT_SHARED", REPO.parent / "shared")).resolve()
+CORPUS = SHARED / "corpus" / "libvirt" / "domain"
+SCHEMA = SHARED / "corpus" / "libvirt" / "schemas" / "domain.rng"
+TWO_NODE_HOST = REPO / "fixtures" / "xml" / "hosts" / "two-node-x86_64.xml"
+TYPICAL = REPO / "fixtures" / "xml" / "examples" / "web-01.xml"
+RESULTS = REPO / "benchmarks" / "results"
+
+LXML_FLOOR = """
+import sys, os
+from lxml import etree
+parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+top = sys.argv[1]
+for name in sorted(os.listdir(top)):
+    if name.endswith(".xml"):
+        with open(os.path.join(top, name), "rb") as handle:
+            etree.fromstring(handle.read(), parser)
+"""
+
+
+def run_measured(argv: list[str], *, ok=(0, 1)) -> tuple[float, int]:
+    """Wall time and max RSS (KiB) of a child, via wait4's rusage."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        raise SystemExit(f"{' '.join(map(str, argv))} exited {code}: {err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_of(argv: list[str], repeat: int, *, ok=(0, 1), prepare=None) -> tuple[float, int]:
+    times, rss = [], []
+    for _ in range(repeat):
+        if prepare is not None:
+            prepare()
+        elapsed, peak = run_measured(argv, ok=ok)
+        times.append(elapsed)
+        rss.append(peak)
+    return statistics.median(times), max(rss)
+
+
+def domxml_lint(*args: str) -> list[str]:
+    return [sys.executable, "-m", "domxml_lint", *args]
+
+
+# -- synthetic domains for scaling ----------------------------------------------------------
+
+
+def synthetic_vcpus(count: int) -> str:
+    pins = "\n".join(f"    <vcpupin vcpu='{i}' cpuset='{i}'/>" for i in range(count))
+    cells = 4 if count >= 4 else 1
+    per = count // cells
+    cell_xml = "\n".join(
+        f"      <cell id='{c}' cpus='{c * per}-{(c + 1) * per - 1}' memory='{1024 * 1024}' unit='KiB'/>"
+        for c in range(cells)
+    )
+    return f"""<domain type='kvm'>
+  <name>scale-{count}</name>
+  <memory unit='KiB'>{cells * 1024 * 1024}</memory>
+  <vcpu placement='static'>{count}</vcpu>
+  <cputune>
+{pins}
+    <emulatorpin cpuset='{count}'/>
+  </cputune>
+  <numatune>
+    <memory mode='strict' nodeset='0'/>
+  </numatune>
+  <os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os>
+  <cpu mode='host-passthrough'>
+    <topology sockets='{cells}' dies='1' clusters='1' cores='{per}' threads='1'/>
+    <numa>
+{cell_xml}
+    </numa>
+  </cpu>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none' io='native'/>
+      <source file='/var/lib/libvirt/images/scale.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+def synthetic_devices(count: int) -> str:
+    def dev(i: int) -> str:
+        letters = ""
+        n = i
+        while True:
+            letters = chr(97 + n % 26) + letters
+            n = n // 26 - 1
+            if n < 0:
+                break
+        return f"vd{letters}"
+
+    disks = "\n".join(
+        f"""    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='writeback'/>
+      <source file='/var/lib/libvirt/images/d{i}.qcow2'/>
+      <target dev='{dev(i)}' bus='virtio'/>
+    </disk>"""
+        for i in range(count)
+    )
+    nics = "\n".join(
+        f"""    <interface type='bridge'>
+      <source bridge='br0'/>
+      <model type='e1000'/>
+    </interface>"""
+        for _ in range(count)
+    )
+    return f"""<domain type='kvm'>
+  <name>devices-{count}</name>
+  <memory unit='GiB'>4</memory>
+  <vcpu>4</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os>
+  <devices>
+{disks}
+{nics}
+  </devices>
+</domain>
+"""
+
+
+def scaling(repeat: int) -> list[tuple[str, int, int, float]]:
+    """(kind, size, elements, seconds per element) from in-process lint over ALL rules."""
+    import domxml_lint
+    from domxml_lint.api import build_linter
+    from domxml_lint.document import Document
+
+    del domxml_lint
+    linter = build_linter(select="ALL")
+    rows = []
+    for kind, make, sizes in (
+        ("vCPUs (pinned)", synthetic_vcpus, (16, 256, 4096)),
+        ("disks + NICs", synthetic_devices, (8, 128, 1024)),
+    ):
+        for size in sizes:
+            data = make(size).encode()
+            times = []
+            elements = 0
+            for _ in range(repeat):
+                start = time.perf_counter()
+                doc = Document.parse(data, f"{kind}-{size}.xml")
+                linter.check(doc)
+                _ = doc.spans  # include the source map, as a run with findings would
+                times.append(time.perf_counter() - start)
+                elements = len(doc.elements)
+            rows.append((kind, size, elements, statistics.median(times) / elements))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--plot", action="store_true", help="also write benchmarks.png (matplotlib)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "benchmarks.md")
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        raise SystemExit(f"corpus not found at {CORPUS}")
+    xmllint = shutil.which("xmllint")
+    if xmllint is None:
+        raise SystemExit("xmllint not found: apt-get install libxml2-utils")
+    files = sorted(str(p) for p in CORPUS.glob("*.xml"))
+    repeat = args.repeat
+    host_args = ["--host", str(TWO_NODE_HOST)] if TWO_NODE_HOST.exists() else []
+
+    work = Path(tempfile.mkdtemp(prefix="domxml-lint-bench-"))
+    copy = work / "corpus"
+
+    def fresh_copy() -> None:
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(CORPUS, copy, copy_function=shutil.copyfile)  # writable copies
+
+    rows: dict[str, tuple[float, int]] = {}
+    print(f"corpus: {len(files)} files, repeat {repeat}", flush=True)
+    # Warm the page cache once so no contender pays for the first read.
+    run_measured([xmllint, "--noout", "--relaxng", str(SCHEMA), *files], ok=(0, 3, 4))
+    rows["xmllint --relaxng domain.rng"] = median_of(
+        [xmllint, "--noout", "--relaxng", str(SCHEMA), *files], repeat, ok=(0, 3, 4)
+    )
+    rows["lxml parse loop (floor)"] = median_of([sys.executable, "-c", LXML_FLOOR, str(CORPUS)], repeat)
+    rows["domxml-lint (default rules, no host)"] = median_of(domxml_lint(str(CORPUS)), repeat)
+    if host_args:
+        rows["domxml-lint (default, two-node host)"] = median_of(
+            domxml_lint(*host_args, str(CORPUS)), repeat
+        )
+    rows["domxml-lint --select ALL"] = median_of(domxml_lint("--select", "ALL", str(CORPUS)), repeat)
+    rows["domxml-lint --fix --unsafe-fixes (copy)"] = median_of(
+        domxml_lint("--fix", "--unsafe-fixes", "--select", "ALL", str(copy)), repeat, prepare=fresh_copy
+    )
+    jobs_supported = subprocess.run(
+        domxml_lint("--help"), capture_output=True, text=True
+    ).stdout.find("--jobs") != -1
+    if jobs_supported:
+        rows["domxml-lint --jobs 2"] = median_of(domxml_lint("--jobs", "2", str(CORPUS)), repeat)
+
+    cold = {
+        "python -c 'import lxml.etree'": median_of([sys.executable, "-c", "import lxml.etree"], repeat * 2),
+        "domxml-lint one typical file": median_of(domxml_lint(str(TYPICAL)), repeat * 2),
+    }
+    scale = scaling(repeat)
+    shutil.rmtree(work, ignore_errors=True)
+
+    xml_t = rows["xmllint --relaxng domain.rng"][0]
+    floor_t = rows["lxml parse loop (floor)"][0]
+    default_t = rows["domxml-lint (default rules, no host)"][0]
+    cold_ratio = cold["domxml-lint one typical file"][0] / cold["python -c 'import lxml.etree'"][0]
+    per_vcpu = {size: t for kind, size, _, t in scale if kind.startswith("vCPUs")}
+    per_dev = {size: t for kind, size, _, t in scale if kind.startswith("disks")}
+    targets = [
+        ("corpus, default rules, no host / xmllint RelaxNG", default_t / xml_t, "<= 1.0"),
+        ("corpus, default rules, no host / lxml parse loop", default_t / floor_t, "<= 5"),
+        ("one-file cold start / python -c 'import lxml.etree'", cold_ratio, "<= 2.5"),
+        ("time per element, 4096 vCPUs / 16 vCPUs", per_vcpu[4096] / per_vcpu[16], "<= 1.5"),
+        ("time per element, 1024 disks+NICs / 8", per_dev[1024] / per_dev[8], "<= 1.5"),
+    ]
+    if jobs_supported:
+        targets.append(
+            ("--jobs 2 speedup on the corpus", default_t / rows["domxml-lint --jobs 2"][0], ">= 1.6")
+        )
+    peak_default = rows["domxml-lint (default rules, no host)"][1]
+    targets.append(("peak RSS of the corpus run (MB)", peak_default / 1024, "< 100"))
+
+    def meets(value: float, target: str) -> str:
+        op, bound = target.split()
+        ok = {"<=": value <= float(bound), ">=": value >= float(bound), "<": value < float(bound)}[op]
+        return "yes" if ok else "**no**"
+
+    lines = [
+        "# domxml-lint benchmarks",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"{len(files)} corpus files; median of {repeat} runs (cold start: {repeat * 2}).",
+        "",
+        "## Corpus, one process each",
+        "",
+        "| contender | median s | × xmllint | × lxml floor | max RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (t, rss) in rows.items():
+        lines.append(f"| {name} | {t:.3f} | {t / xml_t:.2f} | {t / floor_t:.2f} | {rss / 1024:.1f} |")
+    lines += ["", "## Cold start", "", "| command | median s |", "|---|---:|"]
+    lines += [f"| {name} | {t:.4f} |" for name, (t, _) in cold.items()]
+    lines += [
+        "",
+        "## Scaling (in process, ALL rules, source map included)",
+        "",
+        "| domain | size | elements | µs per element |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {k} | {s} | {e} | {t * 1e6:.2f} |" for k, s, e, t in scale]
+    lines += ["", "## Targets", "", "| what | measured | target | met |", "|---|---:|---|---|"]
+    lines += [f"| {w} | {v:.2f} | {t} | {meets(v, t)} |" for w, v, t in targets]
+    lines.append("")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines))
+    print("\n".join(lines))
+    if args.plot:
+        plot(rows, xml_t, args.output.with_suffix(".png"))
+    return 0
+
+
+def plot(rows: dict[str, tuple[float, int]], xml_t: float, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: pip install matplotlib", file=sys.stderr)
+        return
+    names = list(rows)
+    values = [rows[n][0] / xml_t for n in names]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.5))
+    ax.barh(names[::-1], values[::-1], color="#4477aa")
+    ax.axvline(1.0, color="#cc3311", linestyle="--", label="xmllint RelaxNG = 1.0")
+    ax.set_xlabel("time relative to xmllint --relaxng (lower is better)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
