@@ -79,9 +79,8 @@ def numa_cell_splits_socket(ctx):
         return  # cpu-topology-mismatch reports it
     # socket -> cell id -> vCPUs; uncovered vCPUs are in cell 0 (libvirt fills it)
     sockets: dict[int, dict[int, set[int]]] = {}
-    placement = dict(numa.cell_of_vcpu)
-    placement.update(dict.fromkeys(numa.uncovered, 0))
-    for vcpu, cell_id in placement.items():
+    cell_of_vcpu = {**numa.cell_of_vcpu, **dict.fromkeys(numa.uncovered, 0)}
+    for vcpu, cell_id in cell_of_vcpu.items():
         sockets.setdefault(topology.socket_of(vcpu), {}).setdefault(cell_id, set()).add(vcpu)
     for socket in sorted(sockets):
         cells = sockets[socket]
