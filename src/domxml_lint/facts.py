@@ -14,7 +14,7 @@ import attrs
 from lxml import etree
 
 from ._lazy import lazy
-from .cpuset import CpusetError, parse_cpuset
+from .cpuset import CPUMASK_LEN, CpusetError, parse_cpuset
 from .document import Document
 from .units import parse_uint, to_kib
 
@@ -22,6 +22,8 @@ Element = etree._Element
 
 #: Domain types that libvirt's QEMU driver handles.
 QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
+#: QEMU domain types that run on a hardware accelerator rather than TCG.
+ACCELERATED_VIRT_TYPES = frozenset({"kvm", "hvf"})
 
 
 # -- small values ----------------------------------------------------------------------
@@ -95,6 +97,23 @@ class Topology:
             total *= part  # type: ignore[operator]
         return total
 
+    @property
+    def vcpus_per_socket(self) -> int | None:
+        """dies x clusters x cores x threads; None unless every part is a positive number."""
+        parts = (self.sockets, self.dies, self.clusters, self.cores, self.threads)
+        if any(p is None or p < 1 for p in parts):
+            return None
+        return self.dies * self.clusters * self.cores * self.threads  # type: ignore[operator]
+
+    def socket_of(self, vcpu: int) -> int | None:
+        """The socket QEMU puts vCPU ``vcpu`` in.
+
+        QEMU numbers vCPUs threads first, then cores, clusters (x86 modules),
+        dies and sockets (x86_topo_ids_from_idx, virt_possible_cpu_arch_ids).
+        """
+        per_socket = self.vcpus_per_socket
+        return None if per_socket is None else vcpu // per_socket
+
 
 @attrs.frozen(slots=True)
 class NumaCell:
@@ -118,6 +137,47 @@ class Cpu:
             if feature.get("name") == name:
                 return feature.get("policy", "require")
         return None
+
+
+@attrs.frozen(slots=True)
+class GuestNuma:
+    """The guest NUMA cells as libvirt reads them (``virDomainNumaDefParseXML``).
+
+    A cell without ``id`` takes its position. ``cell_of_vcpu`` maps each vCPU a
+    cell names to that cell's id (the first claim wins on overlap);
+    ``uncovered`` are the vCPUs below the maximum that no cell names, which
+    libvirt's QEMU driver adds to cell 0. ``valid`` is False whenever libvirt
+    would refuse the cells; rules that reason about placement then stay silent.
+    """
+
+    cells: tuple[NumaCell, ...]
+    ids: tuple[int | None, ...]
+    cells_by_id: dict[int, NumaCell]
+    duplicate_ids: tuple[int, ...]  # positions of cells repeating an earlier id
+    overlaps: tuple[tuple[int, int, frozenset[int]], ...]  # positions and the shared vCPUs
+    cell_of_vcpu: dict[int, int]
+    cpu_total: int
+    uncovered: frozenset[int]
+    cpus_valid: bool
+    vcpu_max: int | None
+
+    @property
+    def ids_valid(self) -> bool:
+        count = len(self.cells)
+        return all(i is not None and i < count for i in self.ids) and not self.duplicate_ids
+
+    @property
+    def highest_vcpu(self) -> int | None:
+        return max(self.cell_of_vcpu) if self.cell_of_vcpu else None
+
+    @property
+    def valid(self) -> bool:
+        if not (self.ids_valid and self.cpus_valid and not self.overlaps):
+            return False
+        if self.vcpu_max is None:
+            return False
+        highest = self.highest_vcpu
+        return self.cpu_total <= self.vcpu_max and (highest is None or highest < self.vcpu_max)
 
 
 @attrs.frozen(slots=True)
@@ -319,6 +379,14 @@ class DomainFacts:
         """
         return self.root.get("type") in QEMU_VIRT_TYPES
 
+    @property
+    def is_accelerated(self) -> bool:
+        """A QEMU domain on a hardware accelerator (kvm, hvf): where host-CPU tuning advice applies.
+
+        TCG (type 'qemu') cannot pass the host CPU through, so CPU-model advice skips it.
+        """
+        return self.root.get("type") in ACCELERATED_VIRT_TYPES
+
     @lazy
     def os_type(self) -> Element | None:
         return self.root.find("os/type")
@@ -371,6 +439,17 @@ class DomainFacts:
         """The maximum vCPU count, the number libvirt sizes queues and topology against."""
         return self.vcpus.maximum
 
+    @property
+    def vcpu_ids(self) -> range | None:
+        """vCPU ids 0..maximum-1; None when the count is invalid or beyond any cpuset id.
+
+        Rules that walk every vCPU use this, so an absurd ``<vcpu>`` costs nothing.
+        """
+        maximum = self.vcpus.maximum
+        if maximum is None or maximum > CPUMASK_LEN:
+            return None
+        return range(maximum)
+
     @lazy
     def cpu(self) -> Cpu | None:
         element = self.root.find("cpu")
@@ -410,6 +489,62 @@ class DomainFacts:
         return self.cpu.cells if self.cpu is not None else ()
 
     @lazy
+    def guest_numa(self) -> GuestNuma | None:
+        """The guest NUMA cells analysed once (None without cells)."""
+        cells = self.numa_cells
+        if not cells:
+            return None
+        ids = tuple(
+            position if cell.element.get("id") is None else cell.id
+            for position, cell in enumerate(cells)
+        )
+        cells_by_id: dict[int, NumaCell] = {}
+        duplicates = []
+        for position, (cell_id, cell) in enumerate(zip(ids, cells, strict=True)):
+            if cell_id is None:
+                continue
+            if cell_id in cells_by_id:
+                duplicates.append(position)
+            else:
+                cells_by_id[cell_id] = cell
+        cell_of_vcpu: dict[int, int] = {}
+        owner: dict[int, int] = {}  # vCPU -> position of the first cell naming it
+        overlapping: dict[tuple[int, int], set[int]] = {}
+        cpu_total = 0
+        cpus_valid = True
+        for position, (cell_id, cell) in enumerate(zip(ids, cells, strict=True)):
+            if cell.cpus is None:
+                continue
+            if cell.cpus.ids is None:
+                cpus_valid = False
+                continue
+            cpu_total += len(cell.cpus.ids)
+            for vcpu in cell.cpus.ids:
+                first = owner.setdefault(vcpu, position)
+                if first == position:
+                    cell_of_vcpu[vcpu] = cell_id if cell_id is not None else position
+                else:
+                    overlapping.setdefault((first, position), set()).add(vcpu)
+        overlaps = tuple((a, b, frozenset(vcpus)) for (a, b), vcpus in sorted(overlapping.items()))
+        vcpu_ids = self.vcpu_ids
+        maximum = None if vcpu_ids is None else len(vcpu_ids)
+        uncovered = frozenset(
+            () if vcpu_ids is None else (v for v in vcpu_ids if v not in cell_of_vcpu)
+        )
+        return GuestNuma(
+            cells=cells,
+            ids=ids,
+            cells_by_id=cells_by_id,
+            duplicate_ids=tuple(duplicates),
+            overlaps=overlaps,
+            cell_of_vcpu=cell_of_vcpu,
+            cpu_total=cpu_total,
+            uncovered=uncovered,
+            cpus_valid=cpus_valid,
+            vcpu_max=maximum,
+        )
+
+    @lazy
     def cputune(self) -> Cputune | None:
         element = self.root.find("cputune")
         if element is None:
@@ -424,6 +559,23 @@ class DomainFacts:
     @property
     def vcpupins(self) -> tuple[Pin, ...]:
         return self.cputune.vcpupins if self.cputune is not None else ()
+
+    @lazy
+    def effective_vcpupins(self) -> dict[int, Pin]:
+        """The vcpupin libvirt keeps for each existing vCPU.
+
+        libvirt ignores a pin on a vCPU at or above the maximum ("Ignoring
+        vcpupin for missing vcpus") and refuses a second pin for one vCPU, so
+        the first pin of each vCPU below the maximum is the one that counts.
+        """
+        maximum = self.vcpu_count
+        pins: dict[int, Pin] = {}
+        if maximum is None:
+            return pins
+        for pin in self.vcpupins:
+            if pin.target is not None and pin.target < maximum and pin.target not in pins:
+                pins[pin.target] = pin
+        return pins
 
     @lazy
     def pinned_host_cpus(self) -> frozenset[int]:
@@ -464,6 +616,24 @@ class DomainFacts:
             for el in element.iterchildren("memnode")
         )
         return Numatune(element=element, memory=memory, memnodes=memnodes)
+
+    @lazy
+    def numatune_placement(self) -> str | None:
+        """Where libvirt takes the memory nodeset from: 'static', 'auto' (numad) or None.
+
+        Mirrors virDomainNumatuneSet: an explicit placement wins; a nodeset means
+        static; otherwise numatune follows ``<vcpu placement>``. Without
+        ``<numatune><memory>`` the memory is only bound when vCPU placement is auto.
+        """
+        memory = self.numatune.memory if self.numatune is not None else None
+        vcpu_auto = self.vcpus.placement == "auto"
+        if memory is None:
+            return "auto" if vcpu_auto else None
+        if memory.placement is not None:
+            return memory.placement
+        if memory.nodeset is not None:
+            return "static"
+        return "auto" if vcpu_auto else "static"
 
     # -- memory --------------------------------------------------------------------
 
