@@ -532,7 +532,7 @@ class DomainFacts:
 
     @cached_property
     def memory_devices_kib(self) -> int | None:
-        """The sizes of ``<devices><memory>`` (DIMMs, virtio-mem, ...) summed; None if one is bad."""
+        """The summed sizes of ``<devices><memory>`` (DIMM, virtio-mem, ...); None if one is bad."""
         total = 0
         for device in self.device_elements("memory"):
             size = _size_element(device.find("target/size"))

@@ -241,7 +241,7 @@ def disk_cache_unset(ctx):
         edit = set_driver_attribute(
             ctx, disk.element, disk.driver, "cache", "none", before=("source", "target")
         )
-        where = "its <driver> has no cache mode" if disk.driver is not None else "it has no <driver>"
+        where = "it has no <driver>" if disk.driver is None else "its <driver> has no cache mode"
         yield ctx.finding(
             disk.driver if disk.driver is not None else disk.element,
             f"{disk.label}: {where}, so QEMU's default (writeback) double-caches its I/O in "

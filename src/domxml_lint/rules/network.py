@@ -38,7 +38,8 @@ def queue_limit(iface, vcpus: int | None) -> int | None:
 
 def _set_queues(ctx, iface, queues: int):
     return set_driver_attribute(
-        ctx, iface.element, iface.driver, "queues", str(queues), after=("model",), before=("address",)
+        ctx, iface.element, iface.driver, "queues", str(queues),
+        after=("model",), before=("address",),
     )
 
 
@@ -198,9 +199,9 @@ def net_queues_exceed_vcpus(ctx):
     ## What it does
     Finds interfaces (of the types that take queues: `network`, `bridge`,
     `direct`, `ethernet`, `vhostuser`, `vdpa`) whose `<driver queues>` is
-    greater than the guest's vCPU count (the maximum in `<vcpu>`): a warning. On a tap-backed interface
-    (`network`, `bridge`, `direct`, `ethernet`) more than 256 queues is an
-    error.
+    greater than the guest's vCPU count (the maximum in `<vcpu>`): a
+    warning. On a tap-backed interface (`network`, `bridge`, `direct`,
+    `ethernet`) more than 256 queues is an error.
 
     ## Why is this bad?
     Queues beyond the vCPU count are never used on their own but still cost
