@@ -86,7 +86,9 @@ def locked_without_hard_limit(ctx):
     Unsafe: the fix adds `<hard_limit unit='KiB'>` equal to the guest's
     maximum memory (`<maxMemory>` when set, else its total memory) plus 1 GiB,
     a heuristic allowance for QEMU's own memory (device emulation, I/O
-    buffers, vhost rings). A hard limit that is too low gets the guest killed
+    buffers, vhost rings); libvirt sizes the memory-locking limit of a guest
+    with VFIO host devices the same way (qemumemlocktest `pc-hostdev`: a
+    1 GiB guest gets 2 GiB). A hard limit that is too low gets the guest killed
     by the kernel, so review the value for guests with many devices, large
     video memory or VFIO devices. The `<hard_limit>` goes into the existing
     `<memtune>`, or a new `<memtune>` is placed before `<memoryBacking>`.
@@ -95,7 +97,7 @@ def locked_without_hard_limit(ctx):
     Guide 8.2.2 (使用 virsh 进行内存调优, the warning under `locked`); libvirt
     formatdomain, "Memory Backing" (`locked`) and "Memory Tuning"
     (`hard_limit`); libvirt tests/qemumemlocktest.c (`pc-locked`: unlimited
-    memlock without `hard_limit`).
+    memlock without `hard_limit`; `pc-hardlimit+locked`: the hard limit).
     """
     facts = ctx.facts
     if not facts.is_qemu:
