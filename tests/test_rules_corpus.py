@@ -45,7 +45,9 @@ def test_fixes_converge_and_leave_nothing_new(corpus):
         assert result.converged, path.name
         assert not [f for f in result.remaining if f.fix], path.name
         known = {(f.code, f.message) for f in before}
-        new = [f"{f.code} {f.message}" for f in result.remaining if (f.code, f.message) not in known]
+        new = [
+            f"{f.code} {f.message}" for f in result.remaining if (f.code, f.message) not in known
+        ]
         assert not new, (path.name, new)
         again = fix_document(Document.parse(result.data, str(path)), linter, unsafe=True)
         assert not again.changed, path.name

@@ -50,7 +50,8 @@ def _size(tag: str, unit: str | None, value: str) -> str:
 
 @pytest.mark.parametrize("unit,value", EIGHT_GIB)
 def test_hard_limit_compared_across_units(unit, value):
-    body = f"  {_size('memory', 'GiB', '8')}\n  <memtune>{_size('hard_limit', unit, value)}</memtune>\n"
+    hard_limit = _size("hard_limit", unit, value)
+    body = f"  <memory unit='GiB'>8</memory>\n  <memtune>{hard_limit}</memtune>\n"
     below = to_kib(value, unit) < 8 * GIB
     assert bool(findings("hard-limit-below-memory", domain(body))) == below
 
