@@ -701,6 +701,33 @@ class DomainFacts:
             return sum(c.memory.kib for c in cells)  # type: ignore[union-attr,misc]
         return self.memory.kib if self.memory is not None else None
 
+    @lazy
+    def memory_devices_kib(self) -> int | None:
+        """The summed sizes of ``<devices><memory>`` (DIMM, virtio-mem, ...); None if one is bad."""
+        total = 0
+        for device in self.device_elements("memory"):
+            size = _size_element(device.find("target/size"))
+            if size is None or size.kib is None:
+                return None
+            total += size.kib
+        return total
+
+    @lazy
+    def memory_total_kib(self) -> int | None:
+        """The guest's total memory as libvirt computes it after define.
+
+        ``virDomainDefPostParseMemory``: with guest NUMA cells that carry memory,
+        the cells' sum plus the memory devices; otherwise ``<memory>``, which
+        already includes the memory devices.
+        """
+        cells = self.numa_cells
+        if cells and all(c.memory is not None and c.memory.kib is not None for c in cells):
+            devices = self.memory_devices_kib
+            if devices is None:
+                return None
+            return sum(c.memory.kib for c in cells) + devices  # type: ignore[union-attr,misc]
+        return self.memory.kib if self.memory is not None else None
+
     # -- devices -------------------------------------------------------------------
 
     @lazy

@@ -1,0 +1,170 @@
+"""The guide rules' claims about libvirt, checked against real libvirt (its test driver).
+
+The test driver runs libvirt's driver-independent parsing, post-parse and
+validation code, so what domain_conf.c, domain_postparse.c and
+domain_validate.c refuse or rewrite can be observed here: a rule that says
+"libvirt refuses it" must see its trigger refused and its clean fixture
+accepted. Checks that live in the QEMU driver (qemu_validate.c) cannot run
+here and are covered by the fixtures alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import IN_CI, RULE_FIXTURES
+from lxml import etree
+
+from domxml_lint.api import build_linter
+from domxml_lint.document import Document
+from domxml_lint.fixer import fix_document
+from domxml_lint.units import to_kib
+
+pytestmark = pytest.mark.libvirt
+
+
+@pytest.fixture(scope="module")
+def libvirt_module():
+    try:
+        import libvirt
+    except ImportError:
+        if IN_CI:
+            pytest.fail("CI=true but libvirt-python is not installed")
+        pytest.skip("libvirt-python is not installed")
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    return libvirt
+
+
+@pytest.fixture
+def conn(libvirt_module):
+    connection = libvirt_module.open("test:///default")
+    yield connection
+    connection.close()
+
+
+def _define(conn, path, *, validate=False):
+    """Define the fixture; return None when libvirt accepts it, else libvirt's error text."""
+    import libvirt
+
+    flags = libvirt.VIR_DOMAIN_DEFINE_VALIDATE if validate else 0
+    try:
+        domain = conn.defineXMLFlags(path.read_text(), flags)
+    except libvirt.libvirtError as exc:
+        return str(exc)
+    domain.undefine()
+    return None
+
+
+def _findings(rule_name, path):
+    doc = Document.parse(path.read_bytes(), str(path))
+    return build_linter(select=[rule_name]).check(doc).findings
+
+
+def _fixtures(rule_name, prefix):
+    return sorted(
+        p
+        for p in (RULE_FIXTURES / rule_name).glob(f"{prefix}*.xml")
+        if not p.name.endswith(".fixed.xml")
+    )
+
+
+# Rules whose errors libvirt's common code raises when it defines the guest,
+# with the message each fixture must produce.
+REFUSED_AT_DEFINE = {
+    ("iotune-total-with-read-write", "trigger.xml"): (
+        "total and read/write bytes_sec cannot be set at the same time"
+    ),
+    ("iotune-total-with-read-write", "trigger-xen.xml"): (
+        "total and read/write iops_sec cannot be set at the same time"
+    ),
+    ("hugepage-nodeset-invalid", "trigger.xml"): "hugepages: node 1 not found",
+    ("hugepage-nodeset-invalid", "trigger-overlap.xml"): (
+        "nodeset attribute of hugepages of sizes 1048576 and 2048 intersect"
+    ),
+    ("hugepage-nodeset-invalid", "trigger-two-defaults.xml"): (
+        "two master hugepages detected: 1048576 and 2048"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "rule_name,fixture", sorted(REFUSED_AT_DEFINE), ids=lambda v: str(v)
+)
+def test_error_findings_match_libvirts_refusal(conn, rule_name, fixture):
+    path = RULE_FIXTURES / rule_name / fixture
+    errors = [f for f in _findings(rule_name, path) if f.severity.value == "error"]
+    assert errors, "the rule reports no error for a definition libvirt refuses"
+    message = _define(conn, path)
+    assert message is not None, "libvirt accepted the trigger"
+    assert REFUSED_AT_DEFINE[(rule_name, fixture)] in message
+
+
+@pytest.mark.parametrize(
+    "rule_name", ["iotune-total-with-read-write", "hugepage-nodeset-invalid"]
+)
+def test_clean_fixtures_are_accepted_by_libvirt(conn, rule_name):
+    for path in _fixtures(rule_name, "clean"):
+        assert _define(conn, path) is None, path.name
+        assert _define(conn, path, validate=True) is None, path.name
+
+
+def test_iotune_zero_twin_passes_define_but_not_the_schema(conn):
+    # Why the zero case is a warning and not an error.
+    path = RULE_FIXTURES / "iotune-total-with-read-write" / "trigger-zero.xml"
+    assert [f.severity.value for f in _findings("iotune-total-with-read-write", path)] == [
+        "warning"
+    ]
+    assert _define(conn, path) is None
+    assert "failed to validate against schema" in _define(conn, path, validate=True)
+
+
+@pytest.mark.parametrize(
+    "fixture", ["trigger.xml", "trigger-below-100.xml", "trigger-weight-zero.xml"]
+)
+def test_blkiotune_weights_pass_define_and_fail_the_schema(conn, fixture):
+    # libvirt leaves the range to the kernel at start; only its schema knows 100..1000.
+    path = RULE_FIXTURES / "blkiotune-weight-range" / fixture
+    assert _findings("blkiotune-weight-range", path)
+    assert _define(conn, path) is None
+    assert "failed to validate against schema" in _define(conn, path, validate=True)
+
+
+def test_blkiotune_clean_weights_pass_the_schema(conn):
+    path = RULE_FIXTURES / "blkiotune-weight-range" / "clean.xml"
+    assert _define(conn, path, validate=True) is None
+
+
+@pytest.mark.parametrize("fixture", ["trigger.xml", "trigger-inexact-unit.xml"])
+def test_current_memory_fix_writes_what_libvirt_does(conn, fixture):
+    """The safe fix sets currentMemory to the value libvirt itself keeps on define."""
+    path = RULE_FIXTURES / "current-memory-exceeds-memory" / fixture
+    xml = path.read_text()
+    domain = conn.defineXML(xml)
+    try:
+        stored = etree.fromstring(domain.XMLDesc(0).encode()).find("currentMemory")
+    finally:
+        domain.undefine()
+    libvirt_kib = to_kib(stored.text, stored.get("unit"))
+
+    doc = Document.parse(path.read_bytes(), str(path))
+    result = fix_document(doc, build_linter(select=["current-memory-exceeds-memory"]))
+    fixed = etree.fromstring(result.data).find("currentMemory")
+    assert to_kib(fixed.text, fixed.get("unit")) == libvirt_kib
+    original = etree.fromstring(path.read_bytes()).find("currentMemory")
+    assert to_kib(original.text, original.get("unit")) != libvirt_kib
+
+
+def _fixed_pairs():
+    pairs = []
+    for path in sorted(RULE_FIXTURES.glob("*/trigger*.xml")):
+        fixed = path.with_name(path.stem + ".fixed.xml")
+        if not path.name.endswith(".fixed.xml") and fixed.exists():
+            pairs.append(pytest.param(path, fixed, id=f"{path.parent.name}/{path.name}"))
+    return pairs
+
+
+@pytest.mark.parametrize("trigger,fixed", _fixed_pairs())
+def test_fixes_keep_definitions_libvirt_accepts(conn, trigger, fixed):
+    """A fix never turns a definition libvirt accepts (or validates) into one it refuses."""
+    for validate in (False, True):
+        if _define(conn, trigger, validate=validate) is None:
+            assert _define(conn, fixed, validate=validate) is None, (validate, fixed.name)
