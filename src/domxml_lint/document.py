@@ -167,19 +167,36 @@ class Document:
         return {el: i for i, el in enumerate(self.elements)}
 
     @lazy
-    def spans(self) -> list[ElementSpan]:
-        """Byte spans of every element, parallel to :attr:`elements`."""
-        spans = _build_spans(self.data)
-        if len(spans) != len(self.elements):
+    def _offsets(self) -> tuple[list[int], list[int]]:
+        starts, end_events = _tag_offsets(self.data)
+        if len(starts) != len(self.elements):
             raise InternalError(
                 self.path,
-                f"source map has {len(spans)} elements but the tree has {len(self.elements)}",
+                f"source map has {len(starts)} elements but the tree has {len(self.elements)}",
                 hint="please report this file",
             )
-        return spans
+        return starts, end_events
+
+    @lazy
+    def _span_cache(self) -> dict[int, ElementSpan]:
+        return {}
+
+    @lazy
+    def spans(self) -> list[ElementSpan]:
+        """Byte spans of every element, parallel to :attr:`elements`."""
+        starts, end_events = self._offsets
+        return [_element_span(self.data, s, e) for s, e in zip(starts, end_events, strict=True)]
 
     def span(self, element: etree._Element) -> ElementSpan:
-        return self.spans[self._index[element]]
+        """Byte span of one element (only elements that get a finding or an edit pay for it)."""
+        index = self._index[element]
+        cached = self._span_cache.get(index)
+        if cached is None:
+            starts, end_events = self._offsets
+            cached = self._span_cache[index] = _element_span(
+                self.data, starts[index], end_events[index]
+            )
+        return cached
 
     def attribute_span(self, element: etree._Element, name: str) -> AttributeSpan | None:
         """Where attribute ``name`` (as written, e.g. ``cache``) sits in the start tag."""
@@ -267,35 +284,47 @@ def _indent_unit(data: bytes) -> str:
     return " " * max(1, unit)
 
 
-def _build_spans(data: bytes) -> list[ElementSpan]:
-    """One expat pass: start and end byte offsets of every element, in document order."""
+def _tag_offsets(data: bytes) -> tuple[list[int], list[int]]:
+    """One expat pass: where each element starts, and where its end event fires.
+
+    Kept to two list appends per element; the rest of a span is worked out only
+    for the elements that need one (:func:`_element_span`).
+    """
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.ordered_attributes = True
+    starts: list[int] = []
+    end_events: list[int] = []
     open_stack: list[int] = []
-    record: list[list[int]] = []
 
     def on_start(_name: str, _attrs: object) -> None:
-        start = parser.CurrentByteIndex
-        match = _START_TAG.match(data, start)
-        if match is None:  # pragma: no cover - expat accepted a tag the regex cannot read
-            raise ValueError(f"unreadable start tag at byte {start}")
-        start_end = match.end()
-        slot = [start, start_end, start_end, start_end, 1 if match.group(1) else 0]
-        open_stack.append(len(record))
-        record.append(slot)
+        open_stack.append(len(starts))
+        starts.append(parser.CurrentByteIndex)
+        end_events.append(0)
 
     def on_end(_name: str) -> None:
-        slot = record[open_stack.pop()]
-        if slot[4]:
-            return
-        end_start = parser.CurrentByteIndex
-        slot[2] = end_start
-        slot[3] = data.index(b">", end_start) + 1
+        end_events[open_stack.pop()] = parser.CurrentByteIndex
 
     parser.StartElementHandler = on_start
     parser.EndElementHandler = on_end
     parser.Parse(data, True)
-    return [ElementSpan(s, se, es, e) for s, se, es, e, _ in record]
+    return starts, end_events
+
+
+def _element_span(data: bytes, start: int, end_event: int) -> ElementSpan:
+    """The spans of the element whose start tag begins at ``start``.
+
+    Expat reports an end tag's event at its ``</``, and a self-closing tag's
+    just past its ``/>``; a start tag ending in ``/>`` is self-closing, since
+    attribute values are always quoted.
+    """
+    match = _START_TAG.match(data, start)
+    if match is None:  # pragma: no cover - expat accepted a tag the regex cannot read
+        raise ValueError(f"unreadable start tag at byte {start}")
+    start_end = match.end()
+    if match.group(1):
+        return ElementSpan(start, start_end, start_end, start_end)
+    return ElementSpan(start, start_end, end_event, data.index(b">", end_event) + 1)
 
 
 _BOMS_REFUSED = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
