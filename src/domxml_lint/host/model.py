@@ -78,7 +78,12 @@ class HostCell:
 
 @attrs.frozen(slots=True)
 class CpuTopology:
-    """``host/cpu/topology``: dies and clusters are 1 when libvirt does not write them."""
+    """``host/cpu/topology``: dies and clusters are 1 when libvirt does not write them.
+
+    As in ``virNodeInfo``, ``sockets`` counts sockets per NUMA node on a
+    multi-node host, so ``total`` is the CPUs of one node there; the cells
+    give the real layout.
+    """
 
     sockets: int
     dies: int
