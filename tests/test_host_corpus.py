@@ -69,7 +69,9 @@ def test_every_node_device_file_loads(corpus):
         assert is_pci or len(host.other_devices) == 1, name
         for address, device in host.node_devices.items():
             pci_files += 1
-            assert device.address == address and device.raw.find("capability[@type='pci']") is not None
+            assert (
+                device.address == address and device.raw.find("capability[@type='pci']") is not None
+            )
     assert pci_files >= 20
 
 

@@ -1,4 +1,4 @@
-"""Live lint: `domxml-lint --connect URI --domain NAME | --all-domains` against libvirt's test driver.
+"""Live lint (`--connect URI --domain NAME | --all-domains`) against libvirt's test driver.
 
 `test:///default` keeps its state per process while a connection is open, so
 tests that define domains and then check what `--fix` did run the CLI in this
@@ -46,7 +46,8 @@ class LibvirtTestDriver:
         self.conn = libvirt.open(URI)
         self.events: list[tuple[str, int, int]] = []
         self.conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            None,
+            libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
             lambda _c, dom, event, detail, _o: self.events.append((dom.name(), event, detail)),
             None,
         )
@@ -66,7 +67,10 @@ class LibvirtTestDriver:
         return [e for e in self.events if not e[0].startswith("barrier-")]
 
     def redefinitions(self, name: str) -> int:
-        updated = (self.libvirt.VIR_DOMAIN_EVENT_DEFINED, self.libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED)
+        updated = (
+            self.libvirt.VIR_DOMAIN_EVENT_DEFINED,
+            self.libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED,
+        )
         return sum(1 for e in self.settle() if e[0] == name and e[1:] == updated)
 
     def inactive_xml(self, name: str, secure: bool = False) -> str:
@@ -87,7 +91,9 @@ def driver():
 
 
 def _domain(name: str, *, io: str | None = "native", extra: str = "") -> str:
-    driver = f"<driver name='qemu' type='raw' io='{io}'/>" if io else "<driver name='qemu' type='raw'/>"
+    driver = (
+        f"<driver name='qemu' type='raw' io='{io}'/>" if io else "<driver name='qemu' type='raw'/>"
+    )
     return textwrap.dedent(f"""\
         <domain type='kvm'>
           <name>{name}</name>
@@ -122,7 +128,9 @@ def test_fix_redefines_only_when_a_fix_applied(driver, capsys):
         assert out == "No findings left in 1 file (1 fixed).\n"
         assert err == f"domxml-lint: redefined {URI}/domain/dx-native with 1 fix\n"
         assert driver.redefinitions("dx-native") == 1
-        assert "<driver name='qemu' type='raw' cache='none' io='native'/>" in driver.inactive_xml("dx-native")
+        assert "<driver name='qemu' type='raw' cache='none' io='native'/>" in driver.inactive_xml(
+            "dx-native"
+        )
         # Nothing left to fix: the domain is not redefined again.
         code, out, err = _run(capsys, "--connect", URI, "--domain", "dx-native", "--fix")
         assert (code, out, err) == (0, "No findings in 1 file.\n", "")
@@ -211,7 +219,7 @@ def test_the_connection_is_the_host_model(driver):
     session.connection.close()
 
 
-# -- as a user runs it -------------------------------------------------------------------------------
+# -- as a user runs it ----------------------------------------------------------------------
 
 
 def test_lint_the_test_domain(tmp_path):
@@ -255,20 +263,32 @@ def test_findings_name_the_domain_and_the_connection(tmp_path, via):
         "DX404 [*] disk 'vda': io='native' with no cache mode: libvirt refuses it (needs "
         "cache='none' or 'directsync') (io-native-needs-direct-cache)"
     )
-    json_run = run_cli("--connect", uri, "--domain", "dx404", "--via", via, "--output-format", "json")
+    json_run = run_cli(
+        "--connect", uri, "--domain", "dx404", "--via", via, "--output-format", "json"
+    )
     assert b'"filename": "' + f"{uri}/domain/dx404".encode() + b'"' in json_run.stdout
 
 
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["--connect", URI, "--domain", "nope"],
-         f"domxml-lint: error: {URI}/domain/nope: no such domain (list the defined domains with "
-         f"`virsh -c {URI} list --all`)"),
-        (["--connect", "test:///nonexistent/path.xml", "--domain", "x"],
-         "domxml-lint: error: cannot connect to test:///nonexistent/path.xml: "),
-        (["--connect", "bogus:///x", "--all-domains"], "domxml-lint: error: cannot connect to bogus:///x: "),
-        (["--connect", URI], "domxml-lint: error: --connect needs --domain NAME, --all-domains, or paths"),
+        (
+            ["--connect", URI, "--domain", "nope"],
+            f"domxml-lint: error: {URI}/domain/nope: no such domain (list the defined domains with "
+            f"`virsh -c {URI} list --all`)",
+        ),
+        (
+            ["--connect", "test:///nonexistent/path.xml", "--domain", "x"],
+            "domxml-lint: error: cannot connect to test:///nonexistent/path.xml: ",
+        ),
+        (
+            ["--connect", "bogus:///x", "--all-domains"],
+            "domxml-lint: error: cannot connect to bogus:///x: ",
+        ),
+        (
+            ["--connect", URI],
+            "domxml-lint: error: --connect needs --domain NAME, --all-domains, or paths",
+        ),
     ],
 )
 def test_errors_are_one_line_and_exit_2(args, expected):
@@ -288,7 +308,9 @@ def test_permission_denied_is_one_line_and_exit_2(tmp_path, corpus):
         done = run_cli("--connect", f"test://{node}", "--all-domains", *extra)
         assert done.returncode == 2
         err = done.stderr.decode()
-        assert err.count("\n") == 1 and err.startswith(f"domxml-lint: error: permission denied on test://{node}: ")
+        assert err.count("\n") == 1 and err.startswith(
+            f"domxml-lint: error: permission denied on test://{node}: "
+        )
     assert "--fix needs a read-write connection" in err
 
 

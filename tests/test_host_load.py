@@ -85,11 +85,17 @@ def test_each_kind_is_read_from_its_root_element(tmp_path, corpus):
     assert [str(a) for a in nic.node_devices] == ["0000:3b:00.0"]
     domcaps = load_host(corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml")
     assert domcaps.domain_capabilities[0].machine == "pc-q35-8.2"
-    merged = load_host(tmp_path / "caps.xml", tmp_path / "nic.xml",
-                       corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml")
+    merged = load_host(
+        tmp_path / "caps.xml",
+        tmp_path / "nic.xml",
+        corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml",
+    )
     assert merged.has_numa and merged.has_node_devices and merged.has_domain_capabilities
-    assert merged.sources == (str(tmp_path / "caps.xml"), str(tmp_path / "nic.xml"),
-                              str(corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml"))
+    assert merged.sources == (
+        str(tmp_path / "caps.xml"),
+        str(tmp_path / "nic.xml"),
+        str(corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml"),
+    )
 
 
 def test_another_kind_is_an_error_naming_the_accepted_kinds(tmp_path):
@@ -97,17 +103,25 @@ def test_another_kind_is_an_error_naming_the_accepted_kinds(tmp_path):
         load_host(CLEAN_DOMAIN)
     message = str(caught.value)
     assert message.startswith(f"{CLEAN_DOMAIN}:1: root element is <domain>, which is not a host")
-    for kind in ("<capabilities>", "<domainCapabilities>", "<device>", "<domxml-lint-host-snapshot>"):
+    for kind in (
+        "<capabilities>",
+        "<domainCapabilities>",
+        "<device>",
+        "<domxml-lint-host-snapshot>",
+    ):
         assert kind in message
 
 
 def test_host_files_are_parsed_as_hardened_as_domains(tmp_path):
     hostile = _write(
-        tmp_path, "evil.xml",
+        tmp_path,
+        "evil.xml",
         '<?xml version="1.0"?>\n<!DOCTYPE capabilities [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
         "<capabilities><host><cpu><arch>&x;</arch></cpu></host></capabilities>\n",
     )
-    with pytest.raises(HostileInputError, match=r"evil.xml:2:1: DOCTYPE declarations are not allowed"):
+    with pytest.raises(
+        HostileInputError, match=r"evil.xml:2:1: DOCTYPE declarations are not allowed"
+    ):
         load_host(hostile)
     broken = _write(tmp_path, "broken.xml", "<capabilities>\n  <host>\n</capabilities>\n")
     with pytest.raises(InputError, match=r"broken.xml:3:\d+: not well-formed XML"):
@@ -119,10 +133,21 @@ def test_host_files_are_parsed_as_hardened_as_domains(tmp_path):
 @pytest.mark.parametrize(
     "old,new,expected",
     [
-        ("<cell id='0'>", "<cell id='zero'>", r"caps.xml:10: <cell id='zero'> is not a non-negative integer"),
-        ("siblings='0-1'/>\n            <cpu id='1'", "siblings='1-0'/>\n            <cpu id='1'",
-         r"caps.xml:15: <cpu siblings='1-0'> range 1-0 ends before it starts"),
-        ("<memory unit='GiB'>4", "<memory unit='parsecs'>4", r"caps.xml:11: cell memory '4' with unit 'parsecs'"),
+        (
+            "<cell id='0'>",
+            "<cell id='zero'>",
+            r"caps.xml:10: <cell id='zero'> is not a non-negative integer",
+        ),
+        (
+            "siblings='0-1'/>\n            <cpu id='1'",
+            "siblings='1-0'/>\n            <cpu id='1'",
+            r"caps.xml:15: <cpu siblings='1-0'> range 1-0 ends before it starts",
+        ),
+        (
+            "<memory unit='GiB'>4",
+            "<memory unit='parsecs'>4",
+            r"caps.xml:11: cell memory '4' with unit 'parsecs'",
+        ),
         ("<cpu id='1' ", "<cpu ", r"caps.xml:16: <cpu> has no 'id' attribute"),
     ],
 )
@@ -143,11 +168,13 @@ def test_bundle_keeps_inner_documents_byte_for_byte(tmp_path, corpus):
         (corpus / "domaincaps" / "qemu_8.2.0-q35.x86_64.xml").read_text(),
         (corpus / "nodedev" / "nodedevschemadata__pci_0000_42_00_0_vpd.xml").read_text(),
     ]
-    data = build_bundle(documents, uri="qemu:///system", libvirt_version="9.0.0",
-                        created="2024-01-01T00:00:00Z")
+    data = build_bundle(
+        documents, uri="qemu:///system", libvirt_version="9.0.0", created="2024-01-01T00:00:00Z"
+    )
     assert data.startswith(
         b"<?xml version='1.0' encoding='UTF-8'?>\n<domxml-lint-host-snapshot version='1' "
-        b"uri='qemu:///system' libvirt-version='9.0.0' created='2024-01-01T00:00:00Z'>\n<capabilities>"
+        b"uri='qemu:///system' libvirt-version='9.0.0' created='2024-01-01T00:00:00Z'>\n"
+        b"<capabilities>"
     )
     doc = Document.parse(data, "bundle.xml")
     assert inner_documents(doc) == [d.strip().encode() for d in documents]
@@ -178,9 +205,16 @@ def test_bundle_metadata_is_escaped_and_declarations_dropped():
     "root,child,expected",
     [
         ("<domxml-lint-host-snapshot>", "", r"b.xml:1: <domxml-lint-host-snapshot> has no version"),
-        ("<domxml-lint-host-snapshot version='2'>", "", r"b.xml:1: snapshot version '2' is not supported"),
-        ("<domxml-lint-host-snapshot version='1'>", "\n<domain type='kvm'/>",
-         r"b.xml:2: <domain> does not belong in a host snapshot"),
+        (
+            "<domxml-lint-host-snapshot version='2'>",
+            "",
+            r"b.xml:1: snapshot version '2' is not supported",
+        ),
+        (
+            "<domxml-lint-host-snapshot version='1'>",
+            "\n<domain type='kvm'/>",
+            r"b.xml:2: <domain> does not belong in a host snapshot",
+        ),
     ],
 )
 def test_bad_bundles(tmp_path, root, child, expected):
@@ -191,7 +225,11 @@ def test_bad_bundles(tmp_path, root, child, expected):
 
 def test_an_empty_bundle_is_a_host_that_knows_nothing(tmp_path):
     host = load_host(_write(tmp_path, "b.xml", "<domxml-lint-host-snapshot version='1'/>"))
-    assert host.capabilities is None and host.cpu_ids is None and host.max_vcpus("kvm", None, "q35") is None
+    assert (
+        host.capabilities is None
+        and host.cpu_ids is None
+        and host.max_vcpus("kvm", None, "q35") is None
+    )
     assert host.describe() == "no capabilities, 0 domain capabilities documents, 0 PCI devices"
 
 
@@ -203,7 +241,9 @@ def test_two_different_versions_of_a_part_are_refused(tmp_path):
     second = _write(tmp_path, "b.xml", SMALL_CAPS.replace(">1048576<", ">1048000<"))
     with pytest.raises(InputError) as caught:
         load_host(first, second)
-    assert str(caught.value).startswith(f"{second}:1: capabilities differs from the one in {first}:1")
+    assert str(caught.value).startswith(
+        f"{second}:1: capabilities differs from the one in {first}:1"
+    )
     moved = _write(tmp_path, "nic2.xml", NIC.replace("<numa node='0'/>", "<numa node='1'/>"))
     with pytest.raises(InputError, match=r"PCI device 0000:3b:00.0 \(pci_0000_3b_00_0\) differs"):
         load_host(_write(tmp_path, "nic.xml", NIC), moved)
@@ -223,9 +263,14 @@ def test_host_from_documents_accepts_bytes_text_and_named_pairs():
 # -- how rules and users reach it -----------------------------------------------------------
 
 
-@rule(code="TST901", name="hostdev-numa-node", severity="info",
-      summary="test rule: report each host device's NUMA node", needs_host=True,
-      triggers=("hostdev",))
+@rule(
+    code="TST901",
+    name="hostdev-numa-node",
+    severity="info",
+    summary="test rule: report each host device's NUMA node",
+    needs_host=True,
+    triggers=("hostdev",),
+)
 def hostdev_numa_node(ctx):
     """Reports where each PCI host device sits."""
     for hostdev in ctx.facts.hostdevs:
@@ -278,7 +323,10 @@ def test_package_imports_without_host_or_libvirt_and_exports_load_host_lazily():
 def test_cli_host_option_loads_bundles_and_refuses_other_kinds(tmp_path):
     ok = run_cli("--host", str(EPYC), "--host", str(HOSTS / "test-default.xml"), str(CLEAN_DOMAIN))
     assert ok.returncode == 2  # two different hosts' capabilities: refused
-    assert ok.stderr.decode().count("\n") == 1 and "capabilities differs from the one in" in ok.stderr.decode()
+    assert (
+        ok.stderr.decode().count("\n") == 1
+        and "capabilities differs from the one in" in ok.stderr.decode()
+    )
     good = run_cli("--host", str(EPYC), str(CLEAN_DOMAIN))
     assert good.returncode == 0, good.stderr
     wrong = run_cli("--host", str(CLEAN_DOMAIN), str(CLEAN_DOMAIN))
@@ -296,9 +344,13 @@ def test_cli_host_show_summarises(tmp_path):
         "capabilities (x86_64, 2 NUMA cells, 32 CPUs, pages 4K/2M/1G, 8 cache banks), "
         "2 domain capabilities documents, 6 PCI devices"
     )
-    assert "  node 1: CPUs 8-15,24-31; 67107868 KiB; pages 4 KiB x 12582663, 2048 KiB x 4096, " \
-           "1048576 KiB x 8" in lines
-    assert "  PCI 0000:c1:00.0: NUMA node 1, IOMMU group 70, a2d6 (MT42822 BlueField-2 " \
-           "integrated ConnectX-6 Dx network controller)" in lines
+    assert (
+        "  node 1: CPUs 8-15,24-31; 67107868 KiB; pages 4 KiB x 12582663, 2048 KiB x 4096, "
+        "1048576 KiB x 8" in lines
+    )
+    assert (
+        "  PCI 0000:c1:00.0: NUMA node 1, IOMMU group 70, a2d6 (MT42822 BlueField-2 "
+        "integrated ConnectX-6 Dx network controller)" in lines
+    )
     missing = run_cli("host", "show", str(tmp_path / "nope.xml"))
     assert missing.returncode == 2 and missing.stderr.decode().count("\n") == 1

@@ -52,8 +52,14 @@ def test_epyc_cache_banks_and_resctrl():
     banks = load_host(EPYC).capabilities.cache_banks
     assert len(banks) == 8
     assert banks[5] == CacheBank(
-        id=5, level=3, type="both", size_kib=16384, cpus=frozenset({10, 11, 26, 27}),
-        controls=(CacheControl(granularity_kib=1024, min_kib=1024, type="both", max_allocations=16),),
+        id=5,
+        level=3,
+        type="both",
+        size_kib=16384,
+        cpus=frozenset({10, 11, 26, 27}),
+        controls=(
+            CacheControl(granularity_kib=1024, min_kib=1024, type="both", max_allocations=16),
+        ),
     )
 
 
@@ -83,8 +89,12 @@ def test_epyc_pci_devices_on_both_nodes():
     host = load_host(EPYC)
     nodes = {str(a): d.numa_node for a, d in host.node_devices.items()}
     assert nodes == {
-        "0000:21:00.0": 0, "0000:21:00.1": 0, "0000:21:10.0": 0, "0000:41:00.0": 0,
-        "0000:c1:00.0": 1, "0000:c2:00.0": 1,
+        "0000:21:00.0": 0,
+        "0000:21:00.1": 0,
+        "0000:21:10.0": 0,
+        "0000:41:00.0": 0,
+        "0000:c1:00.0": 1,
+        "0000:c2:00.0": 1,
     }
     vf = host.pci_device(PciAddress(0, 0x21, 0x10, 0))
     assert vf.physical_function == PciAddress(0, 0x21, 0, 0)
@@ -101,7 +111,8 @@ def test_test_driver_snapshot():
     caps = host.capabilities
     assert caps.arch == "i686" and caps.page_sizes_kib == (4, 8, 2048, 1048576)
     assert [(c.id, sorted(c.cpu_ids), c.memory_kib) for c in host.cells] == [
-        (0, list(range(8)), 2097152), (1, list(range(8, 16)), 4194304),
+        (0, list(range(8)), 2097152),
+        (1, list(range(8, 16)), 4194304),
     ]
     assert {c.socket_id for c in host.cells[1].cpus} == {1}
     assert dict(host.cells[1].pages) == {8: 524288, 2048: 0, 1048576: 0}
@@ -115,10 +126,13 @@ def test_test_driver_snapshot():
 
 
 def test_resctrl_cdp_controls(corpus):
-    bank = load_host(corpus / "capabilities" / "vircaps-x86_64-resctrl-cdp.xml").capabilities.cache_banks[1]
+    bank = load_host(
+        corpus / "capabilities" / "vircaps-x86_64-resctrl-cdp.xml"
+    ).capabilities.cache_banks[1]
     assert bank.cpus == frozenset(range(6, 12)) and bank.size_kib == 15 * 1024
     assert [(c.type, c.granularity_kib, c.min_kib, c.max_allocations) for c in bank.controls] == [
-        ("code", 768, None, 8), ("data", 768, None, 8),
+        ("code", 768, None, 8),
+        ("data", 768, None, 8),
     ]
 
 
@@ -127,9 +141,16 @@ def test_dies_clusters_and_smt_siblings(corpus):
     assert {(c.socket_id, c.die_id) for c in dies.cells[0].cpus} == {
         (s, d) for s in (0, 1) for d in (0, 1, 2)
     }
-    clusters = load_host(corpus / "capabilities" / "vircaps-aarch64-basic-clusters.xml").capabilities
+    clusters = load_host(
+        corpus / "capabilities" / "vircaps-aarch64-basic-clusters.xml"
+    ).capabilities
     cpu = clusters.cpu(5)
-    assert (cpu.socket_id, cpu.cluster_id, cpu.core_id, cpu.siblings) == (3180, 256, 256, frozenset({4, 5}))
+    assert (cpu.socket_id, cpu.cluster_id, cpu.core_id, cpu.siblings) == (
+        3180,
+        256,
+        256,
+        frozenset({4, 5}),
+    )
 
 
 def test_memory_only_cell_and_missing_sections(corpus):
@@ -180,14 +201,21 @@ def test_node_devices_numa_class_and_ids(corpus):
     vfs = load_host(nodedev / "nodedevschemadata__pci_0000_02_10_7_sriov_pf_vfs_all.xml")
     (vf,) = vfs.node_devices.values()
     assert vf.pci_class is None and vf.physical_function == PciAddress(0, 2, 0, 1)
-    assert len(vf.virtual_functions) == 4 and vf.iommu_group_addresses == (PciAddress(0, 2, 0x10, 7),)
+    assert len(vf.virtual_functions) == 4 and vf.iommu_group_addresses == (
+        PciAddress(0, 2, 0x10, 7),
+    )
     no_numa = load_host(nodedev / "pci_82579LM_network_adapter.xml")
     assert next(iter(no_numa.node_devices.values())).numa_node is None
 
 
-@pytest.mark.parametrize("name", ["nodedevschemadata__usb_device_1d6b_1_0000_00_1d_0.xml",
-                                  "mdev_3627463d_b7f0_4fea_b468_f1da537d301b_inactive.xml",
-                                  "ccw_0_0_10000-invalid.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nodedevschemadata__usb_device_1d6b_1_0000_00_1d_0.xml",
+        "mdev_3627463d_b7f0_4fea_b468_f1da537d301b_inactive.xml",
+        "ccw_0_0_10000-invalid.xml",
+    ],
+)
 def test_non_pci_devices_load_but_are_not_indexed(corpus, name):
     host = load_host(corpus / "nodedev" / name)
     assert host.node_devices == {} and len(host.other_devices) == 1

@@ -62,9 +62,13 @@ def test_snapshot_round_trip_matches_the_live_connection(tmp_path):
     done = run_cli("host", "snapshot", "--connect", URI, "-o", str(out))
     assert done.returncode == 0, done.stderr
     err = done.stderr.decode().splitlines()
-    assert err[-1].startswith(f"domxml-lint: wrote {out} from {URI}: capabilities (i686, 2 NUMA cells")
-    assert any("domain capabilities for test/i686 skipped" in line and
-               "not supported" in line for line in err)
+    assert err[-1].startswith(
+        f"domxml-lint: wrote {out} from {URI}: capabilities (i686, 2 NUMA cells"
+    )
+    assert any(
+        "domain capabilities for test/i686 skipped" in line and "not supported" in line
+        for line in err
+    )
     assert done.stdout == b""
 
     host = load_host(out)
@@ -102,7 +106,9 @@ def test_snapshot_through_virsh_gives_the_same_host(tmp_path):
     assert load_host(by_virsh).capabilities == load_host(by_python).capabilities
     assert load_host(by_virsh).node_devices == load_host(by_python).node_devices == {}
     # virsh 9.0 cannot list the test driver's node devices: a note says so, in one line.
-    notes = [line for line in done.stderr.decode().splitlines() if "PCI node devices skipped" in line]
+    notes = [
+        line for line in done.stderr.decode().splitlines() if "PCI node devices skipped" in line
+    ]
     assert len(notes) <= 1
 
 
@@ -122,7 +128,9 @@ def test_connection_errors_are_one_line_and_exit_2(tmp_path, corpus, via, uri, s
         node = tmp_path / "auth-node.xml"
         node.write_bytes((corpus / "testdriver" / "virsh-auth.xml").read_bytes())
         uri = f"test://{node}"
-    done = run_cli("host", "snapshot", "--connect", uri, "--via", via, "-o", str(tmp_path / "h.xml"))
+    done = run_cli(
+        "host", "snapshot", "--connect", uri, "--via", via, "-o", str(tmp_path / "h.xml")
+    )
     assert done.returncode == 2
     err = done.stderr.decode()
     assert err.count("\n") == 1, err
@@ -166,7 +174,9 @@ def test_without_libvirt_python_and_virsh_one_line_says_how_to_install_either(tm
         err = done.stderr.decode()
         assert err.count("\n") == 1, err
         assert "needs libvirt-python or virsh, and neither is installed" in err
-        assert "pip install 'domxml-lint[libvirt]'" in err and "apt-get install libvirt-clients" in err
+        assert (
+            "pip install 'domxml-lint[libvirt]'" in err and "apt-get install libvirt-clients" in err
+        )
     done = run_python(env, "-m", "domxml_lint", "host", "snapshot", "--via", "libvirt-python")
     assert done.returncode == 2 and "libvirt-python is not installed" in done.stderr.decode()
     # Linting files needs neither.

@@ -70,7 +70,9 @@ def _show_uri(uri: str | None) -> str:
     return uri if uri else "the default libvirt connection"
 
 
-def connection_error(uri: str | None, failure: CallFailed, *, writing: bool = False) -> LibvirtError:
+def connection_error(
+    uri: str | None, failure: CallFailed, *, writing: bool = False
+) -> LibvirtError:
     """The one-line error for a connection that could not be opened."""
     where = _show_uri(uri)
     if failure.kind == "permission":
@@ -178,8 +180,11 @@ def open_connection(uri: str | None, *, readonly: bool = True, via: str = "auto"
 # libvirt-python -----------------------------------------------------------------------------
 
 _PERMISSION_CODES = (
-    "VIR_ERR_AUTH_FAILED", "VIR_ERR_AUTH_CANCELLED", "VIR_ERR_AUTH_UNAVAILABLE",
-    "VIR_ERR_OPERATION_DENIED", "VIR_ERR_ACCESS_DENIED",
+    "VIR_ERR_AUTH_FAILED",
+    "VIR_ERR_AUTH_CANCELLED",
+    "VIR_ERR_AUTH_UNAVAILABLE",
+    "VIR_ERR_OPERATION_DENIED",
+    "VIR_ERR_ACCESS_DENIED",
 )
 _PERMISSION_DOMAINS = ("VIR_FROM_AUTH", "VIR_FROM_POLKIT", "VIR_FROM_ACCESS")
 
@@ -199,22 +204,31 @@ class PythonConnection(Connection):
         self._writable: PythonConnection | None = None
         libvirt.registerErrorHandler(lambda _ctx, _error: None, None)
         credential_types = [
-            getattr(libvirt, name) for name in (
-                "VIR_CRED_AUTHNAME", "VIR_CRED_USERNAME", "VIR_CRED_PASSPHRASE",
-                "VIR_CRED_NOECHOPROMPT", "VIR_CRED_ECHOPROMPT",
-            ) if hasattr(libvirt, name)
+            getattr(libvirt, name)
+            for name in (
+                "VIR_CRED_AUTHNAME",
+                "VIR_CRED_USERNAME",
+                "VIR_CRED_PASSPHRASE",
+                "VIR_CRED_NOECHOPROMPT",
+                "VIR_CRED_ECHOPROMPT",
+            )
+            if hasattr(libvirt, name)
         ]
         flags = libvirt.VIR_CONNECT_RO if readonly else 0
-        self._conn = self._call(libvirt.openAuth, uri, [credential_types, _no_credentials, None], flags)
+        self._conn = self._call(
+            libvirt.openAuth, uri, [credential_types, _no_credentials, None], flags
+        )
         self.uri = self._call(self._conn.getURI)
 
     def _classify(self, exc: Any) -> CallFailed:
         lv = self._libvirt
         code, domain = exc.get_error_code(), exc.get_error_domain()
         message = _one_line(exc.get_error_message() or str(exc))
-        if code in {getattr(lv, n, None) for n in _PERMISSION_CODES} - {None} or domain in {
-            getattr(lv, n, None) for n in _PERMISSION_DOMAINS
-        } - {None} or "Permission denied" in message:
+        if (
+            code in {getattr(lv, n, None) for n in _PERMISSION_CODES} - {None}
+            or domain in {getattr(lv, n, None) for n in _PERMISSION_DOMAINS} - {None}
+            or "Permission denied" in message
+        ):
             return CallFailed("permission", message)
         if code == lv.VIR_ERR_NO_DOMAIN:
             return CallFailed("no-domain", message)
@@ -239,7 +253,9 @@ class PythonConnection(Connection):
             # libvirt refuses domain capabilities on read-only connections.
             if self._writable is None:
                 try:
-                    self._writable = PythonConnection(self._libvirt, self.requested_uri, readonly=False)
+                    self._writable = PythonConnection(
+                        self._libvirt, self.requested_uri, readonly=False
+                    )
                 except CallFailed as failure:
                     raise CallFailed(
                         failure.kind,
@@ -326,7 +342,9 @@ class VirshConnection(Connection):
                 env={**os.environ, "LC_ALL": "C"},
             )
         except subprocess.TimeoutExpired:
-            raise CallFailed("connect", f"`virsh {args[0]}` did not answer within {VIRSH_TIMEOUT} s") from None
+            raise CallFailed(
+                "connect", f"`virsh {args[0]}` did not answer within {VIRSH_TIMEOUT} s"
+            ) from None
         except OSError as exc:
             raise CallFailed("failed", f"cannot run virsh: {exc.strerror or exc}") from None
         if done.returncode != 0:
@@ -338,8 +356,16 @@ class VirshConnection(Connection):
         errors = [_one_line(e) for e in _VIRSH_ERROR.findall(stderr)] or [_one_line(stderr)]
         message = ": ".join(dict.fromkeys(e for e in errors if e)) or "virsh failed"
         lowered = message.lower()
-        if any(w in lowered for w in ("authentication", "permission denied", "access denied",
-                                      "read only access prevents", "operation forbidden")):
+        if any(
+            w in lowered
+            for w in (
+                "authentication",
+                "permission denied",
+                "access denied",
+                "read only access prevents",
+                "operation forbidden",
+            )
+        ):
             return CallFailed("permission", message)
         if "domain not found" in lowered or "failed to get domain" in lowered:
             return CallFailed("no-domain", message)
@@ -488,30 +514,37 @@ def _native_virt_type(caps: Any) -> str | None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The live-libvirt options of the main command."""
     group = parser.add_argument_group(
-        "live libvirt", "lint defined domains, or files against a live host (needs "
-        "libvirt-python or virsh)"
+        "live libvirt",
+        "lint defined domains, or files against a live host (needs libvirt-python or virsh)",
     )
     group.add_argument(
-        "--connect", metavar="URI",
+        "--connect",
+        metavar="URI",
         help="libvirt URI (default: libvirt's default); its host is the host model unless "
         "--host is given",
     )
     group.add_argument(
-        "--domain", metavar="NAME", action="append", default=[],
+        "--domain",
+        metavar="NAME",
+        action="append",
+        default=[],
         help="lint the persistent definition of this domain (repeatable); --fix redefines it",
     )
     group.add_argument(
         "--all-domains", action="store_true", help="lint every persistent domain of the connection"
     )
     group.add_argument(
-        "--via", choices=VIA_CHOICES, default="auto",
+        "--via",
+        choices=VIA_CHOICES,
+        default="auto",
         help="how to reach libvirt (default: libvirt-python if installed, else virsh)",
     )
 
 
 def requested(args: argparse.Namespace) -> bool:
     return bool(
-        getattr(args, "connect", None) or getattr(args, "domain", None)
+        getattr(args, "connect", None)
+        or getattr(args, "domain", None)
         or getattr(args, "all_domains", False)
     )
 
@@ -578,7 +611,8 @@ class LiveSession:
             persistent, active = self._state(name, path)
             if not persistent:
                 raise InputError(
-                    path, "is a transient domain: it has no persistent definition to lint",
+                    path,
+                    "is a transient domain: it has no persistent definition to lint",
                     hint=f"save it with `virsh dumpxml {name} > {name}.xml` and lint the file",
                 )
             # The secure XML keeps passwords that a redefinition must not drop.
@@ -608,15 +642,19 @@ class LiveSession:
         uri = self.connection.uri
         if failure.kind == "no-domain":
             return InputError(
-                path, "no such domain",
+                path,
+                "no such domain",
                 hint=f"list the defined domains with `virsh -c {uri} list --all`",
             )
         if failure.kind == "permission":
             return InputError(
-                path, f"permission denied: {failure.message}",
+                path,
+                f"permission denied: {failure.message}",
                 hint="run as a user allowed to manage this connection's domains",
             )
-        return InputError(path, failure.message, hint=f"check the domain with `virsh -c {uri} dominfo {name}`")
+        return InputError(
+            path, failure.message, hint=f"check the domain with `virsh -c {uri} dominfo {name}`"
+        )
 
     def _state(self, name: str, path: str) -> tuple[bool, bool]:
         try:
@@ -635,15 +673,16 @@ class LiveSession:
     ) -> None:
         if self._xml(name, path, secure=True) != linted:
             raise InputError(
-                path, "the definition changed while it was being fixed; nothing was redefined",
+                path,
+                "the definition changed while it was being fixed; nothing was redefined",
                 hint="run domxml-lint again",
             )
         try:
             self.connection.define(fixed)
         except CallFailed as failure:
             raise InputError(
-                path, f"libvirt refused the fixed definition: {failure.message}; the domain is "
-                "unchanged",
+                path,
+                f"libvirt refused the fixed definition: {failure.message}; the domain is unchanged",
                 hint="run with --diff to see the fix, and report it if libvirt should accept it",
             ) from None
         later = " (the running guest uses it from its next start)" if active else ""

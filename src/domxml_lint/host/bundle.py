@@ -69,13 +69,15 @@ def bundle_parts(doc: Document) -> list[etree._Element]:
     version = root.get("version")
     if version is None:
         raise InputError(
-            doc.path, f"<{ROOT}> has no version attribute",
+            doc.path,
+            f"<{ROOT}> has no version attribute",
             hint=f"write version='{VERSION}', or capture the host again",
             line=root.sourceline,
         )
     if version != VERSION:
         raise InputError(
-            doc.path, f"snapshot version {version!r} is not supported (this domxml-lint reads "
+            doc.path,
+            f"snapshot version {version!r} is not supported (this domxml-lint reads "
             f"version {VERSION})",
             hint="upgrade domxml-lint, or capture the host again with this one",
             line=root.sourceline,
@@ -84,7 +86,8 @@ def bundle_parts(doc: Document) -> list[etree._Element]:
     for child in root.iterchildren(etree.Element):
         if child.tag not in INNER_KINDS:
             raise InputError(
-                doc.path, f"<{child.tag}> does not belong in a host snapshot",
+                doc.path,
+                f"<{child.tag}> does not belong in a host snapshot",
                 hint="a snapshot holds <capabilities>, <domainCapabilities> and <device> "
                 "documents only",
                 line=child.sourceline,

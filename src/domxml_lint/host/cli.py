@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(snapshot)
     show = commands.add_parser(
-        "show", help="summarise host files (capabilities, domain capabilities, node devices, bundles)"
+        "show",
+        help="summarise host files (capabilities, domain capabilities, node devices, bundles)",
     )
     show.add_argument("files", nargs="+", metavar="FILE")
     return parser
@@ -49,11 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="FILE", help="write the bundle here (default: standard output)"
     )
     parser.add_argument(
-        "--machine", metavar="TYPE", action="append", default=[],
+        "--machine",
+        metavar="TYPE",
+        action="append",
+        default=[],
         help="also capture domain capabilities for this machine type (repeatable), e.g. q35",
     )
     parser.add_argument(
-        "--via", choices=VIA_CHOICES, default="auto",
+        "--via",
+        choices=VIA_CHOICES,
+        default="auto",
         help="how to reach libvirt (default: libvirt-python if installed, else virsh)",
     )
 
@@ -78,7 +84,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         capture = capture_host(connection, machines=args.machine)
     finally:
         connection.close()
-    created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = capture.bundle(created=created)
     host = capture.host()
     if args.output in (None, "-"):
@@ -108,16 +114,22 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"  node {cell.id}: CPUs {cpus}; {memory}; pages {pages or 'unknown'}")
         for bank in caps.cache_banks:
             control = "resctrl" if bank.controls else "no resctrl"
-            print(f"  L{bank.level} cache bank {bank.id}: {bank.size_kib} KiB, CPUs "
-                  f"{_ranges(bank.cpus)}, {control}")
+            print(
+                f"  L{bank.level} cache bank {bank.id}: {bank.size_kib} KiB, CPUs "
+                f"{_ranges(bank.cpus)}, {control}"
+            )
     for dc in host.domain_capabilities:
-        print(f"  domain capabilities: {dc.virt_type} {dc.arch} {dc.machine or '-'}: "
-              f"max vCPUs {dc.max_vcpus if dc.max_vcpus is not None else 'unknown'}")
+        print(
+            f"  domain capabilities: {dc.virt_type} {dc.arch} {dc.machine or '-'}: "
+            f"max vCPUs {dc.max_vcpus if dc.max_vcpus is not None else 'unknown'}"
+        )
     for device in host.node_devices.values():
         node = device.numa_node if device.numa_node is not None else "unknown"
-        print(f"  PCI {device.address}: NUMA node {node}, IOMMU group "
-              f"{device.iommu_group if device.iommu_group is not None else 'unknown'}, "
-              f"{device.product or device.name}")
+        print(
+            f"  PCI {device.address}: NUMA node {node}, IOMMU group "
+            f"{device.iommu_group if device.iommu_group is not None else 'unknown'}, "
+            f"{device.product or device.name}"
+        )
     return EXIT_OK
 
 
@@ -135,7 +147,9 @@ def _write_new(path: str, data: bytes) -> None:
     except OSError as exc:
         from ..errors import InputError
 
-        raise InputError(path, f"cannot write: {exc.strerror or exc}", hint="check the directory") from None
+        raise InputError(
+            path, f"cannot write: {exc.strerror or exc}", hint="check the directory"
+        ) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)

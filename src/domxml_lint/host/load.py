@@ -123,7 +123,9 @@ class HostBuilder:
         return Host(
             capabilities=self.capabilities,
             domain_capabilities=tuple(self.domain_capabilities.values()),
-            node_devices=dict(sorted(self.node_devices.items(), key=lambda kv: _address_key(kv[0]))),
+            node_devices=dict(
+                sorted(self.node_devices.items(), key=lambda kv: _address_key(kv[0]))
+            ),
             sources=tuple(self.sources),
             other_devices=tuple(self.other_devices),
         )

@@ -255,8 +255,7 @@ class Capabilities:
     def guests_for(self, arch: str | None, os_type: str | None = "hvm") -> tuple[GuestCaps, ...]:
         """The ``<guest>`` entries for ``arch`` (and ``os_type`` unless None)."""
         return tuple(
-            g for g in self.guests
-            if g.arch == arch and (os_type is None or g.os_type == os_type)
+            g for g in self.guests if g.arch == arch and (os_type is None or g.os_type == os_type)
         )
 
     def max_guest_cpus(self, virt_type: str | None, arch: str | None, machine: str) -> int | None:
@@ -473,7 +472,8 @@ class Host:
         if arch is None and self.capabilities is not None:
             arch = self.capabilities.arch
         candidates = [
-            dc for dc in self.domain_capabilities
+            dc
+            for dc in self.domain_capabilities
             if dc.virt_type == virt_type and (arch is None or dc.arch == arch)
         ]
         if not candidates:
@@ -490,9 +490,7 @@ class Host:
         machineless = [dc for dc in candidates if dc.machine is None]
         return machineless[0] if len(machineless) == 1 else None
 
-    def max_vcpus(
-        self, virt_type: str | None, arch: str | None, machine: str | None
-    ) -> int | None:
+    def max_vcpus(self, virt_type: str | None, arch: str | None, machine: str | None) -> int | None:
         """The most vCPUs the machine allows: domain capabilities first, then ``maxCpus``."""
         caps = self.domain_caps_for(virt_type, arch, machine)
         if caps is not None and caps.max_vcpus is not None:

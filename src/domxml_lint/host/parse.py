@@ -69,8 +69,9 @@ class _Reader:
         value = parse_uint(element.text)
         if value is None:
             raise self.error(
-                element, f"<{element.tag}>{(element.text or '').strip()}</{element.tag}> "
-                "is not a non-negative integer"
+                element,
+                f"<{element.tag}>{(element.text or '').strip()}</{element.tag}> "
+                "is not a non-negative integer",
             )
         return value
 
@@ -113,7 +114,8 @@ def parse_capabilities(root: Element, source: str) -> Capabilities:
     cpu = host.find("cpu") if host is not None else None
     cells_parent = host.find("topology/cells") if host is not None else None
     cells = tuple(
-        _cell(read, cell) for cell in (cells_parent.iterchildren("cell") if cells_parent is not None else ())
+        _cell(read, cell)
+        for cell in (cells_parent.iterchildren("cell") if cells_parent is not None else ())
     )
     page_sizes: set[int] = set()
     features: frozenset[str] = frozenset()
@@ -136,9 +138,12 @@ def parse_capabilities(root: Element, source: str) -> Capabilities:
         page_sizes_kib=tuple(sorted(page_sizes)),
         cells=cells,
         cache_banks=tuple(
-            _cache_bank(read, bank) for bank in (banks.iterchildren("bank") if banks is not None else ())
+            _cache_bank(read, bank)
+            for bank in (banks.iterchildren("bank") if banks is not None else ())
         ),
-        iommu=None if iommu is None or iommu.get("support") is None else iommu.get("support") == "yes",
+        iommu=None
+        if iommu is None or iommu.get("support") is None
+        else iommu.get("support") == "yes",
         guests=tuple(_guest(read, guest) for guest in root.iterchildren("guest")),
         raw=root,
         source=source,
@@ -202,8 +207,12 @@ def _cache_bank(read: _Reader, bank: Element) -> CacheBank:
         minimum = control.get("min")
         controls.append(
             CacheControl(
-                granularity_kib=read.size_kib(control, control.get("granularity"), unit, "granularity"),
-                min_kib=None if minimum is None else read.size_kib(control, minimum, unit, "minimum"),
+                granularity_kib=read.size_kib(
+                    control, control.get("granularity"), unit, "granularity"
+                ),
+                min_kib=None
+                if minimum is None
+                else read.size_kib(control, minimum, unit, "minimum"),
                 type=control.get("type", "both"),
                 max_allocations=read.uint_attr(control, "maxAllocs"),
             )
@@ -250,7 +259,8 @@ def _guest(read: _Reader, guest: Element) -> GuestCaps:
         machines=_machines(read, arch) if arch is not None else (),
         domains=domains,
         features=frozenset(
-            child.tag for child in (features.iterchildren(etree.Element) if features is not None else ())
+            child.tag
+            for child in (features.iterchildren(etree.Element) if features is not None else ())
         ),
     )
 
@@ -266,7 +276,8 @@ def parse_domain_capabilities(root: Element, source: str) -> DomainCapabilities:
     cpu_modes = None
     if cpu is not None:
         cpu_modes = frozenset(
-            mode.get("name", "") for mode in cpu.iterchildren("mode")
+            mode.get("name", "")
+            for mode in cpu.iterchildren("mode")
             if mode.get("supported") == "yes"
         )
     features_element = root.find("features")
@@ -343,7 +354,8 @@ def parse_node_device(root: Element, source: str) -> NodeDevice | None:
         ),
         physical_function=physical_address,
         virtual_functions=tuple(
-            read.address(a) for a in (virtual.iterchildren("address") if virtual is not None else ())
+            read.address(a)
+            for a in (virtual.iterchildren("address") if virtual is not None else ())
         ),
         raw=root,
         source=source,
