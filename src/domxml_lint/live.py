@@ -19,10 +19,7 @@ import argparse
 import contextlib
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +161,8 @@ def open_connection(uri: str | None, *, readonly: bool = True, via: str = "auto"
     try:
         if module is not None:
             return PythonConnection(module, uri, readonly=readonly)
+        import shutil
+
         virsh = shutil.which("virsh")
         if virsh is None:
             if via == "virsh":
@@ -327,6 +326,8 @@ class VirshConnection(Connection):
         self.uri = self._run("uri").strip()
 
     def _run(self, *args: str, write: bool = False) -> str:
+        import subprocess  # only virsh needs it; keep the CLI's start-up light
+
         command = [self._virsh, "--quiet"]
         if self.requested_uri:
             command += ["--connect", self.requested_uri]
@@ -405,6 +406,8 @@ class VirshConnection(Connection):
         return self._run("dumpxml", "--inactive", name)
 
     def define(self, xml: str) -> None:
+        import tempfile
+
         handle, path = tempfile.mkstemp(prefix="domxml-lint-", suffix=".xml")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import attrs
 from lxml import etree
@@ -76,13 +77,13 @@ class HostCell:
         return None if count is None else count * size_kib
 
 
-@attrs.frozen(slots=True)
-class CpuTopology:
-    """``host/cpu/topology``: dies and clusters are 1 when libvirt does not write them.
+class CpuTopology(NamedTuple):
+    """``host/cpu/topology`` as ``(sockets, dies, clusters, cores, threads)``.
 
-    As in ``virNodeInfo``, ``sockets`` counts sockets per NUMA node on a
-    multi-node host, so ``total`` is the CPUs of one node there; the cells
-    give the real layout.
+    dies and clusters are 1 when libvirt does not write them. As in
+    ``virNodeInfo``, ``sockets`` counts sockets per NUMA node on a multi-node
+    host, so ``total`` is the CPUs of one node there; the cells give the real
+    layout.
     """
 
     sockets: int
