@@ -234,6 +234,7 @@ def test_lint_the_test_domain(tmp_path):
 NODE = """<node>
   <domain type='kvm'>
     <name>dx404</name>
+    <uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>
     <memory>1048576</memory>
     <vcpu>2</vcpu>
     <os><type arch='x86_64'>hvm</type></os>
@@ -319,3 +320,20 @@ def test_files_lint_against_the_connection_host():
     clean = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"
     done = run_cli("--connect", URI, str(clean))
     assert (done.returncode, done.stdout) == (0, b"No findings in 1 file.\n")
+
+
+@pytest.mark.parametrize("via", ["libvirt-python", "virsh"])
+def test_fix_redefines_through_either_client(tmp_path, via):
+    # A node file's domains are defined and running; each process (each virsh call too)
+    # starts from the file, so the domain has a fixed UUID to read the same every time.
+    require_libvirt() if via == "libvirt-python" else require_virsh()
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    uri = f"test://{node}"
+    done = run_cli("--connect", uri, "--domain", "dx404", "--via", via, "--fix")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"No findings left in 1 file (1 fixed).\n"
+    assert done.stderr.decode() == (
+        f"domxml-lint: redefined {uri}/domain/dx404 with 1 fix "
+        "(the running guest uses it from its next start)\n"
+    )
