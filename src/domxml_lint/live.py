@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -111,40 +111,35 @@ def quiet_c_stderr() -> Iterator[None]:
 # -- connections -----------------------------------------------------------------------------
 
 
-class Connection:
-    """One libvirt connection, through libvirt-python or virsh."""
+class Connection(Protocol):
+    """One libvirt connection: :class:`PythonConnection` or :class:`VirshConnection`.
 
-    via = "?"
+    Every call raises :class:`CallFailed` when libvirt refuses it.
+    """
+
+    via: str
     uri: str
     readonly: bool
 
-    def capabilities(self) -> str:
-        raise NotImplementedError
+    def capabilities(self) -> str: ...
 
-    def domain_capabilities(self, virt_type: str, arch: str, machine: str | None) -> str:
-        raise NotImplementedError
+    def domain_capabilities(self, virt_type: str, arch: str, machine: str | None) -> str: ...
 
-    def pci_devices(self) -> list[str]:
-        raise NotImplementedError
+    def pci_devices(self) -> list[str]: ...
 
-    def persistent_domains(self) -> list[str]:
-        raise NotImplementedError
+    def persistent_domains(self) -> list[str]: ...
 
     def domain_state(self, name: str) -> tuple[bool, bool]:
         """``(persistent, active)`` for the domain called ``name`` (or with that UUID)."""
-        raise NotImplementedError
+        ...
 
-    def inactive_xml(self, name: str, *, secure: bool = False) -> str:
-        raise NotImplementedError
+    def inactive_xml(self, name: str, *, secure: bool = False) -> str: ...
 
-    def define(self, xml: str) -> None:
-        raise NotImplementedError
+    def define(self, xml: str) -> None: ...
 
-    def library_version(self) -> str | None:
-        return None
+    def library_version(self) -> str | None: ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None: ...
 
 
 def open_connection(uri: str | None, *, readonly: bool = True, via: str = "auto") -> Connection:
@@ -193,7 +188,7 @@ def _no_credentials(credentials: list, _data: object) -> int:
     return -1
 
 
-class PythonConnection(Connection):
+class PythonConnection:
     via = "libvirt-python"
 
     def __init__(self, libvirt: Any, uri: str | None, *, readonly: bool) -> None:
@@ -316,7 +311,7 @@ def _looks_like_uuid(text: str) -> bool:
 _VIRSH_ERROR = re.compile(r"^error: (.*)$", re.M)
 
 
-class VirshConnection(Connection):
+class VirshConnection:
     via = "virsh"
 
     def __init__(self, virsh: str, uri: str | None, *, readonly: bool) -> None:
@@ -422,6 +417,9 @@ class VirshConnection(Connection):
         except CallFailed:
             return None
         return found.group(1) if found else None
+
+    def close(self) -> None:
+        """Nothing to close: every virsh call is a process of its own."""
 
 
 # -- capturing a host ------------------------------------------------------------------------
