@@ -516,7 +516,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The live-libvirt options of the main command."""
     group = parser.add_argument_group(
         "live libvirt",
-        "lint defined domains, or files against a live host (needs libvirt-python or virsh)",
+        "lint defined domains, or files against a live host (needs libvirt-python or virsh); "
+        "to save a host for --host, see `domxml-lint host snapshot --help`",
     )
     group.add_argument(
         "--connect",
