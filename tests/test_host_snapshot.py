@@ -10,7 +10,7 @@ import os
 import sys
 
 import pytest
-from helpers import REPO, require_libvirt, require_virsh, run_cli
+from helpers import HOSTS, REPO, require_libvirt, require_virsh, run_cli
 from lxml import etree
 
 from domxml_lint.document import Document
@@ -182,3 +182,12 @@ def test_without_libvirt_python_and_virsh_one_line_says_how_to_install_either(tm
     # Linting files needs neither.
     clean = REPO / "fixtures" / "xml" / "rules" / "disk-cache-unsafe" / "clean.xml"
     assert run_python(env, "-m", "domxml_lint", str(clean)).returncode == 0
+
+
+def test_the_committed_test_driver_snapshot_matches_this_libvirt():
+    # fixtures/xml/hosts/test-default.xml was captured with `host snapshot`; if libvirt's
+    # test driver changes, capture it again (see fixtures/xml/hosts/README.md).
+    live_cells, live_sizes = _cells_of(_live_capabilities())
+    committed = load_host(HOSTS / "test-default.xml")
+    assert _model_cells(committed) == live_cells
+    assert list(committed.page_sizes_kib) == live_sizes
