@@ -318,7 +318,7 @@ def parse_node_device(root: Element, source: str) -> NodeDevice | None:
     fields = {}
     for name in ("domain", "bus", "slot", "function"):
         element = pci.find(name)
-        # libvirt reads these with XPath number(): decimal only.
+        # Decimal only: node_device_conf.c reads them with virXPathUInt (older: XPath number()).
         value = parse_uint(element.text) if element is not None else None
         if value is None:
             raise read.error(
