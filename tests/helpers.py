@@ -62,3 +62,30 @@ def assert_changes_within(original: bytes, fixed: bytes, edits: Sequence[Edit]) 
             f"lines {lo + 1}-{hi + 1} changed but no edit touches them\n"
             + "".join(difflib.unified_diff([l.decode() for l in old], [l.decode() for l in new]))
         )
+
+
+def require_libvirt():
+    """The libvirt module; skips when libvirt-python is missing, except under CI=true."""
+    import pytest
+
+    try:
+        import libvirt
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"CI=true but libvirt-python cannot be imported: {exc}")
+        pytest.skip(f"libvirt-python is not installed: {exc}")
+    return libvirt
+
+
+def require_virsh() -> str:
+    """The path of virsh; skips when it is missing, except under CI=true."""
+    import shutil
+
+    import pytest
+
+    virsh = shutil.which("virsh")
+    if virsh is None:
+        if IN_CI:
+            pytest.fail("CI=true but virsh is not installed (apt-get install libvirt-clients)")
+        pytest.skip("virsh is not installed")
+    return virsh

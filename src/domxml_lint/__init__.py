@@ -44,5 +44,15 @@ __all__ = [
     "fix",
     "hookimpl",
     "lint",
+    "load_host",
     "rule",
 ]
+
+
+def __getattr__(name: str):
+    # The host model loads on first use: `import domxml_lint` stays light and libvirt-free.
+    if name == "load_host":
+        from .host import load_host
+
+        return load_host
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

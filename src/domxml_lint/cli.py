@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 
-from . import __version__
+from . import __version__, live
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, InputError, UsageError
 from .fileio import read_file, write_atomic
@@ -50,11 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-format", choices=("text", "json"), default="text", help="output format"
     )
     parser.add_argument("--version", action="version", version=f"domxml-lint {__version__}")
+    live.add_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["host"]:  # `domxml-lint host snapshot|show`: host/cli.py
+        from .host.cli import main as host_main
+
+        return host_main(argv[1:])
     try:
         return run(build_parser().parse_args(argv))
     except UsageError as exc:
@@ -71,17 +77,19 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.paths:
+    if not args.paths and not live.requested(args):
         raise UsageError("no paths given; try `domxml-lint path/to/vm.xml` or a directory")
     ruleset = load_ruleset()
     selected = ruleset.select(
         select=_split(args.select),
         ignore=_split(args.ignore) or (),
     )
-    host = _load_host(args.host) if args.host else None
+    # Live libvirt (live.py): --connect's host unless --host is given; its domains are linted too.
+    session = live.LiveSession.open(args) if live.requested(args) else None
+    host = _load_host(args.host) if args.host else (session.host() if session else None)
     linter = Linter(selected, ruleset, host=host)
     fixing = args.fix or args.diff
-    results: list[FileResult] = []
+    results: list[FileResult] = session.lint(linter, args) if session else []
     for path in discover(args.paths, results):
         results.append(process_file(path, linter, args))
 
@@ -199,7 +207,10 @@ def _split(value: str | None) -> list[str] | None:
 def _load_host(paths: Sequence[str]):
     from .host import load_host
 
-    return load_host(*paths)
+    try:
+        return load_host(*paths)
+    except InputError as exc:  # a bad --host file stops the run: exit 2, one line
+        raise UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

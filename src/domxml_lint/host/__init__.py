@@ -1,0 +1,58 @@
+"""The host model: a typed view of libvirt's capabilities, domain capabilities and PCI devices.
+
+::
+
+    from domxml_lint.host import load_host
+
+    host = load_host("fixtures/xml/hosts/epyc-2node.xml")
+    host.cell(1).pages[2048]            # 2 MiB pages configured on node 1
+    host.node_of_cpu(17)                # -> 1
+    host.pci_device(address).numa_node  # a <hostdev>'s device, if the snapshot has it
+
+Loaded from files (``--host``), from a snapshot bundle, or from a live libvirt
+connection (:mod:`domxml_lint.live`). Importing this package never imports
+libvirt.
+"""
+
+from __future__ import annotations
+
+from ..facts import PciAddress
+from .bundle import build_bundle, inner_documents
+from .load import ACCEPTED_KINDS, host_from_documents, load_host
+from .model import (
+    CacheBank,
+    CacheControl,
+    Capabilities,
+    CpuTopology,
+    DomainCapabilities,
+    GuestCaps,
+    GuestDomain,
+    GuestMachine,
+    Host,
+    HostCell,
+    HostCpu,
+    NodeDevice,
+    PciId,
+)
+
+__all__ = [
+    "ACCEPTED_KINDS",
+    "CacheBank",
+    "CacheControl",
+    "Capabilities",
+    "CpuTopology",
+    "DomainCapabilities",
+    "GuestCaps",
+    "GuestDomain",
+    "GuestMachine",
+    "Host",
+    "HostCell",
+    "HostCpu",
+    "NodeDevice",
+    "PciAddress",
+    "PciId",
+    "build_bundle",
+    "host_from_documents",
+    "inner_documents",
+    "load_host",
+]

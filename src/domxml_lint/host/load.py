@@ -1,0 +1,153 @@
+"""Loading host files (or live documents) into one :class:`Host`.
+
+The kind of each document is read from its root element. Several documents
+merge into one host; the same part given twice (a capabilities file and a
+bundle holding it) is fine, two different versions of one part are an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from lxml import etree
+
+from ..document import Document
+from ..errors import InputError
+from ..facts import PciAddress
+from ..fileio import read_file
+from .bundle import ROOT as BUNDLE_ROOT
+from .bundle import bundle_parts
+from .model import Capabilities, DomainCapabilities, Host, NodeDevice
+from .parse import (
+    CAPABILITIES,
+    DOMAIN_CAPABILITIES,
+    NODE_DEVICE,
+    parse_capabilities,
+    parse_domain_capabilities,
+    parse_node_device,
+)
+
+ACCEPTED_KINDS = (
+    "virsh capabilities (<capabilities>), virsh domcapabilities (<domainCapabilities>), "
+    "virsh nodedev-dumpxml (<device>) or a `domxml-lint host snapshot` bundle "
+    f"(<{BUNDLE_ROOT}>)"
+)
+_ONE_HOST = "a host snapshot describes one host at one time; pass the files of a single capture"
+
+HostDocument = bytes | str | tuple[str, bytes | str]
+
+
+def load_host(*paths: str | os.PathLike[str]) -> Host:
+    """Read host files (capabilities, domain capabilities, node devices, bundles) into one host."""
+    builder = HostBuilder()
+    for path in paths:
+        name = os.fspath(path)
+        builder.add(read_file(name), name)
+    return builder.build()
+
+
+def host_from_documents(*documents: HostDocument) -> Host:
+    """A host from XML documents in memory: bytes or text, or ``(source name, xml)`` pairs."""
+    builder = HostBuilder()
+    for number, item in enumerate(documents, 1):
+        name, data = item if isinstance(item, tuple) else (f"<host document {number}>", item)
+        builder.add(data.encode("utf-8") if isinstance(data, str) else data, name)
+    return builder.build()
+
+
+class HostBuilder:
+    """Collects the parts of a host from documents, refusing contradictions."""
+
+    def __init__(self) -> None:
+        self.capabilities: Capabilities | None = None
+        self.domain_capabilities: dict[tuple, DomainCapabilities] = {}
+        self.node_devices: dict[PciAddress, NodeDevice] = {}
+        self.other_devices: dict[str, None] = {}
+        self.sources: dict[str, None] = {}
+
+    def add(self, data: bytes, source: str) -> None:
+        doc = Document.parse(data, source)
+        tag = doc.root.tag
+        if tag == BUNDLE_ROOT:
+            parts: Iterable[etree._Element] = bundle_parts(doc)
+        elif tag in (CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE):
+            parts = (doc.root,)
+        else:
+            shown = tag if isinstance(tag, str) else "a non-element"
+            raise InputError(
+                source,
+                f"root element is <{shown}>, which is not a host description",
+                hint=f"--host accepts {ACCEPTED_KINDS}",
+                line=doc.root.sourceline,
+            )
+        for part in parts:
+            self._add_part(part, source)
+        self.sources[source] = None
+
+    def _add_part(self, part: etree._Element, source: str) -> None:
+        if part.tag == CAPABILITIES:
+            self._add_capabilities(parse_capabilities(part, source))
+        elif part.tag == DOMAIN_CAPABILITIES:
+            self._add_domain_capabilities(parse_domain_capabilities(part, source))
+        else:
+            device = parse_node_device(part, source)
+            if device is None:
+                name = part.findtext("name")
+                self.other_devices[(name or "?").strip()] = None
+            else:
+                self._add_node_device(device)
+
+    def _add_capabilities(self, caps: Capabilities) -> None:
+        old = self.capabilities
+        if old is not None and old != caps:
+            raise _conflict(caps.source, caps.raw, "capabilities", old.source, old.raw)
+        if old is None:
+            self.capabilities = caps
+
+    def _add_domain_capabilities(self, caps: DomainCapabilities) -> None:
+        old = self.domain_capabilities.get(caps.key)
+        if old is not None and old != caps:
+            what = "domain capabilities for " + "/".join(str(k) for k in caps.key[:3])
+            raise _conflict(caps.source, caps.raw, what, old.source, old.raw)
+        self.domain_capabilities.setdefault(caps.key, caps)
+
+    def _add_node_device(self, device: NodeDevice) -> None:
+        old = self.node_devices.get(device.address)
+        if old is not None and old != device:
+            what = f"PCI device {device.address} ({device.name})"
+            raise _conflict(device.source, device.raw, what, old.source, old.raw)
+        self.node_devices.setdefault(device.address, device)
+
+    def build(self) -> Host:
+        return Host(
+            capabilities=self.capabilities,
+            domain_capabilities=tuple(self.domain_capabilities.values()),
+            node_devices=dict(
+                sorted(self.node_devices.items(), key=lambda kv: _address_key(kv[0]))
+            ),
+            sources=tuple(self.sources),
+            other_devices=tuple(self.other_devices),
+        )
+
+
+def _address_key(address: PciAddress) -> tuple[int, int, int, int]:
+    return (address.domain, address.bus, address.slot, address.function)
+
+
+def _conflict(
+    source: str | None,
+    element: etree._Element | None,
+    what: str,
+    old_source: str | None,
+    old_element: etree._Element | None,
+) -> InputError:
+    where = old_source or "?"
+    if old_element is not None and old_element.sourceline:
+        where += f":{old_element.sourceline}"
+    return InputError(
+        source or "?",
+        f"{what} differs from the one in {where}",
+        hint=_ONE_HOST,
+        line=element.sourceline if element is not None else None,
+    )
