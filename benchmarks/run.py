@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOMXML_LINT_SHARED", REPO.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus" / "libvirt" / "domain"
 SCHEMA = SHARED / "corpus" / "libvirt" / "schemas" / "domain.rng"
-TWO_NODE_HOST = REPO / "fixtures" / "xml" / "hosts" / "two-node-x86_64.xml"
+TWO_NODE_HOST = REPO / "fixtures" / "xml" / "hosts" / "epyc-2node.xml"
 TYPICAL = REPO / "fixtures" / "xml" / "examples" / "web-01.xml"
 RESULTS = REPO / "benchmarks" / "results"
 
