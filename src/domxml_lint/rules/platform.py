@@ -360,8 +360,9 @@ def timer_defaults_suggested(ctx):
         edit = insert_top_level(ctx, new_element("clock", {"offset": "utc"}, *wanted))
     else:
         edit = insert_children(ctx, clock, wanted)
+    anchor = clock if clock is not None else facts.root.find("os")
     yield ctx.finding(
-        clock if clock is not None else facts.root,
+        anchor if anchor is not None else facts.root,
         f"no timer settings: consider {names} (virt-manager's defaults)",
         fix=ctx.unsafe_fix(f"Add timers: {names}", edit),
     )

@@ -241,10 +241,14 @@ def _usb_and_balloon(ctx, anchor):
                         devices, new_element("controller", {"type": "usb", "model": "none"})
                     ),
                 )
-        target = usb[0].element if usb else anchor
-        yield ctx.finding(
-            target, "real-time guest with a USB controller: use model='none'", fix=fix
-        )
+        if usb:
+            message = "real-time guest with a USB controller: use model='none'"
+        else:
+            message = (
+                "real-time guest without <controller type='usb' model='none'/>: libvirt adds "
+                "a USB controller by default"
+            )
+        yield ctx.finding(usb[0].element if usb else anchor, message, fix=fix)
     balloons = facts.device_elements("memballoon")
     if not balloons or balloons[0].get("model") != "none":
         fix = None
@@ -258,8 +262,7 @@ def _usb_and_balloon(ctx, anchor):
                 "Set the balloon's model to 'none'",
                 *set_attributes(ctx, balloons[0], {"model": "none"}),
             )
-        yield ctx.finding(
-            balloons[0] if balloons else anchor,
-            "real-time guest with a memory balloon: use <memballoon model='none'/>",
-            fix=fix,
-        )
+        message = "real-time guest with a memory balloon: use <memballoon model='none'/>"
+        if not balloons:
+            message += " (libvirt adds a virtio balloon by default)"
+        yield ctx.finding(balloons[0] if balloons else anchor, message, fix=fix)
