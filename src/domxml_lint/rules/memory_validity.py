@@ -133,7 +133,7 @@ def memory_sizes_inconsistent(ctx):
             yield ctx.finding(
                 max_memory.element,
                 f"<maxMemory slots='{slots}'> without a size: libvirt refuses it (\"maximum "
-                "memory size must be specified when specifying number of memory slots\")",
+                'memory size must be specified when specifying number of memory slots")',
             )
         elif max_memory.kib is not None and memory_kib is not None and max_memory.kib < memory_kib:
             yield ctx.finding(
