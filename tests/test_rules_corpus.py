@@ -15,6 +15,7 @@ from helpers import IN_CI
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
+from domxml_lint.findings import Severity
 from domxml_lint.fixer import fix_document
 
 pytestmark = pytest.mark.corpus
@@ -44,11 +45,15 @@ def test_fixes_converge_and_leave_nothing_new(corpus):
         result = fix_document(doc, linter, unsafe=True)
         assert result.converged, path.name
         assert not [f for f in result.remaining if f.fix], path.name
+        # A fix may make a definition valid enough for advice to apply (raising
+        # <iothreads> lets iothread-unpinned speak); it must never add an error.
         known = {(f.code, f.message) for f in before}
-        new = [
-            f"{f.code} {f.message}" for f in result.remaining if (f.code, f.message) not in known
+        new_errors = [
+            f"{f.code} {f.message}"
+            for f in result.remaining
+            if (f.code, f.message) not in known and f.severity is Severity.ERROR
         ]
-        assert not new, (path.name, new)
+        assert not new_errors, (path.name, new_errors)
         again = fix_document(Document.parse(result.data, str(path)), linter, unsafe=True)
         assert not again.changed, path.name
         fixed += 1

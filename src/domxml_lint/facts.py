@@ -347,6 +347,97 @@ class Hostdev:
     is_interface: bool
 
 
+
+@attrs.frozen(slots=True)
+class MemoryDevice:
+    """A ``<devices><memory>`` (dimm, nvdimm, virtio-mem, virtio-pmem, ...)."""
+
+    element: Element
+    model: str | None
+    access: str | None
+    size: MemorySize | None
+    node: int | None
+    block: MemorySize | None
+    requested: MemorySize | None
+    path: str | None
+
+
+# -- IOThreads, schedulers, clock, Hyper-V ---------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class ThreadSched:
+    """A ``vcpusched``, ``iothreadsched`` or ``emulatorsched`` in ``<cputune>``.
+
+    ``ids`` is the parsed ``vcpus``/``iothreads`` set (None for emulatorsched).
+    """
+
+    element: Element
+    ids: CpusetRef | None
+    scheduler: str | None
+    priority: int | None
+
+    @property
+    def realtime(self) -> bool:
+        return self.scheduler in ("fifo", "rr")
+
+
+@attrs.frozen(slots=True)
+class Timer:
+    element: Element
+    name: str | None
+    present: str | None
+
+    def attr(self, name: str) -> str | None:
+        return self.element.get(name)
+
+
+@attrs.frozen(slots=True)
+class HypervFeature:
+    element: Element
+    name: str
+    state: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "on"
+
+
+@attrs.frozen(slots=True)
+class Hyperv:
+    """``<features><hyperv>``: its mode and every child feature by name (first wins)."""
+
+    element: Element
+    mode: str
+    features: tuple[HypervFeature, ...]
+
+    def feature(self, name: str) -> HypervFeature | None:
+        for item in self.features:
+            if item.name == name:
+                return item
+        return None
+
+    def enabled(self, name: str) -> bool:
+        """Whether the enlightenment ``name`` is on (passthrough mode turns all on)."""
+        if self.mode == "passthrough":
+            return True
+        item = self.feature(name)
+        return item is not None and item.enabled
+
+    @property
+    def any_enabled(self) -> bool:
+        return self.mode == "passthrough" or any(f.enabled for f in self.features)
+
+
+#: libosinfo ids of Windows releases older than Vista / 2008, which predate
+#: Hyper-V enlightenments (virt-manager adds none for them either).
+PRE_VISTA_WINDOWS = frozenset(
+    {"1.0", "2.0", "3.1", "95", "98", "me", "nt3.51", "nt4.0", "2k", "xp", "2k3", "2k3r2"}
+)
+LIBOSINFO_NS = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+WINDOWS_OS_PREFIX = "http://microsoft.com/win/"
+
+
 # -- the facts -------------------------------------------------------------------------
 
 
@@ -808,6 +899,168 @@ class DomainFacts:
                 )
         return tuple(result)
 
+
+    @lazy
+    def memory_devices(self) -> tuple[MemoryDevice, ...]:
+        result = []
+        for element in self.device_elements("memory"):
+            target = element.find("target")
+            sizes = {}
+            for tag in ("size", "block", "requested"):
+                sizes[tag] = _size_element(None if target is None else target.find(tag))
+            result.append(
+                MemoryDevice(
+                    element=element,
+                    model=element.get("model"),
+                    access=element.get("access"),
+                    node=None if target is None else parse_uint(target.findtext("node")),
+                    path=element.findtext("source/path"),
+                    **sizes,
+                )
+            )
+        return tuple(result)
+
+    # -- platform ------------------------------------------------------------------
+
+    @property
+    def is_x86(self) -> bool:
+        return self.arch in ("i686", "x86_64")
+
+    @property
+    def is_q35(self) -> bool | None:
+        """Whether the machine is q35 (as ``qemuDomainIsQ35``); None when no machine is given."""
+        machine = self.machine
+        if not machine:
+            return None
+        return machine == "q35" or machine.startswith("pc-q35")
+
+    @property
+    def is_arm_virt(self) -> bool:
+        """An ARM ``virt`` machine, as ``qemuDomainIsARMVirt`` tests it."""
+        machine = self.machine or ""
+        return self.arch in ("armv6l", "armv7l", "aarch64") and (
+            machine == "virt" or machine.startswith("virt-")
+        )
+
+    def feature_state(self, name: str) -> str | None:
+        """``<features><name>`` as libvirt reads it: 'on', 'off', or None when absent.
+
+        A feature element without ``state`` (``<acpi/>``, ``<smm/>``) means on.
+        """
+        if self.features is None:
+            return None
+        element = self.features.find(name)
+        if element is None:
+            return None
+        return element.get("state", "on")
+
+    @lazy
+    def timers(self) -> tuple[Timer, ...]:
+        return tuple(
+            Timer(element=el, name=el.get("name"), present=el.get("present"))
+            for el in self.root.iterfind("clock/timer")
+        )
+
+    def timer(self, name: str) -> Timer | None:
+        for item in self.timers:
+            if item.name == name:
+                return item
+        return None
+
+    @lazy
+    def hyperv(self) -> Hyperv | None:
+        if self.features is None:
+            return None
+        element = self.features.find("hyperv")
+        if element is None:
+            return None
+        features = tuple(
+            HypervFeature(element=child, name=child.tag, state=child.get("state"))
+            for child in element
+            if isinstance(child.tag, str)
+        )
+        return Hyperv(element=element, mode=element.get("mode", "custom"), features=features)
+
+    @lazy
+    def windows_os_id(self) -> str | None:
+        """The libosinfo os id when it names a Windows release, else None."""
+        path = f"metadata/{{{LIBOSINFO_NS}}}libosinfo/{{{LIBOSINFO_NS}}}os"
+        for os_el in self.root.iterfind(path):
+            os_id = os_el.get("id") or ""
+            if os_id.startswith(WINDOWS_OS_PREFIX):
+                return os_id
+        return None
+
+    @lazy
+    def is_windows(self) -> bool:
+        """Whether the guest runs Windows, judged only from strong signals.
+
+        1. libosinfo metadata (written by virt-install, virt-manager, GNOME Boxes):
+           ``<libosinfo:os id='http://microsoft.com/win/...'/>``.
+        2. Without metadata: Hyper-V enlightenments switched on together with
+           ``<clock offset='localtime'>``. Enlightenments only serve Windows (and
+           Hyper-V) guests, and Windows is the OS that keeps its RTC in local time.
+
+        The domain's name, title or disk paths are never used: "win-build" may
+        well be a Linux build box.
+        """
+        if self.windows_os_id is not None:
+            return True
+        clock = self.root.find("clock")
+        localtime = clock is not None and clock.get("offset") == "localtime"
+        return localtime and self.hyperv is not None and self.hyperv.any_enabled
+
+    @property
+    def windows_has_enlightenments(self) -> bool:
+        """False for Windows releases that predate Hyper-V enlightenments (XP, 2003 ...)."""
+        os_id = self.windows_os_id
+        if os_id is None:
+            return True
+        return os_id[len(WINDOWS_OS_PREFIX):] not in PRE_VISTA_WINDOWS
+
+    # -- IOThreads and schedulers --------------------------------------------------
+
+    @lazy
+    def iothread_ids(self) -> frozenset[int]:
+        """The IOThread ids libvirt ends up with (``virDomainDefParseIOThreads``).
+
+        The ids listed in ``<iothreadids>``, topped up with the lowest unused ids
+        from 1 until ``<iothreads>`` are covered.
+        """
+        ids = {i for i in (parse_uint(el.get("id")) for el in self.iothreadid_elements) if i}
+        wanted = self.iothreads or 0
+        candidate = 1
+        while len(ids) < wanted:
+            if candidate not in ids:
+                ids.add(candidate)
+            candidate += 1
+        return frozenset(ids)
+
+    @lazy
+    def iothreadid_elements(self) -> tuple[Element, ...]:
+        return tuple(self.root.iterfind("iothreadids/iothread"))
+
+    @lazy
+    def thread_scheds(self) -> tuple[ThreadSched, ...]:
+        """Every ``vcpusched``, ``iothreadsched`` and ``emulatorsched``, in document order."""
+        if self.cputune is None:
+            return ()
+        attribute_of = {"vcpusched": "vcpus", "iothreadsched": "iothreads", "emulatorsched": None}
+        result = []
+        for element in self.cputune.element:
+            if element.tag not in attribute_of:
+                continue
+            attribute = attribute_of[element.tag]
+            result.append(
+                ThreadSched(
+                    element=element,
+                    ids=None if attribute is None else _cpuset(element, attribute),
+                    scheduler=element.get("scheduler"),
+                    priority=_int(element.get("priority")),
+                )
+            )
+        return tuple(result)
+
     # -- every cpuset, for cpuset-invalid and host checks -------------------------
 
     @lazy
@@ -852,6 +1105,16 @@ def _cpuset(element: Element, attribute: str) -> CpusetRef | None:
         return CpusetRef(element, attribute, text, parse_cpuset(text))
     except CpusetError as exc:
         return CpusetRef(element, attribute, text, None, str(exc))
+
+
+def _int(text: str | None) -> int | None:
+    """A signed decimal integer (libvirt's virStrToLong_i), or None."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        return None
 
 
 def _pin(element: Element, target_attribute: str | None) -> Pin:
