@@ -505,3 +505,91 @@ def hyperv_passthrough_mode(ctx):
             "host kernel and migration is effectively impossible",
             attribute="mode",
         )
+
+
+#: Enlightenments whose absence on the host only logs a warning at start;
+#: every other one fails it (qemuProcessVerifyHypervFeatures).
+WARN_ONLY_WHEN_UNSUPPORTED = frozenset({"relaxed", "vapic"})
+#: String-valued features libvirt always supports (no host check).
+ALWAYS_SUPPORTED = frozenset({"spinlocks", "vendor_id"})
+
+
+@rule(
+    code="DX704",
+    name="hyperv-unsupported-by-host",
+    severity="warning",
+    summary="A Hyper-V enlightenment that the host's QEMU/KVM does not offer",
+    needs_host=True,
+    triggers=("hyperv",),
+)
+def hyperv_unsupported_by_host(ctx):
+    """
+    ## What it does
+    Compares the enlightenments a QEMU/KVM guest turns on in `<hyperv>` with the
+    ones the host offers, as its domain capabilities list them
+    (`<features><hyperv><enum name='features'>`) for the guest's virt type,
+    architecture and machine type.
+
+    ## Why is this bad?
+    When the guest starts, libvirt checks each enlightenment against what KVM
+    provides. A missing `relaxed` or `vapic` is only logged; any other one
+    (vpindex, runtime, synic, stimer, reset, frequencies, reenlightenment,
+    tlbflush, ipi, evmcs, ...) makes the start fail: "host doesn't support
+    hyperv '%s' feature". The usual case is `evmcs` (Intel-only) on an AMD
+    host, or a definition copied from a newer host.
+
+    The rule needs a host snapshot with domain capabilities for the guest's
+    machine type; without one it stays silent (`--verbose` says why).
+
+    ## Example
+    ```xml
+    <!-- on an AMD EPYC host -->
+    <hyperv mode='custom'>
+      <vapic state='on'/>
+      <evmcs state='on'/>
+    </hyperv>
+    ```
+
+    ## Use instead
+    ```xml
+    <hyperv mode='custom'>
+      <vapic state='on'/>
+    </hyperv>
+    ```
+
+    ## Fix safety
+    No fix: dropping an enlightenment changes what the Windows guest sees; the
+    author should choose, possibly per host.
+
+    ## Source
+    libvirt src/qemu/qemu_process.c (`qemuProcessVerifyHypervFeatures`);
+    formatdomaincaps "Hyper-V Enlightenments" (the `features` enum); QEMU
+    docs/system/i386/hyperv.rst (hv-evmcs is Intel-only).
+    """
+    facts = ctx.facts
+    hyperv = facts.hyperv
+    if not facts.is_qemu or hyperv is None or hyperv.mode == "passthrough":
+        return
+    caps = ctx.host.domain_caps_for(facts.virt_type, facts.arch, facts.machine)
+    if caps is None or caps.hyperv_features is None:
+        ctx.note(
+            "the host snapshot has no domain capabilities listing Hyper-V features for "
+            f"{facts.virt_type}/{facts.arch}/{facts.machine}"
+        )
+        return
+    for feature in hyperv.features:
+        if not feature.enabled or feature.name in ALWAYS_SUPPORTED:
+            continue
+        if feature.name in caps.hyperv_features:
+            continue
+        outcome = (
+            "libvirt starts the guest without it"
+            if feature.name in WARN_ONLY_WHEN_UNSUPPORTED
+            else "libvirt refuses to start the guest (\"host doesn't support hyperv "
+            f"'{feature.name}' feature\")"
+        )
+        yield ctx.finding(
+            feature.element,
+            f"Hyper-V '{feature.name}' is not offered by this host's QEMU/KVM "
+            f"(domain capabilities for {caps.machine or facts.machine}): {outcome}",
+        )

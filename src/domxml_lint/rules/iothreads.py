@@ -319,8 +319,8 @@ def iothreads_oversized(ctx):
     do work but are still created, each with its own event loop, and they
     complicate pinning. libvirt's documentation advises "only 1 or 2 IOThreads
     per host CPU"; IBM's KVM guidance is to avoid idle I/O threads and not to
-    configure more I/O threads than devices or CPUs. (Comparing against host
-    CPUs needs a host snapshot; this rule does not.)
+    configure more I/O threads than devices or CPUs. With a host snapshot, it
+    also warns when there are more than two IOThreads per host CPU.
 
     ## Example
     ```xml
@@ -347,16 +347,26 @@ def iothreads_oversized(ctx):
     if not facts.is_qemu:
         return
     count = len(facts.iothread_ids)
+    if not count:
+        return
+    element = facts.root.find("iothreads")
+    if element is None:
+        element = facts.iothreadid_elements[0].getparent()
     vcpus = facts.vcpu_count or 1
     capacity = _iothread_capacity(facts)
     if count > capacity and count > vcpus:
-        element = facts.root.find("iothreads")
-        if element is None:
-            element = facts.iothreadid_elements[0].getparent()
         yield ctx.finding(
             element,
             f"{count} IOThreads for {capacity} device(s) that can use one and {vcpus} vCPU(s): "
             f"at least {count - capacity} can never do work",
+        )
+        return
+    host_cpus = ctx.host.cpu_ids if ctx.host is not None else None
+    if host_cpus and count > 2 * len(host_cpus):
+        yield ctx.finding(
+            element,
+            f"{count} IOThreads on a host with {len(host_cpus)} CPUs: libvirt's documentation "
+            "advises only 1 or 2 IOThreads per host CPU",
         )
 
 

@@ -38,8 +38,12 @@ def vcpu_count_invalid(ctx):
       refuses a guest with no online vCPU: "Domain requires at least 1 vCPU"
       (qemuValidateDomainVCpuTopology).
 
-    The limit of the machine type ("Maximum CPUs greater than specified machine
-    type limit %u") needs domain capabilities and is not checked here.
+    With a host snapshot, the maximum is also checked against the machine
+    type's limit on that host (domain capabilities `<vcpu max>`, which libvirt
+    caps at KVM's own limit, else the capabilities' machine `maxCpus`): above it
+    the QEMU driver refuses to start the guest, "Maximum CPUs greater than
+    specified machine type limit %u" (qemuValidateDomainVCpuTopology). Without
+    a snapshot, or for a machine it does not describe, that part stays silent.
 
     ## Example
     ```xml
@@ -107,6 +111,30 @@ def vcpu_count_invalid(ctx):
             'every vCPU in <vcpus> is disabled: QEMU refuses it ("Domain requires at least 1 '
             'vCPU")',
         )
+    limit = _machine_vcpu_limit(ctx)
+    if limit is not None and element is not None and maximum > limit:
+        yield ctx.finding(
+            element,
+            f"{maximum} vCPUs, but machine type '{ctx.facts.machine}' allows at most {limit} on "
+            f"this host: libvirt refuses to start it (\"Maximum CPUs greater than specified "
+            f'machine type limit {limit}")',
+        )
+
+
+def _machine_vcpu_limit(ctx) -> int | None:
+    """The host's vCPU limit for this guest's machine type (None without one or unknown).
+
+    Domain capabilities give it capped by KVM's own limit; else the
+    capabilities' machine ``maxCpus``. libvirt treats 0 as "no limit".
+    """
+    host, facts = ctx.host, ctx.facts
+    if host is None or not facts.is_qemu or facts.machine is None:
+        return None
+    limit = host.max_vcpus(facts.virt_type, facts.arch, facts.machine)
+    if limit is None:
+        ctx.note(f"the host snapshot has no vCPU limit for machine '{facts.machine}'")
+        return None
+    return limit or None
 
 
 @rule(
