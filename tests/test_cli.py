@@ -8,6 +8,14 @@ import shutil
 
 from helpers import RULE_FIXTURES, run_cli
 
+from domxml_lint.plugins import load_ruleset
+
+
+def host_note() -> str:
+    """The summary's note on host-aware default rules that did not run."""
+    count = sum(1 for r in load_ruleset() if r.default and r.needs_host)
+    return f"{count} host-aware rule{'' if count == 1 else 's'} skipped: no --host"
+
 UNSAFE = RULE_FIXTURES / "disk-cache-unsafe" / "trigger.xml"
 NATIVE = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
 CLEAN = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"
@@ -21,13 +29,13 @@ def test_text_output_and_exit_1(tmp_path):
         f"{NATIVE}:6:35: DX404 [*] disk 'vda': io='native' with no cache mode: libvirt refuses "
         "it (needs cache='none' or 'directsync') (io-native-needs-direct-cache)"
     )
-    assert lines[-1] == "2 findings in 1 file (2 fixable with --fix)."
+    assert lines[-1] == f"2 findings in 1 file (2 fixable with --fix; {host_note()})."
 
 
 def test_clean_file_exits_0():
     result = run_cli(str(CLEAN))
     assert result.returncode == 0, result.stdout
-    assert result.stdout.decode().strip() == "No findings in 1 file."
+    assert result.stdout.decode().strip() == f"No findings in 1 file ({host_note()})."
 
 
 def test_fix_writes_only_changed_files(tmp_path):

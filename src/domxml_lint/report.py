@@ -89,7 +89,9 @@ def summary_line(
     if fixable:
         notes.append(", ".join(fixable))
     if summary.host_rules_skipped:
-        notes.append(f"{summary.host_rules_skipped} host-aware rules skipped: no --host")
+        notes.append(
+            f"{_plural(summary.host_rules_skipped, 'host-aware rule')} skipped: no --host"
+        )
     if summary.errors:
         notes.append(f"{_plural(summary.errors, 'file')} could not be checked")
     return head + (f" ({'; '.join(notes)})" if notes else "") + "."
