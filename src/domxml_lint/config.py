@@ -390,8 +390,8 @@ def _host_paths(table: Mapping[str, Any], where: str, directory: str) -> tuple[s
         full = os.path.normpath(os.path.join(directory, os.path.expanduser(item)))
         if not os.path.isfile(full):
             raise UsageError(
-                f"{where}: host file {item!r} not found (paths are relative to "
-                f"{display_path(directory) or '.'}); check the path"
+                f"{where}: host file {item!r} not found (looked for {display_path(full)}; "
+                "paths are relative to the config file)"
             )
         paths.append(full)
     return tuple(paths)

@@ -61,7 +61,7 @@ def render_rule_page(rule: Rule) -> str:
     lines = [
         f"# {rule.name} ({rule.code})",
         "",
-        rule.summary,
+        markdown_inline(rule.summary),
         "",
         "| | |",
         "|---|---|",
@@ -167,7 +167,12 @@ def render_index(rules: Sequence[Rule]) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_inline(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_inline(text: str) -> str:
+    """Plain text for Markdown: ``<tag>`` becomes code, so renderers do not swallow it."""
+    return re.sub(r"(?<!`)(<[^<>`\n]+>)(?!`)", r"`\1`", text)
 
 
 def expected_pages(rules: Iterable[Rule]) -> dict[str, str]:
