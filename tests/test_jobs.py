@@ -1,0 +1,99 @@
+"""--jobs: a process pool whose output is byte-identical to a serial run, in the same order."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from helpers import run_cli
+from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NOT_DOMAIN, UNSAFE, UNUSED, write
+
+from domxml_lint.runner import POOL_THRESHOLD, workers_for
+
+FORMATS = ["text", "json", "sarif", "github", "junit"]
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """A mixed batch: findings, clean files, errors and non-domain XML, in several folders."""
+    root = tmp_path / "batch"
+    kinds = [BOTH, NATIVE, UNSAFE, UNUSED, CLEAN, NOT_DOMAIN, BROKEN]
+    for index in range(70):
+        write(root / f"group-{index % 3}", f"vm-{index:03}.xml", kinds[index % len(kinds)])
+    return root
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pool_output_is_byte_identical(batch, fmt):
+    serial = run_cli("--no-config", "--select", CORE, "--jobs", "1", "--output-format", fmt, ".",
+                     cwd=batch)
+    pooled = run_cli("--no-config", "--select", CORE, "--jobs", "2", "--output-format", fmt, ".",
+                     cwd=batch)
+    assert serial.returncode == pooled.returncode == 2  # the broken files
+    assert serial.stdout == pooled.stdout
+    assert serial.stderr == pooled.stderr
+    assert serial.stdout.count(b"DX404") >= 20
+
+
+def test_pool_is_really_used(batch):
+    result = run_cli("--no-config", "--jobs", "2", "--verbose", ".", cwd=batch)
+    assert "checked 70 paths with 2 processes" in result.stderr.decode()
+    result = run_cli("--no-config", "--verbose", ".", cwd=batch)
+    assert "checked 70 paths serially" in result.stderr.decode(), "auto: small batch is serial"
+
+
+def test_pool_fixes_exactly_as_serial(batch, tmp_path):
+    serial_copy = tmp_path / "serial"
+    pooled_copy = tmp_path / "pooled"
+    shutil.copytree(batch, serial_copy)
+    shutil.copytree(batch, pooled_copy)
+    args = ("--no-config", "--select", CORE, "--fix", "--unsafe-fixes", "--show-fixes", ".")
+    serial = run_cli("--jobs", "1", *args, cwd=serial_copy)
+    pooled = run_cli("--jobs", "2", *args, cwd=pooled_copy)
+    assert serial.stdout == pooled.stdout and serial.stderr == pooled.stderr
+    assert b"Fixed " in serial.stdout
+    files = sorted(p.relative_to(serial_copy) for p in serial_copy.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(pooled_copy) for p in pooled_copy.rglob("*") if p.is_file())
+    for name in files:
+        assert (serial_copy / name).read_bytes() == (pooled_copy / name).read_bytes(), name
+    assert (serial_copy / "group-0" / "vm-000.xml").read_bytes() != (batch / "group-0" / "vm-000.xml").read_bytes()
+
+
+@pytest.mark.corpus
+def test_pool_matches_serial_on_the_corpus(corpus):
+    domains = corpus / "domain"
+    for fmt in ("text", "sarif"):
+        args = ("--no-config", "--select", "ALL", "--output-format", fmt, str(domains))
+        serial = run_cli("--jobs", "1", *args, timeout=600)
+        pooled = run_cli("--jobs", "2", *args, timeout=600)
+        assert serial.returncode == pooled.returncode
+        assert serial.returncode in (0, 1), serial.stderr[-2000:]
+        assert serial.stdout == pooled.stdout
+        assert serial.stderr == pooled.stderr
+
+
+def test_bad_jobs_values():
+    for value in ("-1", "two"):
+        result = run_cli("--jobs", value, ".")
+        assert result.returncode == 2 and b"--jobs" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("jobs", "files", "expected"),
+    [
+        (0, 1, 1),
+        (0, POOL_THRESHOLD - 1, 1),
+        (1, 5000, 1),
+        (2, 2, 2),
+        (8, 3, 3),
+        (2, 1, 1),
+    ],
+)
+def test_workers_for(jobs, files, expected):
+    assert workers_for(jobs, files) == expected
+
+
+def test_auto_uses_every_cpu_for_big_batches():
+    from domxml_lint.runner import cpu_count
+
+    assert workers_for(0, POOL_THRESHOLD) == min(cpu_count(), POOL_THRESHOLD)
