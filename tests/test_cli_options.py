@@ -371,3 +371,49 @@ def test_each_error_is_one_line_and_the_batch_goes_on(tmp_path):
     if os.geteuid() != 0:  # root reads anything
         assert any("c.xml: permission denied" in line for line in lines)
     assert "could not be checked" in out(result).splitlines()[-1]
+
+
+# -- host-aware rules --------------------------------------------------------------------------
+
+HOST_PLUGIN = '''
+from domxml_lint import hookimpl, rule
+
+
+def _make(code, name):
+    @rule(code=code, name=name, severity="warning", summary="needs the host", needs_host=True)
+    def check(ctx):
+        """
+        ## What it does
+        Looks at the host.
+        """
+        yield ctx.finding(ctx.facts.root, "host said no")
+
+    return check
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [_make("HST001", "hst-one"), _make("HST002", "hst-two")]
+'''
+
+
+def test_summary_counts_host_aware_rules_skipped(tmp_path):
+    from test_plugins import install_dist_info
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "hst_rules", HOST_PLUGIN)
+    env = {"PYTHONPATH": str(site)}
+    write(tmp_path / "vms", "a.xml", NATIVE)
+    write(tmp_path / "vms", "b.xml", CLEAN)
+    result = run_cli("--no-config", "--select", f"{CORE},HST", str(tmp_path / "vms"), env=env)
+    assert result.returncode == 1
+    assert out(result).splitlines()[-1] == (
+        "1 finding in 1 file (1 fixable with --fix; 2 host-aware rules skipped: no --host)."
+    )
+    verbose = run_cli("--no-config", "--select", "HST001", "--verbose", str(tmp_path / "vms"),
+                      env=env)
+    assert "skipped host-aware rules (no --host): HST001" in err(verbose)
+    assert out(verbose).splitlines()[-1] == (
+        "No findings in 2 files (1 host-aware rule skipped: no --host)."
+    )
