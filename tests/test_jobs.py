@@ -97,3 +97,33 @@ def test_auto_uses_every_cpu_for_big_batches():
     from domxml_lint.runner import cpu_count
 
     assert workers_for(0, POOL_THRESHOLD) == min(cpu_count(), POOL_THRESHOLD)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, signal_name):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from samples import domain, disk
+
+    fixed = domain(disk(" io='native' cache='none'") + disk(" cache='none'", "vdb"))
+    for trial in range(2):
+        folder = tmp_path / f"trial-{trial}"
+        for index in range(1500):
+            write(folder, f"vm-{index:04}.xml", BOTH)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "domxml_lint", "--no-config", "--select", CORE, "--fix",
+             "--unsafe-fixes", "--jobs", "2", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(random.uniform(0.25, 0.7))
+        process.send_signal(getattr(signal, signal_name))
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode in (0, 1, 130, 143), stderr
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == [f"vm-{index:04}.xml" for index in range(1500)], "temporary files left"
+        for path in folder.iterdir():
+            assert path.read_text() in (BOTH, fixed), path
