@@ -104,7 +104,8 @@ def test_ignore_beats_a_broader_select(tmp_path):
 def test_unknown_selector_names_it_with_a_suggestion(tmp_path):
     result = run_cli("--no-config", "--extend-select", "disk-cache-unsave", str(tmp_path))
     assert result.returncode == 2
-    assert "'disk-cache-unsave'" in err(result) and "did you mean 'disk-cache-unsafe'" in err(result)
+    assert "'disk-cache-unsave'" in err(result)
+    assert "did you mean 'disk-cache-unsafe'" in err(result)
 
 
 # -- fixing -------------------------------------------------------------------------------

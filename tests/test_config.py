@@ -143,7 +143,8 @@ def test_per_file_ignores_are_relative_to_the_config(tmp_path):
     lines = run_cli(str(tmp_path), cwd=tmp_path / "x").stdout.decode().splitlines()
 
     def found(name):
-        return {line.split(": ")[1].split()[0] for line in lines if line.startswith(str(tmp_path / name) + ":")}
+        prefix = str(tmp_path / name) + ":"
+        return {line.split(": ")[1].split()[0] for line in lines if line.startswith(prefix)}
 
     assert found("legacy/old.xml") == {"DX404"}
     assert found("legacy/sub/deeper.xml") == {"DX401", "DX404"}
@@ -184,7 +185,9 @@ def test_host_paths_are_relative_to_the_config(tmp_path):
     write(tmp_path / "guests", "vm.xml", NATIVE)
     result = run_cli(str(tmp_path / "guests"), cwd=tmp_path)
     assert result.returncode == 2
-    assert "host file '../hosts/missing.xml' not found (looked for hosts/missing.xml; " in err(result)
+    assert "host file '../hosts/missing.xml' not found (looked for hosts/missing.xml; " in (
+        err(result)
+    )
 
 
 def test_host_key_loads_the_snapshot(tmp_path):

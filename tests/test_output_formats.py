@@ -84,7 +84,9 @@ def test_sarif_rules_carry_the_documentation(tmp_path):
     by_id = {r["id"]: r for r in rules}
     unsafe = by_id["DX401"]
     assert unsafe["shortDescription"]["text"].startswith("Disk cache mode 'unsafe'")
-    assert unsafe["fullDescription"]["text"] == "Finds disks whose `<driver>` sets `cache='unsafe'`."
+    assert unsafe["fullDescription"]["text"] == (
+        "Finds disks whose `<driver>` sets `cache='unsafe'`."
+    )
     assert unsafe["help"]["markdown"].startswith("# disk-cache-unsafe (DX401)")
     assert "## Why is this bad?" in unsafe["help"]["markdown"]
     assert "Why is this bad?" in unsafe["help"]["text"] and "##" not in unsafe["help"]["text"]

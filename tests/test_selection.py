@@ -84,7 +84,8 @@ def test_layers_stack_like_config_then_command_line():
     assert codes(RULES.select_layers([config, Selection(select=["alpha", "DX1"])])) == [
         "DX101", "DX401"]
     # an ignore in a later layer beats an earlier, more specific select
-    assert codes(RULES.select_layers([Selection(select=["DX402"]), Selection(ignore=["DX4"])])) == []
+    layers = [Selection(select=["DX402"]), Selection(ignore=["DX4"])]
+    assert codes(RULES.select_layers(layers)) == []
 
 
 def test_layers_validate_every_selector():

@@ -43,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("domxml-lint: interrupted; files are either unchanged or fully fixed", file=sys.stderr)
+        print(
+            "domxml-lint: interrupted; files are either unchanged or fully fixed", file=sys.stderr
+        )
         return 130
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as other CLI tools do.
@@ -185,8 +187,8 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="also say (on stderr) which config each file used, which files were skipped as "
-        "non-domain XML, and why rules stayed silent",
+        help="also say (on stderr) which config files were read, which files were skipped "
+        "as non-domain XML, and why rules stayed silent",
     )
     output.add_argument(
         "--stdin-filename",
@@ -200,8 +202,8 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
         type=_jobs,
         default=0,
         metavar="N",
-        help="processes to use: 0 (default) = one per CPU for 128+ files, serial below; "
-        "1 = serial",
+        help="processes to use: 0 (default) = one per CPU for 1000+ files, serial below; "
+        "1 = serial; N = N processes",
     )
 
 
@@ -335,7 +337,10 @@ def _output_options(args: argparse.Namespace, *, colour: bool) -> OutputOptions:
 
 def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
     """--verbose: what was read, skipped and left unsaid, on stderr."""
-    say = lambda text: print(f"domxml-lint: {text}", file=sys.stderr)  # noqa: E731
+
+    def say(text: str) -> None:
+        print(f"domxml-lint: {text}", file=sys.stderr)
+
     configs = resolver.used()
     for config in configs:
         say(f"config: {config.path}")
@@ -349,7 +354,8 @@ def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
         for code, note in result.notes:
             say(f"note: {result.path}: {code}: {note}")
         if result.host_skipped:
-            say(f"{result.path}: skipped host-aware rules (no --host): {', '.join(result.host_skipped)}")
+            skipped = ", ".join(result.host_skipped)
+            say(f"{result.path}: skipped host-aware rules (no --host): {skipped}")
 
 
 def exit_code(run: Run, args: argparse.Namespace) -> int:
@@ -446,7 +452,10 @@ def rules_command(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--output-format", choices=("text", "json"), default="text")
     parser.add_argument(
-        "--select", metavar="RULES", action="append", help="list only these (codes, prefixes, names)"
+        "--select",
+        metavar="RULES",
+        action="append",
+        help="list only these (codes, prefixes, names)",
     )
     docs = parser.add_mutually_exclusive_group()
     docs.add_argument(

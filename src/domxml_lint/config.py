@@ -275,7 +275,10 @@ def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
         if key not in KEYS:
             hint = _did_you_mean(key, KEYS)
             if key == "tool" and not path.endswith("pyproject.toml"):
-                hint = f"; in {os.path.basename(path)} write the keys at top level, without [tool.{PYPROJECT_TABLE}]"
+                hint = (
+                    f"; in {os.path.basename(path)} write the keys at top level, "
+                    f"without [tool.{PYPROJECT_TABLE}]"
+                )
             raise UsageError(
                 f"{where}: unknown key {key!r}{hint} (known keys: {', '.join(KEYS)})"
             )

@@ -47,7 +47,10 @@ def fix_text(rule: Rule) -> str:
 def default_text(rule: Rule) -> str:
     if rule.default:
         return "yes"
-    return f"no, opt-in: enable it with `--extend-select {rule.code}` or `extend-select = [\"{rule.code}\"]`"
+    return (
+        f"no, opt-in: enable it with `--extend-select {rule.code}` or "
+        f'`extend-select = ["{rule.code}"]`'
+    )
 
 
 def host_text(rule: Rule) -> str:
@@ -135,7 +138,8 @@ def render_index(rules: Sequence[Rule]) -> str:
         GENERATED_NOTE,
         "",
         "Every built-in rule, by code. A finding ends with the rule's name, e.g.",
-        "`DX401 ... (disk-cache-unsafe)`: its page explains why it fired and what to write instead.",
+        "`DX401 ... (disk-cache-unsafe)`: its page explains why it fired and what to write",
+        "instead.",
         "`domxml-lint rule DX401` prints the same page in a terminal.",
         "",
         "Columns: **Fix**: `safe` (applied by `--fix`), `unsafe` (needs `--unsafe-fixes` too) or",

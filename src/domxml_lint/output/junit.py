@@ -32,12 +32,14 @@ def junit_tree(run: Run) -> etree._Element:
             continue
         if result.skipped:
             counts["skipped"] += 1
-            etree.SubElement(case, "skipped", message=result.skip_reason or "not a domain definition")
+            reason = result.skip_reason or "not a domain definition"
+            etree.SubElement(case, "skipped", message=reason)
             continue
         failing = {id(f) for f in result.failing}
         advice = []
         for finding in result.findings:
-            text = f"{result.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
+            where = f"{result.path}:{finding.line}:{finding.column}"
+            text = f"{where}: {finding.code} {finding.message}"
             url = documentation_url(rules[finding.code]) if finding.code in rules else None
             if id(finding) not in failing:
                 advice.append(f"{text} ({finding.name}, {finding.severity})")
