@@ -418,3 +418,49 @@ def test_summary_counts_host_aware_rules_skipped(tmp_path):
     assert out(verbose).splitlines()[-1] == (
         "No findings in 2 files (1 host-aware rule skipped: no --host)."
     )
+
+
+NOTE_PLUGIN = '''
+from domxml_lint import hookimpl, rule
+
+
+@rule(code="NTE001", name="nte-quiet-rule", severity="info", summary="explains its silence")
+def quiet_rule(ctx):
+    """
+    ## What it does
+    Nothing, and says why.
+    """
+    ctx.note("the host snapshot has no NUMA cells")
+    return []
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [quiet_rule]
+'''
+
+
+def test_verbose_shows_why_rules_stayed_silent(tmp_path):
+    from test_plugins import install_dist_info
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "nte_rules", NOTE_PLUGIN)
+    target = write(tmp_path, "vm.xml", CLEAN)
+    args = ("--no-config", "--select", "NTE001", str(target))
+    verbose = run_cli("--verbose", *args, env={"PYTHONPATH": str(site)})
+    assert verbose.returncode == 0
+    assert f"domxml-lint: note: {target}: NTE001: the host snapshot has no NUMA cells" in err(verbose)
+    assert b"NUMA" not in run_cli(*args, env={"PYTHONPATH": str(site)}).stderr
+
+
+def test_readme_documents_every_option():
+    from helpers import REPO
+
+    from domxml_lint.cli import build_parser
+
+    readme = (REPO / "README.md").read_text()
+    for action in build_parser()._actions:
+        for option in action.option_strings:
+            if option.startswith("--"):
+                assert f"`{option}" in readme, f"README does not document {option}"

@@ -39,9 +39,9 @@ FAMILY = {
 
 
 def artifact_location(path: str, root: str) -> dict:
-    relative = relative_path(path, root)
     if path == "-":
         return {"uri": "stdin"}
+    relative = relative_path(path, root)
     if relative is None:
         return {"uri": Path(path).resolve().as_uri()}
     return {"uri": quote(relative), "uriBaseId": ROOT_ID}
