@@ -131,3 +131,48 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
         assert names == [f"vm-{index:04}.xml" for index in range(1500)], "temporary files left"
         for path in folder.iterdir():
             assert path.read_text() in (BOTH, fixed), path
+
+
+KILLER_PLUGIN = '''
+import multiprocessing
+import os
+import signal
+
+from domxml_lint import hookimpl, rule
+
+
+@rule(code="KIL001", name="kil-worker", severity="info", summary="dies in a worker")
+def kill_worker(ctx):
+    """
+    ## What it does
+    Simulates a worker killed by the OOM killer.
+    """
+    if multiprocessing.parent_process() is not None and ctx.facts.root.findtext("name") == "doomed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return []
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [kill_worker]
+'''
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path):
+    from test_plugins import install_dist_info
+
+    from samples import domain, disk
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "kil_rules", KILLER_PLUGIN)
+    for index in range(20):
+        write(tmp_path / "vms", f"vm-{index:02}.xml", NATIVE)
+    write(tmp_path / "vms", "vm-10.xml", domain(disk(" io='native'"), name="doomed"))
+    args = ("--no-config", "--select", "KIL001,DX404", str(tmp_path / "vms"))
+    pooled = run_cli("--jobs", "2", *args, env={"PYTHONPATH": str(site)}, timeout=120)
+    assert pooled.returncode == 2
+    lines = pooled.stderr.decode().splitlines()
+    assert len(lines) == 1 and "a worker process died" in lines[0] and "--jobs 1" in lines[0]
+    serial = run_cli("--jobs", "1", *args, env={"PYTHONPATH": str(site)})
+    assert serial.returncode == 1 and serial.stdout.count(b"DX404") == 20

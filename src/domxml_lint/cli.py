@@ -295,6 +295,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--diff prints a diff; use it with the text output format")
     if args.statistics and args.output_format not in ("text", "json"):
         raise UsageError("--statistics works with --output-format text or json")
+    if args.statistics and args.diff:
+        raise UsageError("--statistics counts findings; use it without --diff")
 
 
 def _rules_that_ran(settings_used: set[FileSettings]):
@@ -382,13 +384,21 @@ def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileR
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(_walk_xml(path))
-            if not found and warn:
+            unreadable: list[OSError] = []
+            found = sorted(_walk_xml(path, unreadable.append))
+            if not found and not unreadable and warn:
                 print(f"domxml-lint: warning: no *.xml files under {path}", file=sys.stderr)
             for file in found:
                 if file not in seen:
                     seen.add(file)
                     yield file
+            for problem in unreadable:
+                where = problem.filename or path
+                yield FileResult(where, error=InputError(
+                    where,
+                    f"cannot search this directory: {problem.strerror or problem}",
+                    hint="check its permissions; files in it were not checked",
+                ))
         elif os.path.exists(path) or os.path.islink(path):
             if path not in seen:
                 seen.add(path)
@@ -399,8 +409,8 @@ def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileR
             )
 
 
-def _walk_xml(top: str) -> Iterator[str]:
-    for directory, subdirs, files in os.walk(top):
+def _walk_xml(top: str, onerror: Callable[[OSError], object]) -> Iterator[str]:
+    for directory, subdirs, files in os.walk(top, onerror=onerror):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in files:
             if name.lower().endswith(".xml"):

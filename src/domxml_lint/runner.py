@@ -14,6 +14,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 
@@ -189,18 +191,38 @@ def run_tasks(tasks: Sequence[Task], mode: Mode, jobs: int | None) -> list[FileR
     sys.stdout.flush()
     sys.stderr.flush()
     chunksize = max(1, min(32, len(tasks) // (workers * 4)))
-    pool = _context().Pool(workers, initializer=_init_worker, initargs=(mode,))
+    # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies (killed,
+    # out of memory) breaks the pool with an error instead of hanging the run.
+    pool = ProcessPoolExecutor(
+        workers, mp_context=_context(), initializer=_init_worker, initargs=(mode,)
+    )
     try:
-        results = list(pool.imap(_process_in_worker, tasks, chunksize))
+        results = list(pool.map(_process_in_worker, tasks, chunksize=chunksize))
+    except BrokenProcessPool:
+        _stop(pool)
+        raise UsageError(
+            "a worker process died while checking files (killed, or out of memory); files "
+            "it was fixing are unchanged or fully fixed; run again with --jobs 1 to see which "
+            "file it was"
+        ) from None
     except BaseException:
         # Interrupted (SIGINT/SIGTERM): stop the workers; each one unwinds its
         # write in progress, so every file is either untouched or fully fixed.
-        pool.terminate()
-        pool.join()
+        _stop(pool)
         raise
-    pool.close()
-    pool.join()
+    pool.shutdown()
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+    else:
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            if worker.is_alive():
+                worker.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _context():
