@@ -98,11 +98,12 @@ def load_host_files(paths: tuple[str, ...]) -> object:
 def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
     """Lint, diff or fix one file; errors are recorded in the result, never raised.
 
-    ``data`` given: the document came from stdin; the fixed bytes go to
-    ``result.output`` instead of being written.
+    ``data`` given: the document came from elsewhere (stdin, a live libvirt
+    domain); nothing is written, and the fixed bytes go to ``result.output``.
     """
     settings = task.settings
     result = FileResult(task.shown, unsafe=settings.unsafe_fixes, fail_on=settings.fail_on)
+    in_memory = data is not None
     try:
         if data is None:
             data = read_file(task.path)
@@ -124,7 +125,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         result.changed = fixed.changed
         if fixed.changed and mode.diff:
             result.diff = unified_diff(task.shown, doc, fixed.data)
-        elif fixed.changed and task.path == "-":
+        elif fixed.changed and in_memory:
             result.output = fixed.data
         elif fixed.changed:
             write_atomic(task.path, fixed.data)
