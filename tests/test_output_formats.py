@@ -92,6 +92,8 @@ def test_sarif_rules_carry_the_documentation(tmp_path):
     assert "Why is this bad?" in unsafe["help"]["text"] and "##" not in unsafe["help"]["text"]
     assert unsafe["helpUri"].endswith("/rules/DX401-disk-cache-unsafe.md")
     assert unsafe["defaultConfiguration"] == {"level": "error"}
+    assert unsafe["properties"]["precision"] == "very-high"
+    assert unsafe["properties"]["tags"] == ["disk", "libvirt"]
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
     assert {r["ruleId"]: r["level"] for r in run["results"]} == {"DX401": "error", "DX404": "error"}

@@ -59,6 +59,8 @@ def rule_descriptor(rule: Rule) -> dict:
         "help": {"text": plain_text(rule.doc or rule.summary), "markdown": render_rule_page(rule)},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {
+            # GitHub code scanning sorts alerts by precision; checks here are exact.
+            "precision": "very-high",
             "tags": sorted({"libvirt", FAMILY.get(rule.code[:3], rule.origin)}),
             "kebabName": rule.name,
             "fix": rule.fix.value if rule.fix is not None else "none",
