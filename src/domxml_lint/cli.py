@@ -23,7 +23,7 @@ from .findings import Severity
 from .output import FORMATS, OutputOptions, source_root
 from .output import write as write_output
 from .plugins import load_ruleset
-from .report import FileResult, Run
+from .report import FileResult, Run, plural
 from .runner import Mode, Task, linter_for, process, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -233,15 +233,14 @@ def run_check(args: argparse.Namespace) -> int:
         fail_on=Severity(args.fail_on) if args.fail_on else None,
         unsafe_fixes=args.unsafe_fixes,
     )
-    overrides_check = [*(overrides.select or ()), *overrides.extend_select, *overrides.ignore]
-    for selector in overrides_check:
-        ruleset.matches(selector)
-    for path in overrides.host or ():
+    for selector in (*(overrides.select or ()), *overrides.extend_select, *overrides.ignore):
+        ruleset.matches(selector)  # an unknown one is an error before any work
+    for path in args.host or ():
         if not os.path.isfile(path):
             raise UsageError(f"--host {path}: no such file; check the path")
     resolver = ConfigResolver(ruleset, config_file=args.config, use_files=not args.no_config)
     mode = Mode(fix=args.fix, diff=args.diff)
-    from_stdin = args.paths == [STDIN] or (not args.paths and args.stdin_filename)
+    from_stdin = args.paths == [STDIN] or (not args.paths and bool(args.stdin_filename))
 
     if from_stdin:
         name = args.stdin_filename
@@ -349,7 +348,8 @@ def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
     if not configs:
         say("config: none found; built-in defaults")
     workers = workers_for(jobs, files)
-    say(f"checked {files} paths {'serially' if workers == 1 else f'with {workers} processes'}")
+    how = "serially" if workers == 1 else f"with {workers} processes"
+    say(f"checked {plural(files, 'path')} {how}")
     for result in run.results:
         if result.skipped:
             say(f"skipped {result.path}: {result.skip_reason}")
