@@ -77,7 +77,7 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.triggers:
         elements = ", ".join(f"`<{t}>`" for t in sorted(rule.triggers))
-        lines.append(f"| Looks at | {elements} |")
+        lines.append(f"| Runs on documents with | {elements} |")
     if rule.origin != "domxml_lint":
         lines.append(f"| Plugin | `{rule.origin}` |")
     lines.append("")
