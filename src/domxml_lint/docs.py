@@ -77,6 +77,8 @@ def render_rule_page(rule: Rule) -> str:
     ]
     if rule.triggers:
         elements = ", ".join(f"`<{t}>`" for t in sorted(rule.triggers))
+        if len(rule.triggers) > 1:
+            elements = "any of " + elements
         lines.append(f"| Runs on documents with | {elements} |")
     if rule.origin != "domxml_lint":
         lines.append(f"| Plugin | `{rule.origin}` |")
