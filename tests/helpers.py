@@ -25,6 +25,7 @@ def run_cli(*args: str, cwd: Path | str | None = None, input: bytes | None = Non
     """Run ``python -m domxml_lint`` in a real subprocess."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
+    full_env.pop("FORCE_COLOR", None)
     if env:
         full_env.update(env)
     return subprocess.run(

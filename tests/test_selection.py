@@ -70,3 +70,26 @@ def test_duplicate_rules_are_refused():
 def test_builtin_codes_follow_area_ranges():
     for item in load_ruleset(entry_points=False):
         assert item.code.startswith("DX") and item.code[2:].isdigit() and len(item.code) == 5
+
+
+def test_layers_stack_like_config_then_command_line():
+    from domxml_lint.ruleset import Selection
+
+    config = Selection(select=["DX4"], ignore=["alpha"])
+    # a later layer without select adjusts what the config chose
+    assert codes(RULES.select_layers([config, Selection(extend_select=["DX5"])])) == [
+        "DX402", "DX501"]
+    assert codes(RULES.select_layers([config, Selection(ignore=["DX402"])])) == []
+    # a later select replaces the config's choice entirely, ignores included
+    assert codes(RULES.select_layers([config, Selection(select=["alpha", "DX1"])])) == [
+        "DX101", "DX401"]
+    # an ignore in a later layer beats an earlier, more specific select
+    layers = [Selection(select=["DX402"]), Selection(ignore=["DX4"])]
+    assert codes(RULES.select_layers(layers)) == []
+
+
+def test_layers_validate_every_selector():
+    from domxml_lint.ruleset import Selection
+
+    with pytest.raises(UsageError, match="did you mean 'gamma'"):
+        RULES.select_layers([Selection(), Selection(extend_select=["gama"])])

@@ -1,74 +1,59 @@
-"""The ``domxml-lint`` command."""
+"""The ``domxml-lint`` command.
+
+``domxml-lint [check] [OPTIONS] PATH...`` lints files; ``rule`` and ``rules``
+document the rules; ``host`` (host snapshots) lives in ``domxml_lint.host.cli``
+and is imported only when used.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
+
+import attrs
 
 from . import __version__, live
-from .document import Document, sniff_root_name
+from .config import ConfigResolver, FileSettings, Overrides, settings_for
 from .errors import DomxmlLintError, InputError, UsageError
-from .fileio import read_file, write_atomic
-from .linter import Linter
+from .findings import Severity
+from .output import FORMATS, OutputOptions, source_root
+from .output import write as write_output
 from .plugins import load_ruleset
-from .report import FileResult, format_finding_text, format_json, summarize, summary_line
+from .report import FileResult, Run, plural
+from .runner import Mode, Task, linter_for, process, provide_host, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="domxml-lint",
-        description="Lint and auto-fix libvirt domain XML.",
-        epilog="Exit codes: 0 no findings remain; 1 findings remain (or --diff would change "
-        "something); 2 usage error, unreadable or hostile input, or internal error.",
-    )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (*.xml)")
-    parser.add_argument("--fix", action="store_true", help="apply safe fixes in place")
-    parser.add_argument(
-        "--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix/--diff)"
-    )
-    parser.add_argument(
-        "--diff", action="store_true", help="print the unified diff of fixes; write nothing"
-    )
-    parser.add_argument(
-        "--select", metavar="RULES", help="comma-separated codes, prefixes, names, or ALL"
-    )
-    parser.add_argument("--ignore", metavar="RULES", help="comma-separated rules to skip")
-    parser.add_argument(
-        "--host",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="host snapshot: capabilities, domain capabilities, node device or bundle "
-        "(repeatable)",
-    )
-    parser.add_argument(
-        "--output-format", choices=("text", "json"), default="text", help="output format"
-    )
-    parser.add_argument("--version", action="version", version=f"domxml-lint {__version__}")
-    live.add_arguments(parser)
-    return parser
+STDIN = "-"
+SUBCOMMANDS = ("check", "rule", "rules", "host")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["host"]:  # `domxml-lint host snapshot|show`: host/cli.py
-        from .host.cli import main as host_main
-
-        return host_main(argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args and args[0] in SUBCOMMANDS else "check"
+    if args and args[0] == command:
+        args = args[1:]
     try:
-        return run(build_parser().parse_args(argv))
-    except UsageError as exc:
-        print(f"domxml-lint: error: {exc}", file=sys.stderr)
+        return COMMANDS[command](args)
+    except DomxmlLintError as exc:  # usage errors, a bad --host, an unreachable libvirt
+        error(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("domxml-lint: interrupted; files are either unchanged or fully fixed", file=sys.stderr)
+        print(
+            "domxml-lint: interrupted; files are either unchanged or fully fixed", file=sys.stderr
+        )
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other CLI tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
@@ -76,141 +61,514 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
     raise SystemExit(143)
 
 
-def run(args: argparse.Namespace) -> int:
-    if not args.paths and not live.requested(args):
-        raise UsageError("no paths given; try `domxml-lint path/to/vm.xml` or a directory")
-    ruleset = load_ruleset()
-    selected = ruleset.select(
-        select=_split(args.select),
-        ignore=_split(args.ignore) or (),
-    )
-    # Live libvirt (live.py): --connect's host unless --host is given; its domains are linted too.
-    session = live.LiveSession.open(args) if live.requested(args) else None
-    host = _load_host(args.host) if args.host else (session.host() if session else None)
-    linter = Linter(selected, ruleset, host=host)
-    fixing = args.fix or args.diff
-    results: list[FileResult] = session.lint(linter, args) if session else []
-    for path in discover(args.paths, results):
-        results.append(process_file(path, linter, args))
+def error(message: str) -> None:
+    """One line on stderr: ``domxml-lint: error: <file>: <what> (<what to do>)``."""
+    prefix = "domxml-lint: error:"
+    if use_colour(sys.stderr):
+        prefix = f"\x1b[1;31m{prefix}\x1b[0m"
+    print(f"{prefix} {message}", file=sys.stderr)
 
-    out = sys.stdout
-    if args.output_format == "json":
-        out.write(format_json(results) + "\n")
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal; NO_COLOR turns it off, FORCE_COLOR on (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+# -- check ----------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as every other usage error
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="domxml-lint",
+        usage="domxml-lint [check] [OPTIONS] PATH...\n"
+        "       domxml-lint rule NAME-or-CODE\n"
+        "       domxml-lint rules [--output-format json]\n"
+        "       domxml-lint host snapshot [--connect URI] [-o FILE]",
+        description="Lint and auto-fix libvirt domain XML. PATH is a file, a directory "
+        "(searched for *.xml) or - for stdin. Subcommands: check (the default), rule "
+        "(print a rule's documentation), rules (list the rules), host (host snapshots).",
+        epilog="Exit codes: 0 no findings (at or above --fail-on) remain; 1 findings remain, "
+        "or --diff would change something, or a fix was applied with --exit-non-zero-on-fix; "
+        "2 usage or configuration error, unreadable or hostile input, or internal error.",
+    )
+    add_check_options(parser)
+    return parser
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    """Every option of the check command, in one place."""
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (*.xml)")
+    parser.add_argument("--version", action="version", version=f"domxml-lint {__version__}")
+
+    fixing = parser.add_argument_group("fixing")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also apply unsafe fixes (with --fix or --diff); overrides unsafe-fixes in the config",
+    )
+    fixing.add_argument(
+        "--diff", action="store_true", help="print the unified diff of the fixes; write nothing"
+    )
+    fixing.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="list what was fixed (with --fix/--diff), or each finding's fix",
+    )
+
+    selection = parser.add_argument_group(
+        "rule selection",
+        "RULES: comma-separated codes (DX401), prefixes (DX4), names (disk-cache-unsafe) or ALL",
+    )
+    selection.add_argument(
+        "--select", metavar="RULES", action="append", help="run only these (replaces the config's)"
+    )
+    selection.add_argument(
+        "--extend-select", metavar="RULES", action="append", help="run these too (opt-in rules)"
+    )
+    selection.add_argument("--ignore", metavar="RULES", action="append", help="skip these")
+
+    config = parser.add_argument_group("configuration and host")
+    choice = config.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--config", metavar="FILE", help="use this config file for every file (no search)"
+    )
+    choice.add_argument(
+        "--no-config", action="store_true", help="ignore config files; built-in defaults only"
+    )
+    config.add_argument(
+        "--host",
+        metavar="FILE",
+        action="append",
+        help="host snapshot: capabilities, domain capabilities, node device or bundle "
+        "(repeatable; replaces the config's host)",
+    )
+    live.add_arguments(parser)
+
+    results = parser.add_argument_group("exit status")
+    results.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        help="lowest severity that makes the exit code 1 (default: info, any finding)",
+    )
+    exits = results.add_mutually_exclusive_group()
+    exits.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when findings remain (2 stays 2)"
+    )
+    exits.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="exit 1 when a fix was applied, even if no finding remains",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--output-format", choices=FORMATS, default="text", help="default: text")
+    output.add_argument(
+        "-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    output.add_argument(
+        "--statistics", action="store_true", help="count findings per rule instead of listing them"
+    )
+    loudness = output.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="findings only: no summary, no warnings"
+    )
+    loudness.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also say (on stderr) which config files were read, which files were skipped "
+        "as non-domain XML, and why rules stayed silent",
+    )
+    output.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="name for the document read from stdin (output, config search, per-file-ignores)",
+    )
+
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="processes to use: 0 (default) = one per CPU for 1000+ files, serial below; "
+        "1 = serial; N = N processes",
+    )
+
+
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 (auto) or more")
+    return number
+
+
+def check_command(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    return run_check(args)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    _validate(args)
+    ruleset = load_ruleset()
+    overrides = Overrides(
+        select=_split(args.select),
+        extend_select=tuple(_split(args.extend_select) or ()),
+        ignore=tuple(_split(args.ignore) or ()),
+        host=None if args.host is None else tuple(os.path.abspath(p) for p in args.host),
+        fail_on=Severity(args.fail_on) if args.fail_on else None,
+        unsafe_fixes=args.unsafe_fixes,
+    )
+    for selector in (*(overrides.select or ()), *overrides.extend_select, *overrides.ignore):
+        ruleset.matches(selector)  # an unknown one is an error before any work
+    for path in args.host or ():
+        if not os.path.isfile(path):
+            raise UsageError(f"--host {path}: no such file; check the path")
+    # Live libvirt: the connection's host serves unless --host names one; its domains
+    # go through the same per-document path as stdin (runner.process with data).
+    session = live.LiveSession.open(args) if live.requested(args) else None
+    if session is not None and args.host is None:
+        overrides = attrs.evolve(overrides, host=provide_host(session.uri, session.host()))
+    resolver = ConfigResolver(ruleset, config_file=args.config, use_files=not args.no_config)
+    mode = Mode(fix=args.fix, diff=args.diff)
+    from_stdin = args.paths == [STDIN] or (not args.paths and bool(args.stdin_filename))
+
+    if from_stdin:
+        name = args.stdin_filename
+        settings = settings_for(resolver.for_path(name), overrides, name)
+        linter_for(settings)
+        data = sys.stdin.buffer.read()
+        result = process(Task(STDIN, settings, display=name or STDIN), mode, data=data)
+        results = [result]
+        settings_used = {settings}
     else:
-        for result in results:
-            if result.diff:
-                out.write(result.diff)
-            for finding in result.findings:
-                out.write(format_finding_text(result.path, finding) + "\n")
-        summary = summarize(results, len(linter.skipped_for_host))
-        if summary.files or summary.errors:
-            line = summary_line(summary, fixing=fixing, unsafe=args.unsafe_fixes, dry_run=args.diff)
-            out.write(line + "\n")
+        entries = list(discover(args.paths, warn=not args.quiet))
+        tasks: list[Task] = []
+        for entry in entries:
+            if isinstance(entry, str):
+                settings = settings_for(resolver.for_path(entry), overrides, entry)
+                tasks.append(Task(entry, settings))
+        settings_used = {t.settings for t in tasks}
+        done = iter(run_tasks(tasks, mode, args.jobs))
+        results = [next(done) if isinstance(e, str) else e for e in entries]
+    if session is not None:
+        live_settings = settings_for(resolver.for_path(None), overrides, None)
+        settings_used.add(live_settings)
+        results = session.lint(
+            lambda shown, data: process(Task(shown, live_settings, display=shown), mode, data=data),
+            fixing=args.fix and not args.diff,
+        ) + results
+
+    run = Run(
+        results=tuple(results),
+        rules=_rules_that_ran(settings_used),
+        fixing=mode.fixing,
+        dry_run=mode.diff,
+    )
+    # With --fix on stdin the fixed document owns stdout; the report goes to stderr.
+    fixed_stdin = from_stdin and args.fix and not args.diff
+    _report(run, args, stream_name="stderr" if fixed_stdin else "stdout")
+    if fixed_stdin:
+        result = results[0]
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.output if result.output is not None else data)
+        sys.stdout.buffer.flush()
     for result in results:
         if result.error is not None:
-            print(f"domxml-lint: error: {result.error}", file=sys.stderr)
+            error(str(result.error))
+    if args.verbose:
+        _explain(run, resolver, len(results), args.jobs)
+    return exit_code(run, args)
 
+
+def _validate(args: argparse.Namespace) -> None:
+    if STDIN in args.paths and len(args.paths) > 1:
+        raise UsageError("`-` (stdin) cannot be combined with other paths")
+    if args.stdin_filename and args.paths and args.paths != [STDIN]:
+        raise UsageError("--stdin-filename names the document read from stdin; pass `-` as PATH")
+    if not args.paths and not args.stdin_filename and not live.requested(args):
+        raise UsageError("no paths given; try `domxml-lint path/to/vm.xml`, a directory, or `-`")
+    if args.diff and args.output_format != "text":
+        raise UsageError("--diff prints a diff; use it with the text output format")
+    if args.statistics and args.output_format not in ("text", "json"):
+        raise UsageError("--statistics works with --output-format text or json")
+    if args.statistics and args.diff:
+        raise UsageError("--statistics counts findings; use it without --diff")
+
+
+def _rules_that_ran(settings_used: set[FileSettings]):
+    chosen = {}
+    for settings in settings_used:
+        linter = linter_for(settings)
+        for item in [*linter.rules, linter.suppression_rule]:
+            if item is not None:
+                chosen[item.code] = item
+    return tuple(chosen[code] for code in sorted(chosen))
+
+
+def _report(run: Run, args: argparse.Namespace, *, stream_name: str) -> None:
+    if args.output_file:
+        buffer = io.StringIO()
+        write_output(args.output_format, run, buffer, _output_options(args, colour=False))
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as handle:
+                handle.write(buffer.getvalue())
+        except OSError as exc:
+            raise UsageError(
+                f"--output-file {args.output_file}: cannot write: {exc.strerror or exc}"
+            ) from None
+        return
+    stream = getattr(sys, stream_name)
+    colour = args.output_format == "text" and use_colour(stream)
+    write_output(args.output_format, run, stream, _output_options(args, colour=colour))
+    stream.flush()
+
+
+def _output_options(args: argparse.Namespace, *, colour: bool) -> OutputOptions:
+    return OutputOptions(
+        colour=colour,
+        show_fixes=args.show_fixes,
+        statistics=args.statistics,
+        quiet=args.quiet,
+        root=source_root(),
+    )
+
+
+def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
+    """--verbose: what was read, skipped and left unsaid, on stderr."""
+
+    def say(text: str) -> None:
+        print(f"domxml-lint: {text}", file=sys.stderr)
+
+    configs = resolver.used()
+    for config in configs:
+        say(f"config: {config.path}")
+    if not configs:
+        say("config: none found; built-in defaults")
+    workers = workers_for(jobs, files)
+    how = "serially" if workers == 1 else f"with {workers} processes"
+    say(f"checked {plural(files, 'path')} {how}")
+    for result in run.results:
+        if result.skipped:
+            say(f"skipped {result.path}: {result.skip_reason}")
+        for code, note in result.notes:
+            say(f"note: {result.path}: {code}: {note}")
+        if result.host_skipped:
+            skipped = ", ".join(result.host_skipped)
+            say(f"{result.path}: skipped host-aware rules (no --host): {skipped}")
+
+
+def exit_code(run: Run, args: argparse.Namespace) -> int:
+    results = run.results
     if any(r.error is not None for r in results):
         return EXIT_ERROR
-    if any(r.findings for r in results) or (args.diff and any(r.changed for r in results)):
+    if args.exit_zero:
+        return EXIT_CLEAN
+    if any(r.failing for r in results):
+        return EXIT_FINDINGS
+    if args.diff and any(r.changed for r in results):
+        return EXIT_FINDINGS
+    if args.exit_non_zero_on_fix and any(r.changed for r in results):
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def process_file(path: str, linter: Linter, args: argparse.Namespace) -> FileResult:
-    """Lint, diff or fix one file; errors are recorded, never raised."""
-    result = FileResult(path)
-    try:
-        data = read_file(path)
-        if sniff_root_name(data) != "domain":
-            result.skipped = True
-            return result
-        doc = Document.parse(data, path)
-        if doc.root.tag != "domain":
-            result.skipped = True
-            return result
-        if not (args.fix or args.diff):
-            checked = linter.check(doc)
-            result.findings, result.notes = checked.findings, checked.notes
-            return result
-        from .fixer import fix_document
+def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileResult]:
+    """Files to check, in order: files as given, directories searched recursively for *.xml.
 
-        fixed = fix_document(doc, linter, unsafe=args.unsafe_fixes)
-        result.findings = list(fixed.remaining)
-        result.applied = list(fixed.applied)
-        result.changed = fixed.changed
-        if fixed.changed and args.diff:
-            result.diff = unified_diff(path, doc, fixed.data)
-        elif fixed.changed:
-            write_atomic(path, fixed.data)
-    except InputError as exc:
-        result.error = exc
-        result.findings = []
-    except DomxmlLintError as exc:
-        result.error = InputError(path, str(exc))
-    return result
-
-
-def unified_diff(path: str, doc: Document, new: bytes) -> str:
-    import difflib
-
-    old_lines = doc.data.decode(doc.encoding, "replace").splitlines(keepends=True)
-    new_lines = new.decode(doc.encoding, "replace").splitlines(keepends=True)
-    name = path.lstrip("/")
-    lines = difflib.unified_diff(old_lines, new_lines, f"a/{name}", f"b/{name}")
-    text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                   for line in lines)
-    return text
-
-
-def discover(paths: Sequence[str], results: list[FileResult]) -> Iterator[str]:
-    """Files to check: files as given, directories searched recursively for *.xml.
-
-    A path that does not exist is recorded as an error; hidden directories
-    (``.git``, ``.tox``) are not searched.
+    A path that does not exist yields an error result in its place; hidden
+    directories (``.git``, ``.tox``) are not searched; each file comes once.
     """
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(_walk_xml(path))
-            if not found:
+            unreadable: list[OSError] = []
+            found = sorted(_walk_xml(path, unreadable.append))
+            if not found and not unreadable and warn:
                 print(f"domxml-lint: warning: no *.xml files under {path}", file=sys.stderr)
             for file in found:
                 if file not in seen:
                     seen.add(file)
                     yield file
+            for problem in unreadable:
+                where = problem.filename or path
+                yield FileResult(where, error=InputError(
+                    where,
+                    f"cannot search this directory: {problem.strerror or problem}",
+                    hint="check its permissions; files in it were not checked",
+                ))
         elif os.path.exists(path) or os.path.islink(path):
             if path not in seen:
                 seen.add(path)
                 yield path
         else:
-            results.append(
-                FileResult(path, error=InputError(path, "no such file or directory",
-                                                  hint="check the path"))
+            yield FileResult(
+                path, error=InputError(path, "no such file or directory", hint="check the path")
             )
 
 
-def _walk_xml(top: str) -> Iterator[str]:
-    for directory, subdirs, files in os.walk(top):
+def _walk_xml(top: str, onerror: Callable[[OSError], object]) -> Iterator[str]:
+    for directory, subdirs, files in os.walk(top, onerror=onerror):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in files:
             if name.lower().endswith(".xml"):
                 yield os.path.join(directory, name)
 
 
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
+def _split(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Repeated, comma-separated option values as one tuple (None: option not given)."""
+    if values is None:
         return None
-    return [v.strip() for v in value.split(",") if v.strip()]
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-def _load_host(paths: Sequence[str]):
-    from .host import load_host
+# -- rule, rules ------------------------------------------------------------------------
 
+
+def rule_command(argv: Sequence[str]) -> int:
+    parser = _Parser(
+        prog="domxml-lint rule",
+        description="Print a rule's documentation (the page in rules/).",
+    )
+    parser.add_argument("rule", metavar="NAME-or-CODE")
+    parser.add_argument("--output-format", choices=("text", "json"), default="text")
+    args = parser.parse_args(argv)
+    ruleset = load_ruleset()
+    found = ruleset.get(args.rule)
+    if found is None:
+        ruleset.matches(args.rule)  # raises with a "did you mean"
+        codes = ", ".join(r.code for r in ruleset.matches(args.rule))
+        raise UsageError(f"{args.rule!r} is a prefix of several rules ({codes}); name one")
+    from .docs import render_rule_page
+
+    if args.output_format == "json":
+        import json
+
+        record = _rule_record(found)
+        record["explanation"] = found.doc
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        print(render_rule_page(found), end="")
+    return EXIT_CLEAN
+
+
+def rules_command(argv: Sequence[str]) -> int:
+    parser = _Parser(
+        prog="domxml-lint rules",
+        description="List every rule: code, name, severity, default or opt-in, needs a host "
+        "snapshot, fix. Also writes the rule reference (rules/ in the repository).",
+    )
+    parser.add_argument("--output-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--select",
+        metavar="RULES",
+        action="append",
+        help="list only these (codes, prefixes, names)",
+    )
+    docs = parser.add_mutually_exclusive_group()
+    docs.add_argument(
+        "--write-docs", metavar="DIR", help="write the built-in rules' Markdown pages and index"
+    )
+    docs.add_argument(
+        "--check-docs", metavar="DIR", help="exit 1 if DIR's pages are missing or out of date"
+    )
+    args = parser.parse_args(argv)
+    from . import docs as rule_docs
+
+    if args.write_docs:
+        changed = rule_docs.write_pages(args.write_docs)
+        print(f"{len(changed)} page(s) written or removed in {args.write_docs}")
+        return EXIT_CLEAN
+    if args.check_docs:
+        stale = rule_docs.stale_pages(args.check_docs)
+        for name in stale:
+            print(f"{os.path.join(args.check_docs, name)}: out of date", file=sys.stderr)
+        if stale:
+            print(
+                f"domxml-lint: run `domxml-lint rules --write-docs {args.check_docs}`",
+                file=sys.stderr,
+            )
+        return EXIT_FINDINGS if stale else EXIT_CLEAN
+    ruleset = load_ruleset()
+    listed = ruleset.select(select=_split(args.select)) if args.select else list(ruleset)
+    if args.output_format == "json":
+        import json
+
+        print(json.dumps([_rule_record(r) for r in listed], indent=2, ensure_ascii=False))
+        return EXIT_CLEAN
+    rows = [("CODE", "NAME", "SEVERITY", "FIX", "DEFAULT", "HOST", "SUMMARY")]
+    for item in listed:
+        rows.append((
+            item.code,
+            item.name,
+            item.severity.value,
+            item.fix.value if item.fix else "-",
+            "yes" if item.default else "opt-in",
+            "yes" if item.needs_host else "-",
+            item.summary,
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]))
+    return EXIT_CLEAN
+
+
+def _rule_record(item) -> dict:
+    from .report import documentation_url
+
+    return {
+        "code": item.code,
+        "name": item.name,
+        "severity": item.severity.value,
+        "default": item.default,
+        "needs_host": item.needs_host,
+        "fix": item.fix.value if item.fix else None,
+        "summary": item.summary,
+        "options": dict(item.options),
+        "origin": item.origin,
+        "url": documentation_url(item),
+    }
+
+
+# -- host -------------------------------------------------------------------------------
+
+
+def host_command(argv: Sequence[str]) -> int:
+    """``domxml-lint host ...``: handed to ``domxml_lint.host.cli.main(argv)``."""
     try:
-        return load_host(*paths)
-    except InputError as exc:  # a bad --host file stops the run: exit 2, one line
-        raise UsageError(str(exc)) from None
+        module = importlib.import_module(f"{__package__}.host.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name not in (f"{__package__}.host", f"{__package__}.host.cli"):
+            raise
+        raise UsageError(
+            "`domxml-lint host` is not available: this installation has no host snapshot "
+            "support (the domxml_lint.host module); install a release that includes it"
+        ) from None
+    return module.main(list(argv))
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "check": check_command,
+    "rule": rule_command,
+    "rules": rules_command,
+    "host": host_command,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,13 @@ class InputError(DomxmlLintError):
         self.column = column
         super().__init__(str(self))
 
+    def __reduce__(self):
+        # Keyword-only fields: the default exception pickling would lose them,
+        # and --jobs sends errors back from worker processes.
+        return _rebuild_input_error, (
+            type(self), self.path, self.message, self.hint, self.line, self.column
+        )
+
     def __str__(self) -> str:
         where = self.path
         if self.line is not None:
@@ -52,3 +59,7 @@ class HostileInputError(InputError):
 
 class InternalError(InputError):
     """A bug in domxml-lint or a plugin; the file is left untouched."""
+
+
+def _rebuild_input_error(cls, path, message, hint, line, column):
+    return cls(path, message, hint=hint, line=line, column=column)

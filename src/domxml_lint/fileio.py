@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
+import threading
 
 from .document import MAX_FILE_BYTES
 from .errors import InputError
@@ -48,9 +50,13 @@ def write_atomic(path: str, data: bytes) -> None:
             hint="make it writable (chmod u+w) or run without --fix",
         )
     directory, name = os.path.split(real)
+    # Hold SIGINT/SIGTERM while the temporary file is created: a handler run
+    # right after mkstemp's open() (where they mostly land) would leave it behind.
+    held = _hold_interrupts()
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
     except OSError as exc:
+        _release_interrupts(held)
         raise InputError(
             path,
             f"cannot create a temporary file beside it: {exc.strerror or exc}",
@@ -58,6 +64,7 @@ def write_atomic(path: str, data: bytes) -> None:
         ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
+            _release_interrupts(held)  # a held interrupt lands here, where cleanup covers it
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -68,12 +75,30 @@ def write_atomic(path: str, data: bytes) -> None:
                 pass  # not root: the file keeps our ownership, as editors do
         os.replace(temp, real)
     except BaseException:
+        _release_interrupts(held)
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
         raise
     _fsync_directory(directory)
+
+
+_INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _hold_interrupts() -> set[signal.Signals] | None:
+    """Block SIGINT and SIGTERM (main thread, POSIX); returns the mask to restore."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+
+
+def _release_interrupts(held: set[signal.Signals] | None) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _fsync_directory(directory: str) -> None:

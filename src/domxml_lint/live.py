@@ -20,7 +20,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -591,24 +591,32 @@ class LiveSession:
         except InputError as exc:
             raise LibvirtError(f"cannot read the host of {self.connection.uri}: {exc}") from None
 
-    def lint(self, linter: Linter, args: argparse.Namespace) -> list[FileResult]:
-        results = [self._process(name, linter, args) for name in self.names or ()]
+    @property
+    def uri(self) -> str:
+        return self.connection.uri
+
+    def lint(
+        self, process_document: Callable[[str, bytes], FileResult], *, fixing: bool
+    ) -> list[FileResult]:
+        """Lint each domain's persistent definition with ``process_document``.
+
+        ``process_document(shown, data)`` is the same per-document path files and
+        stdin take (runner.process): it never writes, and leaves fixed bytes in
+        ``result.output``; with ``fixing``, those are redefined here.
+        """
+        results = [self._process(name, process_document, fixing) for name in self.names or ()]
         self.connection.close()
         return results
 
     def path_of(self, name: str) -> str:
         return f"{self.connection.uri}/domain/{name}"
 
-    def _process(self, name: str, linter: Linter, args: argparse.Namespace) -> FileResult:
-        """Lint, diff or fix one domain, as cli.process_file does a file."""
-        from .cli import unified_diff
-        from .document import Document
-        from .fixer import fix_document
+    def _process(
+        self, name: str, process_document: Callable[[str, bytes], FileResult], fixing: bool
+    ) -> FileResult:
         from .report import FileResult
 
         path = self.path_of(name)
-        result = FileResult(path)
-        fixing = args.fix and not args.diff
         try:
             persistent, active = self._state(name, path)
             if not persistent:
@@ -619,25 +627,15 @@ class LiveSession:
                 )
             # The secure XML keeps passwords that a redefinition must not drop.
             xml = self._xml(name, path, secure=fixing)
-            doc = Document.parse(xml.encode("utf-8"), path)
-            if not (args.fix or args.diff):
-                checked = linter.check(doc)
-                result.findings, result.notes = checked.findings, checked.notes
-                return result
-            fixed = fix_document(doc, linter, unsafe=args.unsafe_fixes)
-            result.findings = list(fixed.remaining)
-            result.applied = list(fixed.applied)
-            result.changed = fixed.changed
-            if fixed.changed and args.diff:
-                result.diff = unified_diff(path, doc, fixed.data)
-            elif fixed.changed:
-                self._redefine(name, path, xml, fixed.output, len(fixed.applied), active)
         except InputError as exc:
-            result.error = exc
-            result.findings = []
-        except DomxmlLintError as exc:
-            result.error = InputError(path, str(exc))
-            result.findings = []
+            return FileResult(path, error=exc)
+        result = process_document(path, xml.encode("utf-8"))
+        if fixing and result.output is not None and result.error is None:
+            try:
+                fixed = result.output.decode("utf-8")
+                self._redefine(name, path, xml, fixed, len(result.applied), active)
+            except InputError as exc:
+                result.error = exc
         return result
 
     def _domain_error(self, name: str, path: str, failure: CallFailed) -> InputError:

@@ -5,10 +5,42 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
+import attrs
+
 from .errors import UsageError
 from .rule import Rule
 
 _EXACT = 1000  # specificity of a full code or a name
+
+
+@attrs.frozen
+class Selection:
+    """One layer of rule selection (a config file, or the command line)."""
+
+    select: tuple[str, ...] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(v)
+    )
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    extend_select: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | None:
+    """The closest candidate (difflib ratio >= cutoff), ties to the longest common prefix.
+
+    ``DX4O1`` is as close to DX841 as to DX401 by ratio; the prefix decides.
+    """
+    folded = word.upper()
+
+    def score(candidate: str) -> tuple[float, int]:
+        other = candidate.upper()
+        prefix = next(
+            (i for i, (a, b) in enumerate(zip(folded, other)) if a != b),
+            min(len(folded), len(other)),
+        )
+        return difflib.SequenceMatcher(None, folded, other).ratio(), prefix
+
+    best = max(candidates, key=score, default=None)
+    return best if best is not None and score(best)[0] >= cutoff else None
 
 
 class RuleSet:
@@ -55,17 +87,35 @@ class RuleSet:
         rules run only when a select or extend-select selector names them
         (``ALL``, a prefix, a code or a name). At equal specificity ignore wins.
         """
-        for selector in (*(select or ()), *ignore, *extend_select):
-            self.matches(selector)
-        chosen = []
-        for item in self.rules:
-            on = self._best(item, [*(select or ()), *extend_select])
-            if select is None and item.default:
-                on = max(on if on is not None else -1, -1)
-            off = self._best(item, ignore)
-            if on is not None and (off is None or on > off):
-                chosen.append(item)
-        return chosen
+        return self.select_layers([Selection(select, tuple(ignore), tuple(extend_select))])
+
+    def select_layers(self, layers: Sequence[Selection]) -> list[Rule]:
+        """Apply selections in order, as ruff stacks configuration and command line.
+
+        Starting from the default set, a layer with ``select`` replaces the
+        whole set; a layer without one adds its ``extend_select`` rules to, and
+        removes its ``ignore`` rules from, what the earlier layers chose.
+        """
+        for layer in layers:
+            for selector in (*(layer.select or ()), *layer.ignore, *layer.extend_select):
+                self.matches(selector)
+        chosen = {item.code for item in self.rules if item.default}
+        for layer in layers:
+            enable = [*(layer.select or ()), *layer.extend_select]
+            updates: dict[str, bool] = {}
+            for item in self.rules:
+                on = self._best(item, enable)
+                off = self._best(item, layer.ignore)
+                if on is not None and (off is None or on > off):
+                    updates[item.code] = True
+                elif off is not None:
+                    updates[item.code] = False
+            if layer.select is not None:
+                chosen = {code for code, enabled in updates.items() if enabled}
+            else:
+                for code, enabled in updates.items():
+                    (chosen.add if enabled else chosen.discard)(code)
+        return [item for item in self.rules if item.code in chosen]
 
     def _best(self, item: Rule, selectors: Sequence[str]) -> int | None:
         best = None
@@ -86,9 +136,8 @@ class RuleSet:
         return None
 
     def _unknown(self, selector: str) -> list[Rule]:
-        candidates = [r.code for r in self.rules] + [r.name for r in self.rules]
-        close = difflib.get_close_matches(selector, candidates, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = suggest(selector, [r.code for r in self.rules] + [r.name for r in self.rules])
+        hint = f"; did you mean {close!r}?" if close else ""
         raise UsageError(
             f"unknown rule selector {selector!r}{hint} "
             "(use ALL, a code such as DX401, a prefix such as DX4, or a rule name; "

@@ -1,0 +1,74 @@
+"""Output formats: text, json, sarif, github and junit, from one :class:`~domxml_lint.report.Run`.
+
+Each format module has ``write(run, stream, options)``. Formats write findings
+only; errors also go to stderr, one line each, from the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+import attrs
+
+from ..report import Run
+
+FORMATS = ("text", "json", "sarif", "github", "junit")
+
+
+@attrs.frozen
+class OutputOptions:
+    """How to present a run. ``root``: the directory repository-relative paths start from."""
+
+    colour: bool = False
+    show_fixes: bool = False
+    statistics: bool = False
+    quiet: bool = False
+    root: str = attrs.field(factory=os.getcwd)
+
+
+def write(fmt: str, run: Run, stream: TextIO, options: OutputOptions) -> None:
+    from . import github, json, junit, sarif, text
+
+    writers = {
+        "text": text.write,
+        "json": json.write,
+        "sarif": sarif.write,
+        "github": github.write,
+        "junit": junit.write,
+    }
+    writers[fmt](run, stream, options)
+
+
+def source_root(cwd: str | None = None) -> str:
+    """Where repository-relative paths start: $GITHUB_WORKSPACE when the current
+    directory is inside it, else the nearest directory above holding ``.git``,
+    else the current directory."""
+    here = os.path.abspath(cwd or os.getcwd())
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and _inside(here, os.path.abspath(workspace)):
+        return os.path.abspath(workspace)
+    current = here
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return here
+        current = parent
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def relative_path(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` with / separators, or None when outside it."""
+    full = os.path.abspath(path)
+    if not _inside(full, root):
+        return None
+    return os.path.relpath(full, root).replace(os.sep, "/")
+
+
+def rules_by_code(run: Run) -> dict:
+    return {r.code: r for r in run.rules}

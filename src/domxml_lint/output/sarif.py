@@ -1,0 +1,188 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+Paths are repository-relative (``uriBaseId`` ``%SRCROOT%``, resolved through
+``originalUriBaseIds``); files outside the root get absolute ``file://`` URIs.
+Regions are 1-based with an exclusive end column, counted in Unicode code
+points (``columnKind``). Fixes are byte replacements in the linted file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote
+
+from .. import __version__
+from ..errors import InputError
+from ..findings import Finding, Severity
+from ..report import FileResult, Run, documentation_url
+from ..rule import Rule
+from . import OutputOptions, relative_path
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+ROOT_ID = "%SRCROOT%"
+INFORMATION_URI = "https://github.com/domxml-lint/domxml-lint"
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FAMILY = {
+    "DX0": "engine",
+    "DX1": "cpu",
+    "DX2": "numa",
+    "DX3": "memory",
+    "DX4": "disk",
+    "DX5": "network",
+    "DX6": "devices",
+    "DX7": "hyperv",
+    "DX8": "migration",
+}
+
+
+def artifact_location(path: str, root: str) -> dict:
+    if path == "-":
+        return {"uri": "stdin"}
+    relative = relative_path(path, root)
+    if relative is None:
+        return {"uri": Path(path).resolve().as_uri()}
+    return {"uri": quote(relative), "uriBaseId": ROOT_ID}
+
+
+def rule_descriptor(rule: Rule) -> dict:
+    from ..docs import plain_text, render_rule_page
+
+    what = rule.section("What it does") or rule.summary
+    descriptor: dict = {
+        "id": rule.code,
+        "name": _pascal(rule.name),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": plain_text(what)},
+        "help": {"text": plain_text(rule.doc or rule.summary), "markdown": render_rule_page(rule)},
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {
+            # GitHub code scanning sorts alerts by precision; checks here are exact.
+            "precision": "very-high",
+            "tags": sorted({"libvirt", FAMILY.get(rule.code[:3], rule.origin)}),
+            "kebabName": rule.name,
+            "fix": rule.fix.value if rule.fix is not None else "none",
+            "defaultEnabled": rule.default,
+            "needsHost": rule.needs_host,
+        },
+    }
+    url = documentation_url(rule)
+    if url:
+        descriptor["helpUri"] = url
+    return descriptor
+
+
+def _pascal(name: str) -> str:
+    # SARIF suggests an identifier-like name; the kebab name stays in properties.
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))
+
+
+def result_object(result: FileResult, finding: Finding, index: dict[str, int], root: str) -> dict:
+    location = artifact_location(result.path, root)
+    item: dict = {
+        "ruleId": finding.code,
+        "level": LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": location,
+                    "region": {
+                        "startLine": finding.line,
+                        "startColumn": finding.column,
+                        "endLine": finding.end_line,
+                        "endColumn": finding.end_column,
+                    },
+                },
+                "logicalLocations": [{"fullyQualifiedName": finding.path, "kind": "element"}],
+            }
+        ],
+    }
+    if finding.code in index:
+        item["ruleIndex"] = index[finding.code]
+    if finding.fix is not None and finding.fix.edits:
+        safety = "safe" if finding.fix.is_safe else "unsafe: review it"
+        item["fixes"] = [
+            {
+                "description": {"text": f"{finding.fix.title} ({safety})"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": location,
+                        "replacements": [
+                            {
+                                "deletedRegion": {
+                                    "byteOffset": edit.start,
+                                    "byteLength": edit.end - edit.start,
+                                },
+                                "insertedContent": {"text": edit.content},
+                            }
+                            for edit in finding.fix.edits
+                        ],
+                    }
+                ],
+            }
+        ]
+    return item
+
+
+def notification(result: FileResult, error: InputError, root: str) -> dict:
+    item: dict = {
+        "level": "error",
+        "message": {"text": str(error)},
+        "descriptor": {"id": "file-not-checked"},
+    }
+    physical: dict = {"artifactLocation": artifact_location(result.path, root)}
+    if error.line is not None and error.line >= 1:
+        region: dict = {"startLine": error.line}
+        if error.column is not None and error.column >= 1:
+            region["startColumn"] = error.column
+        physical["region"] = region
+    item["locations"] = [{"physicalLocation": physical}]
+    return item
+
+
+def sarif_log(run: Run, root: str) -> dict:
+    rules = sorted(run.rules, key=lambda r: r.code)
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    results = [
+        result_object(result, finding, index, root)
+        for result in run.results
+        for finding in result.findings
+    ]
+    notifications = [
+        notification(result, result.error, root)
+        for result in run.results
+        if result.error is not None
+    ]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "domxml-lint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [rule_descriptor(rule) for rule in rules],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "originalUriBaseIds": {ROOT_ID: {"uri": Path(root).as_uri().rstrip("/") + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
+    stream.write(json.dumps(sarif_log(run, options.root), indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,178 @@
+"""--jobs: a process pool whose output is byte-identical to a serial run, in the same order."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NOT_DOMAIN, UNSAFE, UNUSED, write
+
+from domxml_lint.runner import POOL_THRESHOLD, workers_for
+
+FORMATS = ["text", "json", "sarif", "github", "junit"]
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """A mixed batch: findings, clean files, errors and non-domain XML, in several folders."""
+    root = tmp_path / "batch"
+    kinds = [BOTH, NATIVE, UNSAFE, UNUSED, CLEAN, NOT_DOMAIN, BROKEN]
+    for index in range(70):
+        write(root / f"group-{index % 3}", f"vm-{index:03}.xml", kinds[index % len(kinds)])
+    return root
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pool_output_is_byte_identical(batch, fmt):
+    serial = run_cli("--no-config", "--select", CORE, "--jobs", "1", "--output-format", fmt, ".",
+                     cwd=batch)
+    pooled = run_cli("--no-config", "--select", CORE, "--jobs", "2", "--output-format", fmt, ".",
+                     cwd=batch)
+    assert serial.returncode == pooled.returncode == 2  # the broken files
+    assert serial.stdout == pooled.stdout
+    assert serial.stderr == pooled.stderr
+    assert serial.stdout.count(b"DX404") >= 20
+
+
+def test_pool_is_really_used(batch):
+    result = run_cli("--no-config", "--jobs", "2", "--verbose", ".", cwd=batch)
+    assert "checked 70 paths with 2 processes" in result.stderr.decode()
+    result = run_cli("--no-config", "--verbose", ".", cwd=batch)
+    assert "checked 70 paths serially" in result.stderr.decode(), "auto: small batch is serial"
+
+
+def test_pool_fixes_exactly_as_serial(batch, tmp_path):
+    serial_copy = tmp_path / "serial"
+    pooled_copy = tmp_path / "pooled"
+    shutil.copytree(batch, serial_copy)
+    shutil.copytree(batch, pooled_copy)
+    args = ("--no-config", "--select", CORE, "--fix", "--unsafe-fixes", "--show-fixes", ".")
+    serial = run_cli("--jobs", "1", *args, cwd=serial_copy)
+    pooled = run_cli("--jobs", "2", *args, cwd=pooled_copy)
+    assert serial.stdout == pooled.stdout and serial.stderr == pooled.stderr
+    assert b"Fixed " in serial.stdout
+    files = sorted(p.relative_to(serial_copy) for p in serial_copy.rglob("*") if p.is_file())
+    assert files == sorted(
+        p.relative_to(pooled_copy) for p in pooled_copy.rglob("*") if p.is_file()
+    )
+    for name in files:
+        assert (serial_copy / name).read_bytes() == (pooled_copy / name).read_bytes(), name
+    first = Path("group-0") / "vm-000.xml"
+    assert (serial_copy / first).read_bytes() != (batch / first).read_bytes(), "fixes were applied"
+
+
+@pytest.mark.corpus
+def test_pool_matches_serial_on_the_corpus(corpus):
+    domains = corpus / "domain"
+    for fmt in ("text", "sarif"):
+        args = ("--no-config", "--select", "ALL", "--output-format", fmt, str(domains))
+        serial = run_cli("--jobs", "1", *args, timeout=600)
+        pooled = run_cli("--jobs", "2", *args, timeout=600)
+        assert serial.returncode == pooled.returncode
+        assert serial.returncode in (0, 1), serial.stderr[-2000:]
+        assert serial.stdout == pooled.stdout
+        assert serial.stderr == pooled.stderr
+
+
+def test_bad_jobs_values():
+    for value in ("-1", "two"):
+        result = run_cli("--jobs", value, ".")
+        assert result.returncode == 2 and b"--jobs" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("jobs", "files", "expected"),
+    [
+        (0, 1, 1),
+        (0, POOL_THRESHOLD - 1, 1),
+        (1, 5000, 1),
+        (2, 2, 2),
+        (8, 3, 3),
+        (2, 1, 1),
+    ],
+)
+def test_workers_for(jobs, files, expected):
+    assert workers_for(jobs, files) == expected
+
+
+def test_auto_uses_every_cpu_for_big_batches():
+    from domxml_lint.runner import cpu_count
+
+    assert workers_for(0, POOL_THRESHOLD) == min(cpu_count(), POOL_THRESHOLD)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, signal_name):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from samples import domain, disk
+
+    fixed = domain(disk(" io='native' cache='none'") + disk(" cache='none'", "vdb"))
+    for trial in range(2):
+        folder = tmp_path / f"trial-{trial}"
+        for index in range(1500):
+            write(folder, f"vm-{index:04}.xml", BOTH)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "domxml_lint", "--no-config", "--select", CORE, "--fix",
+             "--unsafe-fixes", "--jobs", "2", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(random.uniform(0.25, 0.7))
+        process.send_signal(getattr(signal, signal_name))
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode in (0, 1, 130, 143), stderr
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == [f"vm-{index:04}.xml" for index in range(1500)], "temporary files left"
+        for path in folder.iterdir():
+            assert path.read_text() in (BOTH, fixed), path
+
+
+KILLER_PLUGIN = '''
+import multiprocessing
+import os
+import signal
+
+from domxml_lint import hookimpl, rule
+
+
+@rule(code="KIL001", name="kil-worker", severity="info", summary="dies in a worker")
+def kill_worker(ctx):
+    """
+    ## What it does
+    Simulates a worker killed by the OOM killer.
+    """
+    if multiprocessing.parent_process() is not None and ctx.facts.root.findtext("name") == "doomed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return []
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [kill_worker]
+'''
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path):
+    from test_plugins import install_dist_info
+
+    from samples import domain, disk
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "kil_rules", KILLER_PLUGIN)
+    for index in range(20):
+        write(tmp_path / "vms", f"vm-{index:02}.xml", NATIVE)
+    write(tmp_path / "vms", "vm-10.xml", domain(disk(" io='native'"), name="doomed"))
+    args = ("--no-config", "--select", "KIL001,DX404", str(tmp_path / "vms"))
+    pooled = run_cli("--jobs", "2", *args, env={"PYTHONPATH": str(site)}, timeout=120)
+    assert pooled.returncode == 2
+    lines = pooled.stderr.decode().splitlines()
+    assert len(lines) == 1 and "a worker process died" in lines[0] and "--jobs 1" in lines[0]
+    serial = run_cli("--jobs", "1", *args, env={"PYTHONPATH": str(site)})
+    assert serial.returncode == 1 and serial.stdout.count(b"DX404") == 20
