@@ -8,9 +8,13 @@ import shutil
 
 from helpers import RULE_FIXTURES, run_cli
 
+from domxml_lint.api import build_linter
+
 UNSAFE = RULE_FIXTURES / "disk-cache-unsafe" / "trigger.xml"
 NATIVE = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
 CLEAN = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"
+# The default rules include host-aware ones; without --host the summary says they were skipped.
+HOST_SKIPPED = f"{len(build_linter().skipped_for_host)} host-aware rules skipped: no --host"
 
 
 def test_text_output_and_exit_1(tmp_path):
@@ -21,13 +25,13 @@ def test_text_output_and_exit_1(tmp_path):
         f"{NATIVE}:6:35: DX404 [*] disk 'vda': io='native' with no cache mode: libvirt refuses "
         "it (needs cache='none' or 'directsync') (io-native-needs-direct-cache)"
     )
-    assert lines[-1] == "2 findings in 1 file (2 fixable with --fix)."
+    assert lines[-1] == f"2 findings in 1 file (2 fixable with --fix; {HOST_SKIPPED})."
 
 
 def test_clean_file_exits_0():
     result = run_cli(str(CLEAN))
     assert result.returncode == 0, result.stdout
-    assert result.stdout.decode().strip() == "No findings in 1 file."
+    assert result.stdout.decode().strip() == f"No findings in 1 file ({HOST_SKIPPED})."
 
 
 def test_fix_writes_only_changed_files(tmp_path):
