@@ -25,7 +25,8 @@ class HostBinding:
     """The guest's vCPU and memory placement in terms of host NUMA nodes.
 
     ``vcpu_nodes`` maps each pinned vCPU to the host nodes of its CPUs (CPUs the
-    host does not list are left out; pin-host-cpu-missing reports them).
+    host does not list are left out; pin-host-cpu-missing reports them). A vCPU
+    whose cpuset holds every host CPU is not pinned at all and is left out.
     ``memory_nodes`` is the static numatune memory nodeset (None without one, or
     with automatic placement); ``memnode_nodes`` the per-guest-cell nodesets.
     """
@@ -66,9 +67,12 @@ def host_binding(facts: DomainFacts, host) -> HostBinding:
 
 
 def _derive(facts: DomainFacts, host) -> HostBinding:
+    host_cpus = host.cpu_ids or frozenset()
     nodes_of: dict[frozenset[int], frozenset[int]] = {}  # one lookup per distinct cpuset
     vcpu_nodes: dict[int, frozenset[int]] = {}
     for vcpu, cpus in facts.vcpu_host_cpus.items():
+        if host_cpus and cpus >= host_cpus:
+            continue  # a cpuset of every host CPU pins nothing
         nodes = nodes_of.get(cpus)
         if nodes is None:
             nodes = nodes_of[cpus] = host_nodes_of_cpus(host, cpus)
@@ -84,7 +88,7 @@ def _derive(facts: DomainFacts, host) -> HostBinding:
         for memnode in numatune.memnodes:
             if memnode.cellid is not None and memnode.nodeset is not None and memnode.nodeset.ids:
                 memnode_nodes.setdefault(memnode.cellid, memnode.nodeset.ids)
-    pinned = _union(nodes_of[cpus] for cpus in set(facts.vcpu_host_cpus.values()))
+    pinned = _union(nodes_of.values())
     return HostBinding(vcpu_nodes, pinned, memory_nodes, memnode_nodes, automatic)
 
 

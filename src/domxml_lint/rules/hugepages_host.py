@@ -215,12 +215,12 @@ def _size(page) -> int | None:
 
 
 def _configured(host, size: int, nodes) -> int | None:
-    """Pages of ``size`` configured on ``nodes``; None if a node does not say."""
+    """Pages of ``size`` configured on ``nodes``; None if a node is missing or does not say."""
     total = 0
     for node in nodes:
         cell = host.cell(node)
         if cell is None:
-            continue  # numatune-node-missing reports it
+            return None  # numatune-node-missing reports it
         count = cell.pages.get(size)
         if count is None:
             return None
@@ -232,15 +232,16 @@ def _check_pool(ctx, host, size, nodes, needed, element, whats):
     configured = _configured(host, size, nodes)
     if configured is None:
         ctx.note(
-            f"the host snapshot gives no count of {format_kib(size)} pages for "
-            f"{describe_nodes(nodes)}"
+            f"the host snapshot lists no {format_kib(size)} page count for host "
+            f"{describe_nodes(nodes)} (or lacks the node), so the pool is not checked"
         )
         return None
     if needed <= configured:
         return None
     return ctx.finding(
         element,
-        f"{' and '.join(whats)} need{'s' if len(whats) == 1 else ''} {needed} pages of "
+        f"{' and '.join(whats)} need{'s' if len(whats) == 1 else ''} {needed} "
+        f"page{'' if needed == 1 else 's'} of "
         f"{format_kib(size)} ({format_kib(needed * size)}) on host {describe_nodes(nodes)}, "
         f"which {'has' if len(nodes) == 1 else 'have'} {configured} configured: the guest's "
         "memory does not fit there",
