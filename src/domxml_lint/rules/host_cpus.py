@@ -43,13 +43,15 @@ def pin_host_cpu_missing(ctx):
     `<vcpu cpuset>` with `placement='auto'`, which libvirt ignores too.
 
     ## Why is this bad?
-    The definition is accepted, but the guest does not start on this host:
-    libvirt writes the cpuset into the guest's cgroup (`cpuset.cpus`), which the
-    kernel refuses for CPUs outside the host's set ("Invalid value '...' for
-    'cpuset.cpus': Invalid argument"), and without cgroups
-    `sched_setaffinity` fails when none of the CPUs exist ("cannot set CPU
-    affinity on process N"). A pin list copied from a bigger host, or written
-    for another CPU numbering, is the usual cause.
+    The definition is accepted, but the pin cannot be honoured on this host.
+    When starting the guest libvirt sets each thread's affinity, which fails
+    when none of the set's CPUs exist ("cannot set CPU affinity on process
+    N"), so the guest does not start. When only some are missing, a cgroup v1
+    host refuses the cpuset ("Invalid value '...' for 'cpuset.cpus': Invalid
+    argument") and the guest does not start either; cgroup v2 accepts it and
+    silently uses only the CPUs that exist, so the pinning is not what the file
+    says. A pin list copied from a bigger host, or written for another CPU
+    numbering, is the usual cause.
 
     ## Example
     On a host with CPUs 0-15:
@@ -74,9 +76,12 @@ def pin_host_cpu_missing(ctx):
     `virsh capabilities`) and 3.2.2 (`virsh capabilities` shows the host's CPUs
     and NUMA layout). libvirt src/util/vircgroup.c `virCgroupSetValueRaw`
     ("Invalid value '%1$s' for '%2$s'" on EINVAL) and src/util/virprocess.c
-    `virProcessSetAffinity` ("cannot set CPU affinity on process %1$d"); that
-    the kernel refuses CPUs it does not have is the kernel's cpuset and
-    sched_setaffinity(2) behaviour, not a libvirt check (reasoning, not run).
+    `virProcessSetAffinity` ("cannot set CPU affinity on process %1$d"). That
+    the kernel refuses these sets is sched_setaffinity(2) (EINVAL when the
+    mask holds no existing CPU) and the cgroup v1/v2 cpuset rules (v1: a
+    subset of the parent's CPUs; v2: the parent's constraints apply
+    silently), not a libvirt check: reasoning from the kernel's documentation,
+    not run here.
     """
     facts = ctx.facts
     if not facts.is_qemu:
@@ -90,10 +95,16 @@ def pin_host_cpu_missing(ctx):
         if not missing:
             continue
         noun = "CPU" if len(missing) == 1 else "CPUs"
+        if missing == ref.ids:
+            outcome = "the guest fails to start (no CPU of the set exists)"
+        else:
+            outcome = (
+                "the guest fails to start where the cgroup is v1; cgroup v2 silently drops them"
+            )
         yield ctx.finding(
             ref.element,
             f"cpuset '{ref.text}' names host {noun} {format_cpuset(missing)} that the host "
-            f"does not have (it has CPUs {format_cpuset(host_cpus)}): the guest fails to start",
+            f"does not have (it has CPUs {format_cpuset(host_cpus)}): {outcome}",
             attribute=ref.attribute,
         )
 
