@@ -1,4 +1,4 @@
-"""DX1xx: resctrl groups, ``<cachetune>`` and ``<memorytune>``, and the host's cache banks (9.3.5)."""
+"""DX1xx: resctrl groups (``<cachetune>``, ``<memorytune>``) and the host's cache banks (9.3.5)."""
 
 from __future__ import annotations
 
@@ -221,8 +221,8 @@ def _cache_problem(cache, banks) -> tuple[str | None, str] | None:
             else f"the host has no level {level} cache bank"
         )
         return "level", (
-            f"{where}: libvirt refuses to start the guest (\"Cache level {level} does not "
-            "support tuning\")"
+            f'{where}: libvirt refuses to start the guest ("Cache level {level} does not '
+            'support tuning")'
         )
     types = {control.type for bank in controlled for control in bank.controls}
     if kind not in types:
@@ -237,8 +237,8 @@ def _cache_problem(cache, banks) -> tuple[str | None, str] | None:
         ids = sorted(b.id for b in controlled)
         return "id", (
             f"the host has no level {level} cache bank {cache_id} (its banks: "
-            f"{', '.join(map(str, ids))}): \"Cache with id {cache_id} does not exists for "
-            f"level {level}\""
+            f'{", ".join(map(str, ids))}): "Cache with id {cache_id} does not exists for '
+            f'level {level}"'
         )
     control = next(c for c in bank.controls if c.type == kind)
     bank_bytes = bank.size_kib * KIB
@@ -246,25 +246,25 @@ def _cache_problem(cache, banks) -> tuple[str | None, str] | None:
     minimum = (control.min_kib or control.granularity_kib) * KIB
     if size == bank_bytes:
         return "size", (
-            f"{_bytes(size)} is the whole level {level} cache {cache_id}: \"Cache allocation for "
-            f"the whole cache is not possible, specify size smaller than {bank_bytes}\""
+            f'{_bytes(size)} is the whole level {level} cache {cache_id}: "Cache allocation for '
+            f'the whole cache is not possible, specify size smaller than {bank_bytes}"'
         )
     if granularity and size % granularity:
         return "size", (
             f"{_bytes(size)} is not a multiple of the cache's {_bytes(granularity)} "
-            f"granularity: \"Cache allocation of size {size} is not divisible by granularity "
-            f"{granularity}\""
+            f'granularity: "Cache allocation of size {size} is not divisible by granularity '
+            f'{granularity}"'
         )
     if size < minimum:
         return "size", (
             f"{_bytes(size)} is below the cache's {_bytes(minimum)} minimum: \"Cache "
-            f"allocation of size {size} is smaller than the minimum allowed allocation {minimum}\""
+            f'allocation of size {size} is smaller than the minimum allowed allocation {minimum}"'
         )
     # libvirt checks the free bits last; more than the whole cache never fits
     if size > bank_bytes:
         return "size", (
             f"{_bytes(size)} is more than level {level} cache {cache_id} holds "
-            f"({_bytes(bank_bytes)}): \"Not enough room for allocation of {size} bytes for "
+            f'({_bytes(bank_bytes)}): "Not enough room for allocation of {size} bytes for '
             f"level {level} cache {cache_id} scope type '{kind}'\""
         )
     return None

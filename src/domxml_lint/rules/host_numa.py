@@ -1,4 +1,4 @@
-"""DX2xx with a host: vCPU pinning, numatune and guest size against the host's NUMA nodes (9.1, 9.3)."""
+"""DX2xx with a host: pins, numatune and guest size against the host's NUMA nodes (9.1, 9.3)."""
 
 from __future__ import annotations
 
@@ -302,8 +302,8 @@ def numatune_node_missing(ctx):
             yield ctx.finding(
                 ref.element,
                 f"nodeset '{ref.text}' names host {describe_nodes(missing)}, but the host has "
-                f"{describe_nodes(node_ids)}: libvirt refuses to start the guest (\"NUMA node "
-                f"{min(missing)} is unavailable\")",
+                f'{describe_nodes(node_ids)}: libvirt refuses to start the guest ("NUMA node '
+                f'{min(missing)} is unavailable")',
                 attribute=ref.attribute,
             )
 
@@ -407,9 +407,8 @@ def _memory_bindings(facts):
     memnodes = [m for m in numatune.memnodes if m.nodeset is not None and m.nodeset.ids]
     if numa is None or not numa.valid or not memnodes:
         if memory_nodes is not None:
-            yield memory.element, "the guest's memory", memory.mode, memory_nodes, (
-                facts.memory_total_kib
-            )
+            kib = facts.memory_total_kib
+            yield memory.element, "the guest's memory", memory.mode, memory_nodes, kib
         return
     bound_cells: set[int] = set()
     for memnode in memnodes:

@@ -81,8 +81,8 @@ def hugepage_size_unavailable(ctx):
             yield ctx.finding(
                 backing.hugepages,
                 f"<hugepages/> asks for the host's default huge page size, but the host offers "
-                f"no huge pages (page sizes: {_sizes(sizes)}): \"hugetlbfs filesystem is not "
-                "mounted or disabled by administrator config\"",
+                f'no huge pages (page sizes: {_sizes(sizes)}): "hugetlbfs filesystem is not '
+                'mounted or disabled by administrator config"',
             )
         return
     for page in backing.pages:
@@ -92,7 +92,7 @@ def hugepage_size_unavailable(ctx):
         yield ctx.finding(
             page.element,
             f"page size {format_kib(size)} is not one the host offers ({_sizes(sizes)}): "
-            f"\"Unable to find any usable hugetlbfs mount for {size} KiB\"",
+            f'"Unable to find any usable hugetlbfs mount for {size} KiB"',
             attribute="size",
         )
 

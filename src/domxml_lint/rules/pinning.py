@@ -405,7 +405,9 @@ def _numatune_fix(ctx):
         return None
     mode = "preferred" if len(nodes) == 1 else "strict"
     nodeset = format_cpuset(nodes)
-    numatune = new_element("numatune", None, new_element("memory", {"mode": mode, "nodeset": nodeset}))
+    numatune = new_element(
+        "numatune", None, new_element("memory", {"mode": mode, "nodeset": nodeset})
+    )
     return ctx.unsafe_fix(
         f"Bind memory to host {describe_nodes(nodes)} with <numatune mode='{mode}'>",
         ctx.edit.insert_child(facts.root, numatune, after=facts.cputune.element),
