@@ -123,6 +123,40 @@ def test_a_live_test_driver_capture_judges_the_fixtures_as_the_committed_snapsho
     assert codes(pinned, live, "pin-host-cpu-missing") == ["DX106"]
 
 
+# Errors that libvirt raises only when it starts the guest on the host.
+START_TIME_ERRORS = [
+    "pin-host-cpu-missing",
+    "cachetune-host-unsupported",
+    "numatune-node-missing",
+    "hugepage-size-unavailable",
+]
+
+
+@pytest.mark.libvirt
+@pytest.mark.parametrize("rule", START_TIME_ERRORS)
+def test_start_time_errors_pass_libvirts_define_and_schema(rule):
+    """libvirt defines (and schema-validates) these triggers: only lint, or a failed start,
+    catches them."""
+    libvirt = require_libvirt()
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    connection = libvirt.open("test:///default")
+    try:
+        triggers = [
+            p
+            for p in sorted((RULE_FIXTURES / rule).glob("trigger*.xml"))
+            if not p.name.endswith(".fixed.xml")
+        ]
+        assert triggers
+        for path in triggers:
+            host = load_host(HOSTS / (RULE_FIXTURES / rule / "hosts.txt").read_text().strip())
+            findings = check(path.read_bytes(), host, rule)[0]
+            assert any(f.severity.value == "error" for f in findings), path.name
+            domain = connection.defineXMLFlags(path.read_text(), libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+            domain.undefine()
+    finally:
+        connection.close()
+
+
 # -- libvirt's capabilities files: multi-node, multi-die, resctrl --------------------------
 
 
