@@ -200,6 +200,32 @@ def test_node_without_cpus_exists(corpus_host):
     assert codes(bound, host, "numatune-node-missing") == []
 
 
+def hostdev(bus: int) -> str:
+    return (
+        "<devices><hostdev mode='subsystem' type='pci' managed='yes'><source>"
+        f"<address domain='0x0000' bus='{bus:#04x}' slot='0x00' function='0x0'/>"
+        "</source></hostdev></devices>"
+    )
+
+
+def test_pci_locality_with_libvirts_node_device_files(corpus):
+    nodedev = corpus / "nodedev"
+    host = load_host(
+        corpus / "capabilities" / "vircaps-x86_64-basic.xml",
+        nodedev / "nodedevschemadata__pci_1002_71c4.xml",  # 0000:01:00.0 on node 1
+        nodedev / "nodedevschemadata__pci_0000_42_00_0_vpd.xml",  # 0000:42:00.0 on node 0
+    )
+    on_node_0 = "<cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/></cputune>"
+    remote = domain(on_node_0 + hostdev(0x01), vcpus=2)
+    (finding,) = check(remote, host, *HOST_RULES)[0]
+    assert finding.code == "DX211" and "is on host node 1" in finding.message
+    assert check(domain(on_node_0 + hostdev(0x42), vcpus=2), host, *HOST_RULES)[0] == []
+    # node devices alone, no capabilities: a numatune nodeset still binds the guest
+    devices_only = load_host(nodedev / "nodedevschemadata__pci_1002_71c4.xml")
+    bound = domain("<numatune><memory mode='strict' nodeset='0'/></numatune>" + hostdev(0x01))
+    assert codes(bound, devices_only, "pci-device-numa-remote") == ["DX211"]
+
+
 CACHETUNE = "<cputune><cachetune vcpus='0-1'>{}</cachetune></cputune>"
 
 
