@@ -1,17 +1,46 @@
-"""The bundled examples: the guide-tuned guest is clean, the others show findings."""
+"""The bundled examples: the guide-tuned guests are clean, the others show findings."""
 
 from __future__ import annotations
 
-from helpers import FIXTURES
+import pytest
+from helpers import FIXTURES, HOSTS
 
 import domxml_lint
+from domxml_lint.api import build_linter
+from domxml_lint.document import Document
+from domxml_lint.host import load_host
 
 EXAMPLES = FIXTURES / "examples"
+GUIDE_TUNED = EXAMPLES / "guide-tuned.xml"  # for epyc-2node: huge pages, a node-1 NVMe
+GUIDE_TUNED_TEST_HOST = EXAMPLES / "guide-tuned-test-host.xml"  # test:///default has neither
 
 
-def test_guide_tuned_guest_has_no_findings_by_default():
-    findings = domxml_lint.lint(EXAMPLES / "guide-tuned.xml")
+@pytest.mark.parametrize(
+    "example,host",
+    [
+        (GUIDE_TUNED, None),
+        (GUIDE_TUNED_TEST_HOST, None),
+        (GUIDE_TUNED, "epyc-2node.xml"),
+        (GUIDE_TUNED_TEST_HOST, "epyc-2node.xml"),
+        (GUIDE_TUNED_TEST_HOST, "test-default.xml"),
+    ],
+    ids=lambda value: getattr(value, "name", value) or "no-host",
+)
+def test_guide_tuned_guest_has_no_findings_by_default(example, host):
+    loaded = load_host(HOSTS / host) if host else None
+    findings = domxml_lint.lint(example, host=loaded)
     assert not findings, [f"{f.code} {f.message}" for f in findings]
+
+
+def test_guide_tuned_guest_is_checked_against_the_host():
+    """The host-aware rules really looked: the device and the pools were found on epyc-2node,
+    and test:///default, which configures no huge pages, cannot hold the hugepage guest."""
+    doc = Document.parse(GUIDE_TUNED.read_bytes(), str(GUIDE_TUNED))
+    checked = build_linter(host=load_host(HOSTS / "epyc-2node.xml")).check(doc)
+    assert not checked.findings
+    assert not [note for note in checked.notes if note[0] in ("DX211", "DX321")], checked.notes
+    on_test_host = domxml_lint.lint(GUIDE_TUNED, host=load_host(HOSTS / "test-default.xml"))
+    assert [f.code for f in on_test_host] == ["DX321"]
 
 
 def test_web_example_shows_fixable_findings():

@@ -669,6 +669,32 @@ class DomainFacts:
         return pins
 
     @lazy
+    def vcpu_host_cpus(self) -> dict[int, frozenset[int]]:
+        """The host CPUs each vCPU is pinned to: its vcpupin, else ``<vcpu cpuset>``.
+
+        A vCPU with neither (or whose cpuset is invalid) floats over every host
+        CPU and is absent. With ``<vcpu placement='auto'>`` libvirt ignores the
+        cpuset (numad picks), so only vcpupins count.
+        """
+        vcpu_ids = self.vcpu_ids
+        if vcpu_ids is None:
+            return {}
+        pinned = self.effective_vcpupins
+        cpuset = self.vcpus.cpuset
+        fallback = None
+        if self.vcpus.placement != "auto" and cpuset is not None:
+            fallback = cpuset.ids
+        result: dict[int, frozenset[int]] = {}
+        for vcpu in vcpu_ids:
+            pin = pinned.get(vcpu)
+            cpus = pin.cpuset.ids if pin is not None and pin.cpuset is not None else None
+            if pin is None:
+                cpus = fallback
+            if cpus:
+                result[vcpu] = cpus
+        return result
+
+    @lazy
     def pinned_host_cpus(self) -> frozenset[int]:
         """Host CPUs named by ``vcpu@cpuset``, vcpupin, emulatorpin and iothreadpin."""
         refs = [self.vcpus.cpuset]

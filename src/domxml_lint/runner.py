@@ -13,6 +13,7 @@ import difflib
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -228,14 +229,28 @@ def run_tasks(tasks: Sequence[Task], mode: Mode, jobs: int | None) -> list[FileR
     return results
 
 
+#: Seconds a worker gets to unwind after SIGTERM before it is killed.
+STOP_GRACE = 3.0
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
-    if terminate is not None:
-        terminate()
-    else:
-        for worker in list((getattr(pool, "_processes", None) or {}).values()):
-            if worker.is_alive():
-                worker.terminate()
+    """Stop every worker: SIGTERM (each unwinds its write in progress), then SIGKILL.
+
+    The escalation matters: a worker can be stuck for good on a result-queue
+    lock that a killed sibling held, and the pool's own SIGTERM only makes it
+    retry the same put (concurrent.futures catches BaseException there).
+    SIGKILL can leave a stray temporary file, never a half-written one.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    deadline = time.monotonic() + STOP_GRACE
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
     pool.shutdown(wait=True, cancel_futures=True)
 
 

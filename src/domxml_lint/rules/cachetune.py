@@ -1,8 +1,9 @@
-"""DX1xx: resctrl groups, ``<cachetune>`` and ``<memorytune>`` (guide 9.3.5)."""
+"""DX1xx: resctrl groups (``<cachetune>``, ``<memorytune>``) and the host's cache banks (9.3.5)."""
 
 from __future__ import annotations
 
 from ..rule import rule
+from ..units import KIB, UnitError, format_kib, parse_uint, unit_scale
 from ._wording import vcpu_list
 
 #: libvirt parses every cachetune before any memorytune (virDomainDefParseXML),
@@ -111,3 +112,174 @@ def cachetune_overlap(ctx):
 
 def _line(ctx, element) -> int:
     return ctx.doc.position(ctx.doc.span(element).start)[0]
+
+
+#: libvirt's cachetune types (virCacheType).
+CACHE_TYPES = ("both", "code", "data")
+
+
+@rule(
+    code="DX114",
+    name="cachetune-host-unsupported",
+    severity="error",
+    summary="A cachetune allocation the host's cache banks cannot make",
+    needs_host=True,
+    triggers=("cachetune",),
+)
+def cachetune_host_unsupported(ctx):
+    """
+    ## What it does
+    Checks each `<cachetune><cache id level type size>` against the cache
+    banks of the host snapshot (capabilities `host/cache/bank` and their
+    resctrl `<control>`s) and reports an allocation libvirt cannot make:
+
+    - no bank of that level has a resctrl allocation control (no cache
+      allocation technology, or resctrl not mounted);
+    - the banks control other types: with CDP on, they control `code` and
+      `data` but not `both`, and without it only `both`;
+    - no bank of that level has that `id`;
+    - a size equal to or larger than the bank, not a multiple of the
+      control's granularity, or below its minimum.
+
+    A snapshot without cache banks says nothing about them, so the rule stays
+    silent there (`--verbose` says so).
+
+    ## Why is this bad?
+    The definition is accepted, but the guest does not start: libvirt
+    creates the resctrl group when it starts the guest and refuses with
+    "Cache level 3 does not support tuning", "Cache level 3 does not support
+    tuning for scope type 'both'", "Cache with id 4 does not exists for level
+    3", "Cache allocation for the whole cache is not possible, specify size
+    smaller than ...", "Not enough room for allocation of ... bytes for level 3
+    cache 0 scope type 'both'", "Cache allocation of size ... is not divisible
+    by granularity ..." or "Cache allocation of size ... is smaller than the
+    minimum allowed allocation ...". The size is in bytes unless `unit` says
+    otherwise.
+
+    ## Example
+    On a host whose L3 banks have 768 KiB granularity:
+    ```xml
+    <cachetune vcpus='0-1'>
+      <cache id='0' level='3' type='both' size='1' unit='MiB'/>
+    </cachetune>
+    ```
+
+    ## Use instead
+    ```xml
+    <cachetune vcpus='0-1'>
+      <cache id='0' level='3' type='both' size='1536' unit='KiB'/>
+    </cachetune>
+    ```
+
+    ## Fix safety
+    No fix: how much cache to reserve is the author's choice.
+
+    ## Source
+    Guide 9.3.5 (使用缓存分配技术提高性能, cache allocation technology: the
+    `cachetune` example with `type='code'` and `type='data'`); libvirt
+    formatdomain, "CPU Tuning" (`cachetune`: size in bytes by default; the type
+    must be one the host supports, so not `both` with CDP on); libvirt
+    src/util/virresctrl.c `virResctrlAllocAssign` and
+    `virResctrlAllocFindUnused` (every message above); formatcaps, "Host
+    capabilities" (`cache/bank/control`: granularity, min, type).
+    """
+    facts = ctx.facts
+    tune = facts.cputune
+    if not facts.is_qemu or tune is None:
+        return
+    caps = ctx.host.capabilities
+    if caps is None or not caps.cache_banks:
+        ctx.note(
+            "the host snapshot lists no cache banks (capabilities host/cache), so cachetune "
+            "cannot be checked against them"
+        )
+        return
+    banks: dict[int, list] = {}
+    for bank in caps.cache_banks:
+        banks.setdefault(bank.level, []).append(bank)
+    for cachetune in tune.element.iterchildren("cachetune"):
+        for cache in cachetune.iterchildren("cache"):
+            problem = _cache_problem(cache, banks)
+            if problem is not None:
+                attribute, message = problem
+                yield ctx.finding(cache, message, attribute=attribute)
+
+
+def _cache_problem(cache, banks) -> tuple[str | None, str] | None:
+    level = parse_uint(cache.get("level"))
+    cache_id = parse_uint(cache.get("id"))
+    kind = cache.get("type")
+    size = _size_bytes(cache)
+    if level is None or cache_id is None or kind not in CACHE_TYPES or size is None:
+        return None  # libvirt refuses the definition itself
+    at_level = banks.get(level, [])
+    controlled = [b for b in at_level if b.controls]
+    if not controlled:
+        where = (
+            f"the host's level {level} cache banks have no resctrl allocation control"
+            if at_level
+            else f"the host has no level {level} cache bank"
+        )
+        return "level", (
+            f'{where}: libvirt refuses to start the guest ("Cache level {level} does not '
+            'support tuning")'
+        )
+    types = {control.type for bank in controlled for control in bank.controls}
+    if kind not in types:
+        offered = " and ".join(f"'{t}'" for t in CACHE_TYPES if t in types)
+        cdp = "on" if kind == "both" else "off"
+        return "type", (
+            f"the host's level {level} cache allocation is of type {offered} (CDP is {cdp}), not "
+            f"'{kind}': \"Cache level {level} does not support tuning for scope type '{kind}'\""
+        )
+    bank = next((b for b in controlled if b.id == cache_id), None)
+    if bank is None:
+        ids = sorted(b.id for b in controlled)
+        return "id", (
+            f"the host has no level {level} cache bank {cache_id} (its banks: "
+            f'{", ".join(map(str, ids))}): "Cache with id {cache_id} does not exists for '
+            f'level {level}"'
+        )
+    control = next(c for c in bank.controls if c.type == kind)
+    bank_bytes = bank.size_kib * KIB
+    granularity = control.granularity_kib * KIB
+    minimum = (control.min_kib or control.granularity_kib) * KIB
+    if size == bank_bytes:
+        return "size", (
+            f'{_bytes(size)} is the whole level {level} cache {cache_id}: "Cache allocation for '
+            f'the whole cache is not possible, specify size smaller than {bank_bytes}"'
+        )
+    if granularity and size % granularity:
+        return "size", (
+            f"{_bytes(size)} is not a multiple of the cache's {_bytes(granularity)} "
+            f'granularity: "Cache allocation of size {size} is not divisible by granularity '
+            f'{granularity}"'
+        )
+    if size < minimum:
+        return "size", (
+            f"{_bytes(size)} is below the cache's {_bytes(minimum)} minimum: \"Cache "
+            f'allocation of size {size} is smaller than the minimum allowed allocation {minimum}"'
+        )
+    # libvirt checks the free bits last; more than the whole cache never fits
+    if size > bank_bytes:
+        return "size", (
+            f"{_bytes(size)} is more than level {level} cache {cache_id} holds "
+            f'({_bytes(bank_bytes)}): "Not enough room for allocation of {size} bytes for '
+            f"level {level} cache {cache_id} scope type '{kind}'\""
+        )
+    return None
+
+
+def _size_bytes(cache) -> int | None:
+    """The ``size`` in bytes: the attribute's default unit is bytes, not KiB."""
+    number = parse_uint(cache.get("size"))
+    if number is None:
+        return None
+    try:
+        return number * unit_scale(cache.get("unit"), default=1)
+    except UnitError:
+        return None
+
+
+def _bytes(size: int) -> str:
+    return format_kib(size // KIB) if size % KIB == 0 else f"{size} bytes"

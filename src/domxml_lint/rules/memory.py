@@ -6,14 +6,13 @@ from ..edits import new_element
 from ..rule import rule
 from ..units import format_kib
 from ._helpers import insert_in_order, size_edits
+from ._hugepages import effective_nodeset, hugepage_regions, page_kib
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
 UNLIMITED_KIB = 9007199254740991
 GIB_IN_KIB = 1024 * 1024
 #: Domain types whose memtune limits go to the Linux memory cgroup.
 CGROUP_VIRT_TYPES = frozenset({"kvm", "qemu", "lxc"})
-#: The base page of most hosts: a "huge page" this small is no huge page at all.
-BASE_PAGE_KIB = 4
 #: libvirt's order of <memtune> children, and of the domain's top-level memory elements.
 MEMTUNE_ORDER = ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee")
 MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access", "allocation")
@@ -306,25 +305,6 @@ def soft_limit_above_hard_limit(ctx):
 # -- huge pages ------------------------------------------------------------------------
 
 
-def effective_nodeset(page, facts) -> frozenset[int] | None:
-    """A page's guest-cell nodeset as libvirt validates it (None: applies to every cell).
-
-    ``virDomainDefPostParseMemtune`` drops a nodeset of exactly {0} when the
-    guest has no NUMA cells.
-    """
-    if page.nodeset is None or page.nodeset.ids is None:
-        return None
-    if not facts.numa_cells and page.nodeset.ids == frozenset({0}):
-        return None
-    return page.nodeset.ids
-
-
-def _page_kib(page) -> int | None:
-    if page.size is None or page.size.kib is None or page.size.kib <= BASE_PAGE_KIB:
-        return None
-    return page.size.kib
-
-
 @rule(
     code="DX305",
     name="memory-not-hugepage-aligned",
@@ -341,8 +321,9 @@ def memory_not_hugepage_aligned(ctx):
     else each guest NUMA cell's `memory`, each checked against the page whose
     `nodeset` names the cell (or the page without a nodeset). Smaller than
     one page is an error. `<hugepages/>` without a `<page>` uses the host's
-    default huge page size, which is unknown without a host, so it is not
-    checked.
+    default huge page size: with a host snapshot that is 2 MiB when the host
+    supports it, else its smallest huge page size (capabilities do not report
+    the kernel's default); without a host it is not checked.
 
     ## Why is this bad?
     QEMU rounds a hugepage-backed memory region up to whole pages, so the
@@ -376,7 +357,9 @@ def memory_not_hugepage_aligned(ctx):
     Guide 8.2.3 (大内存页和透明大内存页); QEMU system/physmem.c
     (`file_ram_alloc`: the size check and `ROUND_UP(memory, page_size)`);
     libvirt formatdomain, "Memory Backing" (`page` `nodeset` names guest NUMA
-    nodes).
+    nodes); libvirt src/util/virfile.c `virFileFindHugeTLBFS` (the default
+    hugetlbfs mount is the one whose page size is /proc/meminfo's
+    Hugepagesize).
     """
     facts = ctx.facts
     if not facts.is_qemu:
@@ -384,32 +367,21 @@ def memory_not_hugepage_aligned(ctx):
     backing = facts.memory_backing
     if backing is None or backing.hugepages is None:
         return
-    if not backing.pages:
+    default_kib = ctx.host.default_hugepage_kib if ctx.host is not None else None
+    if not backing.pages and default_kib is None:
         ctx.note(
             "<hugepages/> without <page>: the host's default huge page size is unknown "
-            "without a host snapshot"
+            + ("(the host lists no huge page size)" if ctx.host is not None else "without a host")
         )
         return
-    masters = [p for p in backing.pages if effective_nodeset(p, facts) is None]
-    master = masters[0] if len(masters) == 1 else None
-    cells = facts.numa_cells
-    if not cells:
-        if master is None or facts.memory is None or facts.memory.kib is None:
-            return
-        size = _page_kib(master)
-        if size is not None:
-            yield from _check_memory(ctx, size)
-        return
-    for cell in cells:
-        if cell.id is None or cell.memory is None or cell.memory.kib is None:
+    for region in hugepage_regions(facts):
+        size = default_kib if region.page is None else page_kib(region.page)
+        if size is None:
             continue
-        page = next(
-            (p for p in backing.pages if cell.id in (effective_nodeset(p, facts) or ())),
-            master,
-        )
-        size = None if page is None else _page_kib(page)
-        if size is not None:
-            yield from _check_cell(ctx, cell, size)
+        if region.cell is None:
+            yield from _check_memory(ctx, size)
+        else:
+            yield from _check_cell(ctx, region.cell, size)
 
 
 def _severity_and_reason(kib: int, size: int) -> tuple[str, str] | None:

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from ..cpuset import format_cpuset
+from ..edits import new_element
 from ..rule import rule
+from ._helpers import insert_in_order
+from ._host_binding import describe_nodes, host_binding, host_cpus_of_nodes
 from ._wording import vcpu_list
+
+#: libvirt's order of the <cputune> children that come after emulatorpin.
+AFTER_EMULATORPIN = (
+    "iothreadpin",
+    "vcpusched",
+    "iothreadsched",
+    "emulatorsched",
+    "cachetune",
+    "memorytune",
+)
 
 
 @rule(
@@ -201,6 +214,7 @@ def vcpupin_duplicate(ctx):
     name="emulatorpin-missing",
     severity="warning",
     summary="vCPUs are pinned but the emulator threads are not, so they share the vCPUs' CPUs",
+    fix="unsafe",
     triggers=("vcpupin",),
 )
 def emulatorpin_missing(ctx):
@@ -240,8 +254,12 @@ def emulatorpin_missing(ctx):
     ```
 
     ## Fix safety
-    No fix without a host: the emulator belongs on CPUs of the same host NUMA
-    node that no vCPU uses, and only a host snapshot says which those are.
+    Unsafe, and only with a host snapshot: the fix adds `<emulatorpin>` with
+    the CPUs of the guest's bound host node(s) (the numatune nodeset, else the
+    nodes of the pinned vCPUs) that no vCPU uses, preferring CPUs whose whole
+    core is free of vCPUs over SMT siblings of vCPU CPUs. Without a host, or
+    when every CPU of those nodes runs a vCPU, there is no fix. It changes
+    where QEMU's threads run, and the CPUs may be meant for other guests.
 
     ## Source
     Guide 9.3.2 (NUMA vCPU pinning, "vcpupin, numatune and emulatorpin should
@@ -273,6 +291,38 @@ def emulatorpin_missing(ctx):
         facts.cputune.element,
         f"vCPUs are pinned but there is no emulatorpin: the emulator threads run on {where}, "
         f"including host CPUs {format_cpuset(shared)} that the vCPUs are pinned to",
+        fix=_emulatorpin_fix(ctx),
+    )
+
+
+def _emulatorpin_fix(ctx):
+    """Pin the emulator beside the vCPUs: free CPUs of the bound host nodes, whole cores first."""
+    host = ctx.host
+    if host is None or not host.has_numa:
+        return None
+    facts = ctx.facts
+    binding = host_binding(facts, host)
+    nodes = binding.bound_nodes
+    if not nodes:
+        return None
+    busy: set[int] = set()
+    for cpus in facts.vcpu_host_cpus.values():
+        busy |= cpus
+    free = host_cpus_of_nodes(host, nodes) - busy
+    if not free:
+        return None
+    caps = host.capabilities
+    whole_cores = frozenset(
+        cpu for cpu in free if not (caps.cpu(cpu).siblings or frozenset({cpu})) & busy
+    )
+    chosen = whole_cores or free
+    cpuset = format_cpuset(chosen)
+    pin = new_element("emulatorpin", {"cpuset": cpuset})
+    return ctx.unsafe_fix(
+        f"Pin the emulator to host CPUs {cpuset} ({describe_nodes(nodes)}, no vCPU on them)",
+        insert_in_order(
+            ctx, facts.cputune.element, pin, after=("vcpupin",), before=AFTER_EMULATORPIN
+        ),
     )
 
 
@@ -281,6 +331,7 @@ def emulatorpin_missing(ctx):
     name="pinning-without-numatune",
     severity="warning",
     summary="vCPUs are pinned but memory is not bound with numatune",
+    fix="unsafe",
     triggers=("vcpupin",),
 )
 def pinning_without_numatune(ctx):
@@ -316,8 +367,12 @@ def pinning_without_numatune(ctx):
     ```
 
     ## Fix safety
-    No fix without a host: the nodeset must be the host node(s) of the pinned
-    CPUs, which only a host snapshot says.
+    Unsafe, and only with a host snapshot: the fix adds
+    `<numatune><memory nodeset>` with the host node(s) of the CPUs the vCPUs
+    are pinned to, `mode='preferred'` for one node (the guide's advice: memory
+    that does not fit may still come from elsewhere) and `mode='strict'` for
+    several (preferred takes a single node). Without a host there is no fix.
+    It changes where the guest's memory may come from.
 
     ## Source
     Guide 9.3.2 (NUMA vCPU pinning: "combining vCPU pinning with numatune
@@ -335,4 +390,25 @@ def pinning_without_numatune(ctx):
         facts.cputune.element,
         f"{vcpu_list(pinned)} {'is' if len(pinned) == 1 else 'are'} pinned but there is no "
         "<numatune>: guest memory may come from another host NUMA node",
+        fix=_numatune_fix(ctx),
+    )
+
+
+def _numatune_fix(ctx):
+    """Bind memory to the host nodes of the pinned vCPUs: preferred for one, strict for more."""
+    host = ctx.host
+    if host is None or not host.has_numa:
+        return None
+    facts = ctx.facts
+    nodes = host_binding(facts, host).pinned_vcpu_nodes
+    if not nodes:
+        return None
+    mode = "preferred" if len(nodes) == 1 else "strict"
+    nodeset = format_cpuset(nodes)
+    numatune = new_element(
+        "numatune", None, new_element("memory", {"mode": mode, "nodeset": nodeset})
+    )
+    return ctx.unsafe_fix(
+        f"Bind memory to host {describe_nodes(nodes)} with <numatune mode='{mode}'>",
+        ctx.edit.insert_child(facts.root, numatune, after=facts.cputune.element),
     )
