@@ -458,11 +458,11 @@ class DomainFacts:
 
     # -- domain-level --------------------------------------------------------------
 
-    @property
+    @lazy
     def virt_type(self) -> str | None:
         return self.root.get("type")
 
-    @property
+    @lazy
     def is_qemu(self) -> bool:
         """Whether libvirt's QEMU driver runs this domain (type kvm, qemu or hvf).
 
@@ -470,7 +470,7 @@ class DomainFacts:
         """
         return self.root.get("type") in QEMU_VIRT_TYPES
 
-    @property
+    @lazy
     def is_accelerated(self) -> bool:
         """A QEMU domain on a hardware accelerator (kvm, hvf): where host-CPU tuning advice applies.
 
@@ -482,11 +482,11 @@ class DomainFacts:
     def os_type(self) -> Element | None:
         return self.root.find("os/type")
 
-    @property
+    @lazy
     def arch(self) -> str | None:
         return None if self.os_type is None else self.os_type.get("arch")
 
-    @property
+    @lazy
     def machine(self) -> str | None:
         return None if self.os_type is None else self.os_type.get("machine")
 
@@ -494,11 +494,18 @@ class DomainFacts:
     def devices(self) -> Element | None:
         return self.root.find("devices")
 
-    def device_elements(self, tag: str) -> list[Element]:
-        """Direct children of ``<devices>`` named ``tag``."""
-        if self.devices is None:
-            return []
-        return list(self.devices.iterchildren(tag))
+    @lazy
+    def _devices_by_tag(self) -> dict[str, tuple[Element, ...]]:
+        grouped: dict[str, list[Element]] = {}
+        if self.devices is not None:
+            for child in self.devices:
+                if isinstance(child.tag, str):
+                    grouped.setdefault(child.tag, []).append(child)
+        return {tag: tuple(children) for tag, children in grouped.items()}
+
+    def device_elements(self, tag: str) -> tuple[Element, ...]:
+        """Direct children of ``<devices>`` named ``tag`` (grouped once per document)."""
+        return self._devices_by_tag.get(tag, ())
 
     @lazy
     def features(self) -> Element | None:
@@ -948,11 +955,11 @@ class DomainFacts:
 
     # -- platform ------------------------------------------------------------------
 
-    @property
+    @lazy
     def is_x86(self) -> bool:
         return self.arch in ("i686", "x86_64")
 
-    @property
+    @lazy
     def is_q35(self) -> bool | None:
         """Whether the machine is q35 (as ``qemuDomainIsQ35``); None when no machine is given."""
         machine = self.machine
@@ -960,7 +967,7 @@ class DomainFacts:
             return None
         return machine == "q35" or machine.startswith("pc-q35")
 
-    @property
+    @lazy
     def is_arm_virt(self) -> bool:
         """An ARM ``virt`` machine, as ``qemuDomainIsARMVirt`` tests it."""
         machine = self.machine or ""

@@ -15,19 +15,36 @@ TEMP_SUFFIX = ".domxml-lint.tmp"
 
 
 def read_file(path: str) -> bytes:
-    """The file's bytes, or an InputError saying what is wrong and what to do."""
+    """The file's bytes (at most one past the size limit), or an InputError saying what to do.
+
+    Reads with os.read sized from fstat: ``open().read(limit)`` would allocate
+    a buffer of the whole limit for every small file.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            size = os.fstat(fd).st_size
+            remaining = MAX_FILE_BYTES + 1
+            chunks = []
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, max(size + 1, 65536)))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise InputError(path, "no such file", hint="check the path") from None
     except IsADirectoryError:
         raise InputError(path, "is a directory", hint="pass files, or a directory to search") from None
     except PermissionError:
-        raise InputError(path, "permission denied while reading", hint="check the file's permissions") from None
+        raise InputError(
+            path, "permission denied while reading", hint="check the file's permissions"
+        ) from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}", hint="check the path") from None
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def write_atomic(path: str, data: bytes) -> None:

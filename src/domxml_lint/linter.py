@@ -46,16 +46,28 @@ class Linter:
         self.suppression_rule = next((r for r in runnable if r.name == UNUSED_SUPPRESSION), None)
         self.rules = [r for r in runnable if r.name != UNUSED_SUPPRESSION]
         self.active_codes = {r.code for r in self.rules}
+        # Rules indexed by the element names that trigger them, so a document
+        # only visits the rules whose elements it has (positions keep code order).
+        self._always = [i for i, r in enumerate(self.rules) if r.triggers is None]
+        self._by_tag: dict[str, list[int]] = {}
+        for position, item in enumerate(self.rules):
+            for tag in item.triggers or ():
+                self._by_tag.setdefault(tag, []).append(position)
+        self._trigger_tags = frozenset(self._by_tag)
+
+    def rules_for(self, tags: frozenset[str]) -> list[Rule]:
+        """The selected rules that can fire on a document with these element names."""
+        positions = set(self._always)
+        for tag in tags & self._trigger_tags:
+            positions.update(self._by_tag[tag])
+        return [self.rules[p] for p in sorted(positions)]
 
     def check(self, doc: Document) -> Checked:
         """Run every selected rule on ``doc`` (whose root must be ``<domain>``)."""
         facts = DomainFacts(doc)
         ctx = RuleContext(doc, facts, self.host, self.options)
-        tags = facts.tags
         findings: list[Finding] = []
-        for item in self.rules:
-            if item.triggers is not None and item.triggers.isdisjoint(tags):
-                continue
+        for item in self.rules_for(facts.tags):
             findings.extend(self._run(item, ctx))
         suppressions = find_suppressions(doc)
         if suppressions:
