@@ -35,7 +35,7 @@ def test_interrupt_right_after_the_temp_file_is_created(tmp_path, monkeypatch, s
         raise Interrupted
 
     previous = signal.signal(signal_number, handler)
-    monkeypatch.setattr(fileio.tempfile, "mkstemp", mkstemp_then_signal)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_signal)
     try:
         with pytest.raises(Interrupted):
             fileio.write_atomic(str(target), b"<domain type='kvm'/>\n")

@@ -16,9 +16,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
-import attrs
 
-from . import __version__, live
+from . import __version__, live_options
 from .config import ConfigResolver, FileSettings, Overrides, settings_for
 from .errors import DomxmlLintError, InputError, UsageError
 from .findings import Severity
@@ -154,7 +153,7 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
         help="host snapshot: capabilities, domain capabilities, node device or bundle "
         "(repeatable; replaces the config's host)",
     )
-    live.add_arguments(parser)
+    live_options.add_arguments(parser)
 
     results = parser.add_argument_group("exit status")
     results.add_argument(
@@ -241,9 +240,13 @@ def run_check(args: argparse.Namespace) -> int:
             raise UsageError(f"--host {path}: no such file; check the path")
     # Live libvirt: the connection's host serves unless --host names one; its domains
     # go through the same per-document path as stdin (runner.process with data).
-    session = live.LiveSession.open(args) if live.requested(args) else None
+    session = None
+    if live_options.requested(args):
+        from .live import LiveSession
+
+        session = LiveSession.open(args)
     if session is not None and args.host is None:
-        overrides = attrs.evolve(overrides, host=provide_host(session.uri, session.host()))
+        overrides = overrides._replace(host=provide_host(session.uri, session.host()))
     resolver = ConfigResolver(ruleset, config_file=args.config, use_files=not args.no_config)
     mode = Mode(fix=args.fix, diff=args.diff)
     from_stdin = args.paths == [STDIN] or (not args.paths and bool(args.stdin_filename))
@@ -301,7 +304,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("`-` (stdin) cannot be combined with other paths")
     if args.stdin_filename and args.paths and args.paths != [STDIN]:
         raise UsageError("--stdin-filename names the document read from stdin; pass `-` as PATH")
-    if not args.paths and not args.stdin_filename and not live.requested(args):
+    if not args.paths and not args.stdin_filename and not live_options.requested(args):
         raise UsageError("no paths given; try `domxml-lint path/to/vm.xml`, a directory, or `-`")
     if args.diff and args.output_format != "text":
         raise UsageError("--diff prints a diff; use it with the text output format")

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -88,8 +87,7 @@ class Config:
         return Selection(self.select, self.ignore, self.extend_select)
 
 
-@attrs.frozen
-class Overrides:
+class Overrides(NamedTuple):
     """What the command line says; None (or empty) where it says nothing."""
 
     select: tuple[str, ...] | None = None
@@ -231,6 +229,8 @@ def load_config(path: str, ruleset: RuleSet, *, explicit: bool) -> Config | None
     found by the search (it configures other tools); given with ``--config``,
     that is an error.
     """
+    import tomllib  # only runs that find a config file pay for it
+
     shown = display_path(path)
     try:
         with open(path, "rb") as handle:

@@ -9,8 +9,8 @@ becomes None (or a :class:`CpusetRef` carrying an error) for rules to report.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
-import attrs
 from lxml import etree
 
 from ._lazy import lazy
@@ -29,8 +29,7 @@ ACCELERATED_VIRT_TYPES = frozenset({"kvm", "hvf"})
 # -- small values ----------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class CpusetRef:
+class CpusetRef(NamedTuple):
     """One cpuset/nodeset attribute and what it parsed to.
 
     ``ids`` is None when the text is invalid; ``error`` then says why.
@@ -43,8 +42,7 @@ class CpusetRef:
     error: str | None = None
 
 
-@attrs.frozen(slots=True)
-class MemorySize:
+class MemorySize(NamedTuple):
     """A scaled size element or attribute, converted to KiB (None if invalid)."""
 
     element: Element
@@ -53,8 +51,7 @@ class MemorySize:
     unit: str | None
 
 
-@attrs.frozen(slots=True)
-class PciAddress:
+class PciAddress(NamedTuple):
     domain: int
     bus: int
     slot: int
@@ -67,8 +64,7 @@ class PciAddress:
 # -- CPU -------------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class Vcpus:
+class Vcpus(NamedTuple):
     """``<vcpu>``: ``maximum`` is None when the count does not parse."""
 
     element: Element | None
@@ -78,8 +74,7 @@ class Vcpus:
     cpuset: CpusetRef | None
 
 
-@attrs.frozen(slots=True)
-class Topology:
+class Topology(NamedTuple):
     element: Element
     sockets: int | None
     dies: int | None
@@ -115,8 +110,7 @@ class Topology:
         return None if per_socket is None else vcpu // per_socket
 
 
-@attrs.frozen(slots=True)
-class NumaCell:
+class NumaCell(NamedTuple):
     element: Element
     id: int | None
     cpus: CpusetRef | None
@@ -124,8 +118,7 @@ class NumaCell:
     mem_access: str | None
 
 
-@attrs.frozen(slots=True)
-class Cpu:
+class Cpu(NamedTuple):
     element: Element
     mode: str
     model: str | None
@@ -139,8 +132,7 @@ class Cpu:
         return None
 
 
-@attrs.frozen(slots=True)
-class GuestNuma:
+class GuestNuma(NamedTuple):
     """The guest NUMA cells as libvirt reads them (``virDomainNumaDefParseXML``).
 
     A cell without ``id`` takes its position. ``cell_of_vcpu`` maps each vCPU a
@@ -180,8 +172,7 @@ class GuestNuma:
         return self.cpu_total <= self.vcpu_max and (highest is None or highest < self.vcpu_max)
 
 
-@attrs.frozen(slots=True)
-class Pin:
+class Pin(NamedTuple):
     """A ``vcpupin``, ``emulatorpin`` or ``iothreadpin``; ``target`` is the vCPU or IOThread id."""
 
     element: Element
@@ -189,8 +180,7 @@ class Pin:
     cpuset: CpusetRef | None
 
 
-@attrs.frozen(slots=True)
-class Cputune:
+class Cputune(NamedTuple):
     element: Element
     vcpupins: tuple[Pin, ...]
     emulatorpins: tuple[Pin, ...]
@@ -214,24 +204,21 @@ class Cputune:
 # -- NUMA tuning -----------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class NumatuneMemory:
+class NumatuneMemory(NamedTuple):
     element: Element
     mode: str
     placement: str | None
     nodeset: CpusetRef | None
 
 
-@attrs.frozen(slots=True)
-class Memnode:
+class Memnode(NamedTuple):
     element: Element
     cellid: int | None
     mode: str
     nodeset: CpusetRef | None
 
 
-@attrs.frozen(slots=True)
-class Numatune:
+class Numatune(NamedTuple):
     element: Element
     memory: NumatuneMemory | None
     memnodes: tuple[Memnode, ...]
@@ -240,8 +227,7 @@ class Numatune:
 # -- memory ----------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class HugePage:
+class HugePage(NamedTuple):
     """One ``<hugepages><page>``; ``size`` is None for ``<hugepages/>`` (the host default)."""
 
     element: Element
@@ -249,8 +235,7 @@ class HugePage:
     nodeset: CpusetRef | None
 
 
-@attrs.frozen(slots=True)
-class MemoryBacking:
+class MemoryBacking(NamedTuple):
     element: Element
     hugepages: Element | None
     pages: tuple[HugePage, ...]
@@ -261,8 +246,7 @@ class MemoryBacking:
     allocation_mode: str | None
 
 
-@attrs.frozen(slots=True)
-class Memtune:
+class Memtune(NamedTuple):
     element: Element
     hard_limit: MemorySize | None
     soft_limit: MemorySize | None
@@ -273,8 +257,7 @@ class Memtune:
 # -- devices ---------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class Disk:
+class Disk(NamedTuple):
     element: Element
     type: str | None
     device: str
@@ -312,8 +295,7 @@ class Disk:
         return not self.readonly and self.device not in ("cdrom", "floppy")
 
 
-@attrs.frozen(slots=True)
-class Interface:
+class Interface(NamedTuple):
     element: Element
     type: str | None
     model: str | None
@@ -324,8 +306,7 @@ class Interface:
         return None if self.driver is None else self.driver.get(name)
 
 
-@attrs.frozen(slots=True)
-class Controller:
+class Controller(NamedTuple):
     element: Element
     type: str | None
     model: str | None
@@ -336,8 +317,7 @@ class Controller:
         return None if self.driver is None else self.driver.get(name)
 
 
-@attrs.frozen(slots=True)
-class Hostdev:
+class Hostdev(NamedTuple):
     """A ``<hostdev>``, or an ``<interface type='hostdev'>`` (``is_interface``)."""
 
     element: Element
@@ -348,8 +328,7 @@ class Hostdev:
 
 
 
-@attrs.frozen(slots=True)
-class MemoryDevice:
+class MemoryDevice(NamedTuple):
     """A ``<devices><memory>`` (dimm, nvdimm, virtio-mem, virtio-pmem, ...)."""
 
     element: Element
@@ -365,8 +344,7 @@ class MemoryDevice:
 # -- IOThreads, schedulers, clock, Hyper-V ---------------------------------------------
 
 
-@attrs.frozen(slots=True)
-class ThreadSched:
+class ThreadSched(NamedTuple):
     """A ``vcpusched``, ``iothreadsched`` or ``emulatorsched`` in ``<cputune>``.
 
     ``ids`` is the parsed ``vcpus``/``iothreads`` set (None for emulatorsched).
@@ -382,8 +360,7 @@ class ThreadSched:
         return self.scheduler in ("fifo", "rr")
 
 
-@attrs.frozen(slots=True)
-class Timer:
+class Timer(NamedTuple):
     element: Element
     name: str | None
     present: str | None
@@ -392,8 +369,7 @@ class Timer:
         return self.element.get(name)
 
 
-@attrs.frozen(slots=True)
-class HypervFeature:
+class HypervFeature(NamedTuple):
     element: Element
     name: str
     state: str | None
@@ -403,8 +379,7 @@ class HypervFeature:
         return self.state == "on"
 
 
-@attrs.frozen(slots=True)
-class Hyperv:
+class Hyperv(NamedTuple):
     """``<features><hyperv>``: its mode and every child feature by name (first wins)."""
 
     element: Element

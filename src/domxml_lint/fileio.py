@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import tempfile
 import threading
 
 from .document import MAX_FILE_BYTES
@@ -71,6 +70,8 @@ def write_atomic(path: str, data: bytes) -> None:
     # right after mkstemp's open() (where they mostly land) would leave it behind.
     held = _hold_interrupts()
     try:
+        import tempfile  # only runs that write pay for it
+
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
     except OSError as exc:
         _release_interrupts(held)

@@ -49,8 +49,7 @@ class FileResult:
         return [f for f in self.findings if f.severity.rank >= self.fail_on.rank]
 
 
-@attrs.frozen
-class Run:
+class Run(NamedTuple):
     """A whole run: per-file results in input order, and the rules that could fire."""
 
     results: tuple[FileResult, ...]

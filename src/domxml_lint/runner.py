@@ -10,13 +10,11 @@ run.
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import NamedTuple, TYPE_CHECKING
 
 import attrs
 
@@ -29,6 +27,9 @@ from .linter import Linter
 from .plugins import load_ruleset
 from .report import FileResult
 
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
 #: With the default ``--jobs`` (auto), batches smaller than this run serially.
 #: Measured on 2 CPUs with the corpus: starting and joining the pool costs
 #: 15-40 ms and each file ~0.02 ms of transfer, against ~0.15 ms to lint it,
@@ -36,8 +37,7 @@ from .report import FileResult
 POOL_THRESHOLD = 1000
 
 
-@attrs.frozen
-class Mode:
+class Mode(NamedTuple):
     """What to do with each file: report, fix in place, or show the fix as a diff."""
 
     fix: bool = False
@@ -48,8 +48,7 @@ class Mode:
         return self.fix or self.diff
 
 
-@attrs.frozen
-class Task:
+class Task(NamedTuple):
     """One file to check: where to read it, how to show it, and its settings."""
 
     path: str
@@ -206,6 +205,10 @@ def run_tasks(tasks: Sequence[Task], mode: Mode, jobs: int | None) -> list[FileR
     sys.stdout.flush()
     sys.stderr.flush()
     chunksize = max(1, min(32, len(tasks) // (workers * 4)))
+    # Imported here: a serial run (most runs) does not pay for multiprocessing.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies (killed,
     # out of memory) breaks the pool with an error instead of hanging the run.
     pool = ProcessPoolExecutor(
@@ -257,6 +260,8 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 def _context():
     # fork: workers start in milliseconds with the rules already loaded. Where
     # fork is unavailable, the default context re-imports and rebuilds.
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
