@@ -262,9 +262,15 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         entries = list(discover(args.paths, warn=not args.quiet))
         tasks: list[Task] = []
+        shared: dict[int, FileSettings] = {}  # per config, when no per-file ignores apply
         for entry in entries:
             if isinstance(entry, str):
-                settings = settings_for(resolver.for_path(entry), overrides, entry)
+                config = resolver.for_path(entry)
+                settings = None if config.per_file_ignores else shared.get(id(config))
+                if settings is None:
+                    settings = settings_for(config, overrides, entry)
+                    if not config.per_file_ignores:
+                        shared[id(config)] = settings
                 tasks.append(Task(entry, settings))
         settings_used = {t.settings for t in tasks}
         done = iter(run_tasks(tasks, mode, args.jobs))

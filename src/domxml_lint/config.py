@@ -102,7 +102,7 @@ class Overrides(NamedTuple):
         return Selection(self.select, self.ignore, self.extend_select)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class FileSettings:
     """Everything that decides how one file is linted; equal settings share a Linter."""
 

@@ -218,26 +218,14 @@ class Document:
 
     # -- positions -------------------------------------------------------------------
 
-    @lazy
-    def _line_starts(self) -> list[int]:
-        starts = [0]
-        find = self.data.find
-        pos = find(b"\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find(b"\n", pos + 1)
-        return starts
-
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a byte offset; columns count characters."""
-        from bisect import bisect_right
-
-        starts = self._line_starts
-        line = bisect_right(starts, offset)
-        line_start = starts[line - 1]
-        if line == 1 and self.data.startswith(codecs.BOM_UTF8):
+        data = self.data
+        line = data.count(b"\n", 0, offset) + 1
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        if line == 1 and data.startswith(codecs.BOM_UTF8):
             line_start = len(codecs.BOM_UTF8)
-        prefix = self.data[line_start:offset]
+        prefix = data[line_start:offset]
         if prefix.isascii():
             return line, len(prefix) + 1
         return line, len(prefix.decode(self.encoding, "replace")) + 1

@@ -42,6 +42,7 @@ class Linter:
         self.host = host
         self.options = options or {}
         self.skipped_for_host = [r for r in rules if r.needs_host and host is None]
+        self.skipped_codes = tuple(r.code for r in self.skipped_for_host)
         runnable = [r for r in rules if not (r.needs_host and host is None)]
         self.suppression_rule = next((r for r in runnable if r.name == UNUSED_SUPPRESSION), None)
         self.rules = [r for r in runnable if r.name != UNUSED_SUPPRESSION]

@@ -127,7 +127,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         if doc.root.tag != "domain":
             return _skip(result, doc.root.tag)
         linter = linter_for(settings)
-        result.host_skipped = tuple(r.code for r in linter.skipped_for_host)
+        result.host_skipped = linter.skipped_codes
         if not mode.fixing:
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
