@@ -190,3 +190,22 @@ def test_hostile_files_exit_2_fast_without_reading(tmp_path, kind):
     assert time.perf_counter() - start < 3 * 2.0
     assert target.read_bytes() == data
     assert (secret.stat().st_atime_ns, dtd.stat().st_atime_ns) == before
+
+
+def test_xpath_of_matches_lxml_getpath():
+    data = (
+        b"<domain xmlns:q='urn:q'><devices><disk/><disk><driver/></disk><!-- c --><q:arg/>"
+        b"<q:arg/><iface/><disk/></devices><q:cmd><q:x/><y/></q:cmd><z xmlns='urn:d'><w/></z>"
+        b"</domain>"
+    )
+    doc = Document.parse(data, "p.xml")
+    tree = doc.root.getroottree()
+    for element in reversed(doc.elements):  # children first: the memo must not depend on order
+        assert doc.xpath_of(element) == tree.getpath(element)
+
+
+def test_positions_after_many_lookups_use_the_line_table():
+    data = b"<domain>\n" + b"".join(b"  <x a='1'/>\n" for _ in range(40)) + b"</domain>\n"
+    doc = Document.parse(data, "p.xml")
+    spans = [doc.span(e) for e in doc.elements[1:]]
+    assert [doc.position(s.start) for s in spans] == [(line, 3) for line in range(2, 42)]

@@ -8,6 +8,7 @@ byte spans, so fixes can be byte edits that leave everything else untouched.
 from __future__ import annotations
 
 import codecs
+from bisect import bisect_right
 import re
 import xml.parsers.expat
 from typing import NamedTuple
@@ -123,6 +124,7 @@ class Document:
         self.path = path
         self.root = root
         self.encoding = encoding
+        self._position_lookups = 0
 
     # -- construction ---------------------------------------------------------------
 
@@ -214,21 +216,84 @@ class Document:
         return None
 
     def xpath_of(self, element: etree._Element) -> str:
-        return self.root.getroottree().getpath(element)
+        """The element's XPath, as lxml's ``getpath`` writes it (``/domain/devices/disk[2]``).
+
+        Memoized per document, with sibling positions counted once per parent:
+        ``getpath`` rescans the preceding siblings on every call, which is
+        quadratic in a domain with a thousand disks.
+        """
+        cached = self._paths.get(element)
+        if cached is not None:
+            return cached
+        tag = element.tag
+        parent = element.getparent()
+        if parent is None or not isinstance(tag, str) or tag[0] == "{":
+            path = self.root.getroottree().getpath(element)  # root, or namespaced: rare
+        else:
+            positions, totals = self._sibling_positions(parent)
+            suffix = "" if totals[tag] == 1 else f"[{positions[element]}]"
+            path = f"{self.xpath_of(parent)}/{tag}{suffix}"
+        self._paths[element] = path
+        return path
+
+    @lazy
+    def _paths(self) -> dict[etree._Element, str]:
+        return {}
+
+    @lazy
+    def _siblings(self) -> dict[etree._Element, tuple[dict, dict]]:
+        return {}
+
+    def _sibling_positions(self, parent: etree._Element) -> tuple[dict, dict]:
+        """For each child element: its 1-based position among same-tag siblings; and tag counts."""
+        known = self._siblings.get(parent)
+        if known is None:
+            positions: dict[etree._Element, int] = {}
+            totals: dict[str, int] = {}
+            for child in parent:
+                tag = child.tag
+                if isinstance(tag, str):
+                    totals[tag] = positions[child] = totals.get(tag, 0) + 1
+            known = self._siblings[parent] = (positions, totals)
+        return known
 
     # -- positions -------------------------------------------------------------------
 
+    #: Positions looked up by scanning before a table of line starts pays off.
+    _SCANNED_POSITIONS = 16
+
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of a byte offset; columns count characters."""
+        """1-based (line, column) of a byte offset; columns count characters.
+
+        The first few lookups scan the bytes (most documents have few
+        findings); after that a table of line starts keeps each lookup O(log n),
+        so a document with thousands of findings stays linear.
+        """
         data = self.data
-        line = data.count(b"\n", 0, offset) + 1
-        line_start = data.rfind(b"\n", 0, offset) + 1
+        self._position_lookups += 1
+        if self._position_lookups <= self._SCANNED_POSITIONS:
+            line = data.count(b"\n", 0, offset) + 1
+            line_start = data.rfind(b"\n", 0, offset) + 1
+        else:
+            starts = self._line_starts
+            line = bisect_right(starts, offset)
+            line_start = starts[line - 1]
         if line == 1 and data.startswith(codecs.BOM_UTF8):
             line_start = len(codecs.BOM_UTF8)
         prefix = data[line_start:offset]
         if prefix.isascii():
             return line, len(prefix) + 1
         return line, len(prefix.decode(self.encoding, "replace")) + 1
+
+    @lazy
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        find = self.data.find
+        newline = find(b"\n")
+        while newline != -1:
+            starts.append(newline + 1)
+            newline = find(b"\n", newline + 1)
+        return starts
 
     def line_bounds(self, offset: int) -> tuple[int, int]:
         """Start of the line holding ``offset`` and the offset just past its newline."""
