@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     try:
         return run(build_parser().parse_args(argv))
     except UsageError as exc:
@@ -67,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+def _exit_on_signal(signum: int, _frame: object) -> None:
     # Unwind normally so a half-written temporary file is removed, never renamed.
-    raise SystemExit(143)
+    raise SystemExit(128 + signum)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def process_file(path: str, linter: Linter, args: argparse.Namespace) -> FileRes
     result = FileResult(path)
     try:
         data = read_file(path)
-        if sniff_root_name(data) != "domain":
+        if sniff_root_name(data) not in ("domain", None):  # None: no root found, parse says why
             result.skipped = True
             return result
         doc = Document.parse(data, path)
@@ -134,7 +135,7 @@ def process_file(path: str, linter: Linter, args: argparse.Namespace) -> FileRes
         if fixed.changed and args.diff:
             result.diff = unified_diff(path, doc, fixed.data)
         elif fixed.changed:
-            write_atomic(path, fixed.data)
+            write_atomic(path, fixed.data, expected=data)
     except InputError as exc:
         result.error = exc
         result.findings = []
@@ -162,9 +163,11 @@ def discover(paths: Sequence[str], results: list[FileResult]) -> Iterator[str]:
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(_walk_xml(path))
-            if not found:
-                print(f"domxml-lint: warning: no *.xml files under {path}", file=sys.stderr)
+            errors_before = len(results)
+            found = sorted(_walk_xml(path, results))
+            if not found and len(results) == errors_before:
+                print(f"domxml-lint: warning: no *.xml files under {path} (pass domain XML files, "
+                      "or a directory that holds some)", file=sys.stderr)
             for file in found:
                 if file not in seen:
                     seen.add(file)
@@ -180,8 +183,13 @@ def discover(paths: Sequence[str], results: list[FileResult]) -> Iterator[str]:
             )
 
 
-def _walk_xml(top: str) -> Iterator[str]:
-    for directory, subdirs, files in os.walk(top):
+def _walk_xml(top: str, results: list[FileResult]) -> Iterator[str]:
+    def unreadable(exc: OSError) -> None:  # os.walk would skip it silently
+        where = exc.filename or top
+        results.append(FileResult(where, error=InputError(
+            where, f"cannot list directory: {exc.strerror or exc}", hint="check its permissions")))
+
+    for directory, subdirs, files in os.walk(top, onerror=unreadable):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in files:
             if name.lower().endswith(".xml"):

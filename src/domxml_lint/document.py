@@ -30,6 +30,7 @@ MAX_ELEMENTS = 100_000
 MAX_DEPTH = 256
 
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+XINCLUDE_NS_2003 = "http://www.w3.org/2003/XInclude"  # libxml2 still honours the draft one
 
 # Bytes between checkpoints of the byte -> character index used for columns.
 _MARK_EVERY = 4096
@@ -48,7 +49,9 @@ _PARSER = etree.XMLParser(
 )
 
 # Prolog without a DOCTYPE: optional declaration, comments and PIs, then the root name.
-_ROOT_NAME = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*<([^\s/>!?]+)", re.S)
+# Atomic and possessive: "(?:\s+|...)*" backtracked exponentially on 30 blank lines before a
+# DOCTYPE or on a text file starting with spaces.
+_ROOT_NAME = re.compile(rb"(?:\xef\xbb\xbf)?(?>\s+|<\?.*?\?>|<!--.*?-->)*+<([^\s/>!?\x00]+)", re.S)
 # A start tag from '<' to its '>' (quoted values may hold '>'). Group 1 is '/' if self-closing.
 _START_TAG = re.compile(rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
 _ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
@@ -368,14 +371,30 @@ def _build_spans(data: bytes) -> list[ElementSpan]:
 _BOMS_REFUSED = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+_DECLARED_WIDE = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]{0,200}?encoding\s*=\s*[\"'](utf-?(?:16|32)[^\"']{0,8})", re.I)
+
+
 def _reject_unsupported_encoding(data: bytes, path: str) -> None:
-    if data.startswith(_BOMS_REFUSED) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+    if data.startswith(_BOMS_REFUSED) or data[:4] in (
+        b"<\x00?\x00", b"\x00<\x00?", b"<\x00\x00\x00", b"\x00\x00\x00<"
+    ):
+        wide = "UTF-32" if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or (
+            data[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<")) else "UTF-16"
         raise InputError(
             path,
-            "UTF-16/UTF-32 encoded XML is not supported: libvirt reads domain XML as UTF-8",
-            hint=f"convert it, e.g. `iconv -f UTF-16 -t UTF-8 {path}`",
+            f"{wide} encoded XML is not supported: libvirt reads domain XML as UTF-8",
+            hint=f"convert it, e.g. `iconv -f {wide} -t UTF-8 {path}`",
             line=1,
             column=1,
+        )
+    declared = _DECLARED_WIDE.match(data)
+    if declared:
+        name = declared.group(1).decode("ascii", "replace")
+        raise InputError(
+            path,
+            f"declares encoding '{name}' but is not {name} encoded",
+            hint="change the declaration to encoding='UTF-8', as libvirt writes it",
+            line=1,
         )
     nul = data.find(b"\x00")
     if nul != -1:
@@ -423,7 +442,7 @@ def _reject_doctype(data: bytes, path: str) -> None:
 
 
 def _reject_xinclude(root: etree._Element, path: str) -> None:
-    for element in root.iter(f"{{{XINCLUDE_NS}}}*"):
+    for element in root.iter(f"{{{XINCLUDE_NS}}}*", f"{{{XINCLUDE_NS_2003}}}*"):
         raise HostileInputError(
             path,
             "XInclude elements are not allowed (libvirt does not process them)",
@@ -475,6 +494,15 @@ def _syntax_error(exc: etree.XMLSyntaxError, path: str) -> InputError:
             f"exceeds a parser limit: {message} (nesting deeper than {MAX_DEPTH} elements or "
             "text over 10,000,000 bytes)",
             hint="domain XML never needs this; nothing was changed",
+            line=line,
+            column=column,
+        )
+    if "encoding" in message.lower() or "labelled" in message:
+        return InputError(
+            path,
+            f"not well-formed XML: {message}",
+            hint="save the file as UTF-8, as libvirt writes it, and declare UTF-8 or no "
+            "encoding; nothing was changed",
             line=line,
             column=column,
         )
