@@ -1,14 +1,20 @@
-"""Running the real CLI in child processes: resource usage, other users, signals.
+"""Running the real CLI in child processes: resource usage, privileges, signals.
 
-``run_measured`` reaps the child with ``os.wait4`` so that the CPU time and peak
-RSS reported are that one child's, not the maximum over every child the test
-session ever started (which is what ``getrusage(RUSAGE_CHILDREN)`` gives).
+``run_measured`` starts a small runner interpreter that starts the command and
+reaps it with ``os.wait4``: the CPU time and peak RSS reported are that one
+process's. Reaping the command directly would not do: Linux carries the
+parent's peak RSS into a child across fork and exec (``signal->maxrss``), so a
+child of a pytest process that once held 150 MB reports at least 150 MB, and
+``getrusage(RUSAGE_CHILDREN)`` is a maximum over every child ever reaped.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import pwd
+import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +25,19 @@ import attrs
 
 NOBODY = pwd.getpwnam("nobody") if "nobody" in {p.pw_name for p in pwd.getpwall()} else None
 IS_ROOT = os.geteuid() == 0
+
+# linux/capability.h numbers of the privileges an ordinary user lacks.
+_CAP_CHOWN, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER = 0, 1, 2, 3
+_PR_CAPBSET_DROP = 24
+
+# Started with a fresh, small interpreter; reports the command's own rusage on fd argv[1].
+_RUNNER = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+os.write(int(sys.argv[1]), json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime,
+                        usage.ru_maxrss]).encode())
+"""
 
 
 @attrs.frozen
@@ -43,14 +62,23 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "domxml_lint", *args]
 
 
-def as_nobody() -> Callable[[], None]:
-    """A ``preexec_fn`` that drops to the unprivileged ``nobody`` user (needs root)."""
-    assert NOBODY is not None and IS_ROOT
+def unprivileged() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes a root child as powerless as an ordinary user over files.
+
+    It drops the capabilities to override file permissions, change owners and
+    act as any file's owner from the bounding set, so after ``exec`` the child
+    keeps uid 0 but the kernel checks permissions for it as for anyone else.
+    (Switching to ``nobody`` would not do: the interpreter may live under /root.)
+    Not root: nothing to drop, None.
+    """
+    if not IS_ROOT:
+        return None
 
     def drop() -> None:
-        os.setgroups([])
-        os.setgid(NOBODY.pw_gid)
-        os.setuid(NOBODY.pw_uid)
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (_CAP_CHOWN, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER):
+            if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
     return drop
 
@@ -63,24 +91,29 @@ def run_measured(
     preexec_fn: Callable[[], None] | None = None,
     env: dict[str, str] | None = None,
 ) -> Measured:
-    """Run ``args``, collect its output, and reap it with wait4 for its own rusage.
+    """Run ``args`` and return its output, exit code, CPU seconds and peak RSS.
 
-    A child still running after ``timeout`` seconds is killed and the test fails:
-    that is a hang.
+    A command still running after ``timeout`` seconds is killed and the test
+    fails: that is a hang.
     """
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     full_env.update(env or {})
+    report_read, report_write = os.pipe()
     started = time.monotonic()
+
     process = subprocess.Popen(
-        list(args),
+        [sys.executable, "-c", _RUNNER, str(report_write), *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=cwd,
-        preexec_fn=preexec_fn,
         env=full_env,
+        pass_fds=(report_write,),
+        preexec_fn=preexec_fn,
+        start_new_session=True,
     )
+    os.close(report_write)
     outputs: dict[str, bytes] = {}
 
     def drain(name: str, stream) -> None:
@@ -93,29 +126,26 @@ def run_measured(
     ]
     for reader in readers:
         reader.start()
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-            os.wait4(process.pid, 0)
-            process.returncode = -9
-            for reader in readers:
-                reader.join()
-            raise AssertionError(f"{' '.join(args)} still ran after {timeout} s: a hang")
-        time.sleep(0.005)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise AssertionError(f"{' '.join(args)} still ran after {timeout} s: a hang") from None
+    finally:
+        for reader in readers:
+            reader.join()
+        with os.fdopen(report_read, "rb") as report:
+            reported = report.read()
     wall = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
+    assert process.returncode == 0 and reported, outputs.get("stderr", b"")[-2000:]
+    returncode, cpu, max_rss_kib = json.loads(reported)
     return Measured(
-        returncode=process.returncode,
+        returncode=returncode,
         stdout=outputs["stdout"],
         stderr=outputs["stderr"],
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        max_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
+        cpu_seconds=cpu,
+        max_rss_bytes=max_rss_kib * 1024,  # Linux reports KiB
         wall_seconds=wall,
     )
 

@@ -80,7 +80,7 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
 
     Refused with an :class:`InputError`, leaving the file unchanged: a
     read-only file, a file with other hard links (renaming would split them),
-    a file whose owner or group a new file could not get, and, when
+    a file whose owner or group the new file could not be given, and, when
     ``expected`` (the bytes the fix was computed from) is given, a file that
     changed meanwhile. Concurrent domxml-lint runs take an exclusive
     ``flock`` on the file; if another run already wrote ``data``, nothing is
@@ -178,14 +178,6 @@ def _check_writable(path: str, real: str, info: os.stat_result) -> None:
             "old content, so the fix was not written",
             hint="fix one copy (`cp --remove-destination`) or use a symlink",
         )
-    euid = os.geteuid()
-    if euid != 0 and info.st_uid != euid:
-        raise InputError(
-            path,
-            f"is owned by uid {info.st_uid}; a fixed copy could not keep that owner, so the fix "
-            "was not written",
-            hint="run as the file's owner or as root",
-        )
 
 
 def _replace(path: str, real: str, data: bytes, info: os.stat_result) -> None:
@@ -206,12 +198,7 @@ def _replace(path: str, real: str, data: bytes, info: os.stat_result) -> None:
             try:
                 os.fchown(handle.fileno(), info.st_uid, info.st_gid)
             except PermissionError:
-                raise InputError(
-                    path,
-                    f"belongs to group {info.st_gid}, which a fixed copy could not get, so the fix "
-                    "was not written",
-                    hint="run as root or as a member of that group",
-                ) from None
+                raise _ownership_error(path, info, os.fstat(handle.fileno())) from None
             os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))  # after chown, which clears setgid
             _copy_xattrs(real, handle.fileno())
         os.replace(temp, real)
@@ -226,6 +213,16 @@ def _replace(path: str, real: str, data: bytes, info: os.stat_result) -> None:
             ) from None
         raise
     _fsync_directory(directory)
+
+
+def _ownership_error(path: str, info: os.stat_result, temp: os.stat_result) -> InputError:
+    if temp.st_uid != info.st_uid:
+        what, hint = f"is owned by uid {info.st_uid}", "run as the file's owner or as root"
+    else:
+        what, hint = f"belongs to group {info.st_gid}", "run as root or as a member of that group"
+    return InputError(
+        path, f"{what}, which a fixed copy could not keep, so the fix was not written", hint=hint
+    )
 
 
 def _copy_xattrs(source: str, target_fd: int) -> None:
