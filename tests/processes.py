@@ -35,8 +35,8 @@ _RUNNER = """
 import json, os, subprocess, sys
 child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
 _, status, usage = os.wait4(child.pid, 0)
-os.write(int(sys.argv[1]), json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime,
-                        usage.ru_maxrss]).encode())
+report = [os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss]
+os.write(int(sys.argv[1]), json.dumps(report).encode())
 """
 
 
@@ -152,4 +152,3 @@ def run_measured(
 
 def run_cli_measured(*args: str, **kwargs) -> Measured:
     return run_measured(cli_command(*args), **kwargs)
-

@@ -205,9 +205,11 @@ def _naive_column(doc: Document, offset: int) -> int:
 @pytest.mark.parametrize("encoding", ["UTF-8", "ISO-8859-1", "windows-1251"])
 def test_columns_across_checkpoints_match_decoding(encoding):
     # Multi-byte characters straddle the byte -> character checkpoints of a long line.
-    text = {"UTF-8": "\u00e9\u6f22\U0001f600", "ISO-8859-1": "\u00e9", "windows-1251": "\u0416"}[encoding]
+    samples = {"UTF-8": "\u00e9\u6f22\U0001f600", "ISO-8859-1": "\u00e9", "windows-1251": "\u0416"}
+    text = samples[encoding]
     body = "".join(f"<v n='{text * (i % 7)}'/>" for i in range(3000))
-    source = f"<?xml version='1.0' encoding='{encoding}'?>\n<domain><name>{text}</name>{body}\n<x/>{body}</domain>"
+    source = (f"<?xml version='1.0' encoding='{encoding}'?>\n"
+              f"<domain><name>{text}</name>{body}\n<x/>{body}</domain>")
     data = source.encode(encoding)
     doc = Document.parse(data, "enc.xml")
     assert len(data) > 3 * 4096

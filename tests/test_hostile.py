@@ -61,7 +61,7 @@ def the_error_for(result: Measured, path: Path | str, line: int | None = "any") 
     assert match, mine[0]
     where = match["where"]
     assert where.startswith(name)
-    position = where[len(name):]
+    position = where[len(name) :]
     if line is None:
         assert position == "", mine[0]
     elif line != "any":
@@ -93,17 +93,25 @@ def run_beside_good(tmp_path: Path, name: str, data: bytes, *extra: str, **kwarg
 
 # -- malformed XML ---------------------------------------------------------------------------
 
-LIBVIRT_STYLE = (GOOD_SOURCE.read_bytes())
+LIBVIRT_STYLE = GOOD_SOURCE.read_bytes()
 
 MALFORMED = {
     "truncated": (LIBVIRT_STYLE[: LIBVIRT_STYLE.index(b"<devices>") + 20], None, "not well-formed"),
     "mismatched-tags": (b"<domain type='kvm'>\n  <name>x</nam>\n</domain>\n", 2, "mismatch"),
     "empty": (b"", 1, "Document is empty"),
     "only-whitespace": (b"\n\n   \n", 4, "not well-formed"),
-    "binary-with-nul": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 3, "binary data"),
+    "binary-with-nul": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        3,
+        "binary data",
+    ),
     "binary-without-nul": (bytes(range(1, 256)) * 8, 1, "not well-formed"),
     "plain-text": (b"name: web-01\nvcpus: 4\n", 1, "not well-formed"),
-    "undefined-entity": (b"<domain type='kvm'>\n<name>&xxe;</name></domain>", 2, "Entity 'xxe' not defined"),
+    "undefined-entity": (
+        b"<domain type='kvm'>\n<name>&xxe;</name></domain>",
+        2,
+        "Entity 'xxe' not defined",
+    ),
     "unclosed-cdata": (b"<domain><name><![CDATA[abc</name></domain>", 1, "CData"),
     "duplicate-attribute": (b"<domain type='kvm' type='qemu'/>", 1, "redefined"),
     "unbound-prefix": (b"<domain>\n<qemu:commandline/>\n</domain>", 2, "Namespace prefix"),
@@ -174,34 +182,115 @@ def hostile_documents(wires: Tripwires) -> dict[str, tuple[str, int, str]]:
     body = "<domain type='kvm'>\n  <name>&x;</name>\n</domain>\n"
     big = "x" * 100_000
     return {
-        "doctype-only": (head + "<!DOCTYPE domain>\n<domain type='kvm'><name>a</name></domain>", 2, "DOCTYPE"),
-        "internal-entity": (head + '<!DOCTYPE domain [<!ENTITY x "injected">]>\n' + body, 2, "DOCTYPE"),
-        "external-entity-file": (head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "file://{wires.secret}">]>\n' + body, 2, "DOCTYPE"),
-        "external-entity-fifo": (head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "{wires.fifo}">]>\n' + body, 2, "DOCTYPE"),
-        "external-entity-url": (head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "{wires.url}">]>\n' + body, 2, "DOCTYPE"),
-        "parameter-entity": (head + f'<!DOCTYPE domain [\n<!ENTITY % p SYSTEM "file://{wires.fifo}">\n%p;\n]>\n' + body, 2, "DOCTYPE"),
-        "billion-laughs": (head + f"<!DOCTYPE domain [\n {_laughs()}\n]>\n<domain><name>&lol9;</name></domain>", 2, "DOCTYPE"),
-        "quadratic-blowup": (head + f'<!DOCTYPE domain [<!ENTITY a "{big}">]>\n<domain><name>' + "&a;" * 20_000 + "</name></domain>", 2, "DOCTYPE"),
-        "external-dtd-fifo": (head + f'<!DOCTYPE domain SYSTEM "{wires.fifo}">\n<domain><name>&leak;</name></domain>', 2, "DOCTYPE"),
-        "external-dtd-url": (head + f'<!DOCTYPE domain SYSTEM "{wires.url}">\n<domain><name>&leak;</name></domain>', 2, "DOCTYPE"),
-        "public-dtd-url": (head + f'<!DOCTYPE domain PUBLIC "-//EVIL//DTD X//EN" "{wires.url}">\n<domain/>', 2, "DOCTYPE"),
-        "doctype-after-blank-lines": ("\n" * 40 + f'<!DOCTYPE domain SYSTEM "{wires.fifo}">\n<domain/>', 41, "DOCTYPE"),
-        "xinclude-file": ("<domain type='kvm' xmlns:xi='http://www.w3.org/2001/XInclude'>\n  <name>a</name>\n"
-                          f"  <xi:include href='{wires.secret}' parse='text'/>\n</domain>", 3, "XInclude"),
-        "xinclude-fifo": ("<domain type='kvm'>\n  <devices>\n    <inc:include xmlns:inc='http://www.w3.org/2001/XInclude'"
-                          f" href='{wires.fifo}'/>\n  </devices>\n</domain>", 3, "XInclude"),
-        "xinclude-url": ("<domain type='kvm' xmlns:xi='http://www.w3.org/2001/XInclude'>\n"
-                         f"<xi:include href='{wires.url}'/>\n</domain>", 2, "XInclude"),
-        "xinclude-2003": ("<domain type='kvm' xmlns:xi='http://www.w3.org/2003/XInclude'>\n<name>a</name>\n"
-                          f"<xi:include href='{wires.secret}' parse='text'/>\n</domain>", 3, "XInclude"),
+        "doctype-only": (
+            head + "<!DOCTYPE domain>\n<domain type='kvm'><name>a</name></domain>",
+            2,
+            "DOCTYPE",
+        ),
+        "internal-entity": (
+            head + '<!DOCTYPE domain [<!ENTITY x "injected">]>\n' + body,
+            2,
+            "DOCTYPE",
+        ),
+        "external-entity-file": (
+            head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "file://{wires.secret}">]>\n' + body,
+            2,
+            "DOCTYPE",
+        ),
+        "external-entity-fifo": (
+            head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "{wires.fifo}">]>\n' + body,
+            2,
+            "DOCTYPE",
+        ),
+        "external-entity-url": (
+            head + f'<!DOCTYPE domain [<!ENTITY x SYSTEM "{wires.url}">]>\n' + body,
+            2,
+            "DOCTYPE",
+        ),
+        "parameter-entity": (
+            head
+            + f'<!DOCTYPE domain [\n<!ENTITY % p SYSTEM "file://{wires.fifo}">\n%p;\n]>\n'
+            + body,
+            2,
+            "DOCTYPE",
+        ),
+        "billion-laughs": (
+            head + f"<!DOCTYPE domain [\n {_laughs()}\n]>\n<domain><name>&lol9;</name></domain>",
+            2,
+            "DOCTYPE",
+        ),
+        "quadratic-blowup": (
+            head
+            + f'<!DOCTYPE domain [<!ENTITY a "{big}">]>\n<domain><name>'
+            + "&a;" * 20_000
+            + "</name></domain>",
+            2,
+            "DOCTYPE",
+        ),
+        "external-dtd-fifo": (
+            head + f'<!DOCTYPE domain SYSTEM "{wires.fifo}">\n<domain><name>&leak;</name></domain>',
+            2,
+            "DOCTYPE",
+        ),
+        "external-dtd-url": (
+            head + f'<!DOCTYPE domain SYSTEM "{wires.url}">\n<domain><name>&leak;</name></domain>',
+            2,
+            "DOCTYPE",
+        ),
+        "public-dtd-url": (
+            head + f'<!DOCTYPE domain PUBLIC "-//EVIL//DTD X//EN" "{wires.url}">\n<domain/>',
+            2,
+            "DOCTYPE",
+        ),
+        "doctype-after-blank-lines": (
+            "\n" * 40 + f'<!DOCTYPE domain SYSTEM "{wires.fifo}">\n<domain/>',
+            41,
+            "DOCTYPE",
+        ),
+        "xinclude-file": (
+            "<domain type='kvm' xmlns:xi='http://www.w3.org/2001/XInclude'>\n  <name>a</name>\n"
+            f"  <xi:include href='{wires.secret}' parse='text'/>\n</domain>",
+            3,
+            "XInclude",
+        ),
+        "xinclude-fifo": (
+            "<domain type='kvm'>\n  <devices>\n    <inc:include xmlns:inc='http://www.w3.org/2001/XInclude'"
+            f" href='{wires.fifo}'/>\n  </devices>\n</domain>",
+            3,
+            "XInclude",
+        ),
+        "xinclude-url": (
+            "<domain type='kvm' xmlns:xi='http://www.w3.org/2001/XInclude'>\n"
+            f"<xi:include href='{wires.url}'/>\n</domain>",
+            2,
+            "XInclude",
+        ),
+        "xinclude-2003": (
+            "<domain type='kvm' xmlns:xi='http://www.w3.org/2003/XInclude'>\n<name>a</name>\n"
+            f"<xi:include href='{wires.secret}' parse='text'/>\n</domain>",
+            3,
+            "XInclude",
+        ),
     }
 
 
 HOSTILE_NAMES = [
-    "doctype-only", "internal-entity", "external-entity-file", "external-entity-fifo",
-    "external-entity-url", "parameter-entity", "billion-laughs", "quadratic-blowup",
-    "external-dtd-fifo", "external-dtd-url", "public-dtd-url", "doctype-after-blank-lines",
-    "xinclude-file", "xinclude-fifo", "xinclude-url", "xinclude-2003",
+    "doctype-only",
+    "internal-entity",
+    "external-entity-file",
+    "external-entity-fifo",
+    "external-entity-url",
+    "parameter-entity",
+    "billion-laughs",
+    "quadratic-blowup",
+    "external-dtd-fifo",
+    "external-dtd-url",
+    "public-dtd-url",
+    "doctype-after-blank-lines",
+    "xinclude-file",
+    "xinclude-fifo",
+    "xinclude-url",
+    "xinclude-2003",
 ]
 
 
@@ -220,7 +309,9 @@ def test_hostile_xml_is_refused_fast_small_and_blind(tmp_path, case):
         assert word in message and "nothing was read" in hint
         assert SECRET.encode() not in result.output
         # Fixing unsafely with JSON output: still refused, still blind.
-        again = run_cli_measured("--fix", "--unsafe-fixes", "--output-format", "json", str(bad), timeout=30)
+        again = run_cli_measured(
+            "--fix", "--unsafe-fixes", "--output-format", "json", str(bad), timeout=30
+        )
         assert again.returncode == 2 and SECRET.encode() not in again.output
         assert bad.read_bytes() == data
     finally:
@@ -229,7 +320,7 @@ def test_hostile_xml_is_refused_fast_small_and_blind(tmp_path, case):
 
 
 def test_tripwires_do_fire(tmp_path):
-    """The FIFO and socket checks are not vacuous: an unsafe parser trips the FIFO, a client the socket."""
+    """The tripwires are not vacuous: an unsafe parser trips the FIFO, a client the socket."""
     from lxml import etree
 
     wires = Tripwires(tmp_path)
@@ -247,7 +338,7 @@ def test_tripwires_do_fire(tmp_path):
 
 def test_non_domain_with_billion_laughs_is_skipped_without_expanding(tmp_path):
     # Not a domain, so skipped silently; the sniff stops at the root start tag.
-    data = f"<?xml version='1.0'?>\n<!DOCTYPE network [\n {_laughs()}\n]>\n<network>&lol9;</network>".encode()
+    data = f"<!DOCTYPE network [\n {_laughs()}\n]>\n<network>&lol9;</network>".encode()
     (tmp_path / "net.xml").write_bytes(data)
     result = run_cli_measured("--fix", str(tmp_path / "net.xml"), timeout=30)
     assert result.returncode == 0 and result.stderr == b""
@@ -259,21 +350,70 @@ def test_non_domain_with_billion_laughs_is_skipped_without_expanding(tmp_path):
 DOMAIN_TEXT = "<domain type='kvm'>\n  <name>caf\u00e9</name>\n  <vcpu>1</vcpu>\n</domain>\n"
 
 ENCODINGS = {
-    "utf16-le-bom": (codecs.BOM_UTF16_LE + DOMAIN_TEXT.encode("utf-16-le"), 1, "UTF-16", "iconv -f UTF-16"),
-    "utf16-be-bom": (codecs.BOM_UTF16_BE + DOMAIN_TEXT.encode("utf-16-be"), 1, "UTF-16", "iconv -f UTF-16"),
-    "utf16-no-bom": (("<?xml version='1.0' encoding='UTF-16'?>\n" + DOMAIN_TEXT).encode("utf-16-le"), 1, "UTF-16", "iconv"),
+    "utf16-le-bom": (
+        codecs.BOM_UTF16_LE + DOMAIN_TEXT.encode("utf-16-le"),
+        1,
+        "UTF-16",
+        "iconv -f UTF-16",
+    ),
+    "utf16-be-bom": (
+        codecs.BOM_UTF16_BE + DOMAIN_TEXT.encode("utf-16-be"),
+        1,
+        "UTF-16",
+        "iconv -f UTF-16",
+    ),
+    "utf16-no-bom": (
+        ("<?xml version='1.0' encoding='UTF-16'?>\n" + DOMAIN_TEXT).encode("utf-16-le"),
+        1,
+        "UTF-16",
+        "iconv",
+    ),
     "utf32-bom": (DOMAIN_TEXT.encode("utf-32"), 1, "UTF-32", "iconv -f UTF-32"),
-    "declares-utf16-is-utf8": (("<?xml version='1.0' encoding='UTF-16'?>\n" + DOMAIN_TEXT).encode(), 1,
-                               "declares encoding 'UTF-16'", "encoding='UTF-8'"),
-    "declares-utf8-is-latin1": (("<?xml version='1.0' encoding='UTF-8'?>\n" + DOMAIN_TEXT).encode("latin-1"), 3,
-                                "Invalid bytes", "UTF-8"),
+    "declares-utf16-is-utf8": (
+        ("<?xml version='1.0' encoding='UTF-16'?>\n" + DOMAIN_TEXT).encode(),
+        1,
+        "declares encoding 'UTF-16'",
+        "encoding='UTF-8'",
+    ),
+    "declares-utf8-is-latin1": (
+        ("<?xml version='1.0' encoding='UTF-8'?>\n" + DOMAIN_TEXT).encode("latin-1"),
+        3,
+        "Invalid bytes",
+        "UTF-8",
+    ),
     "undeclared-latin1": (DOMAIN_TEXT.encode("latin-1"), 2, "Invalid bytes", "UTF-8"),
-    "invalid-utf8-sequence": (b"<domain type='kvm'>\n\n<name>a\xff\xfeb</name></domain>", 3, "Invalid bytes", "UTF-8"),
-    "overlong-utf8": (b"<domain type='kvm'>\n<name>\xc0\xaf</name></domain>", 2, "Invalid bytes", "UTF-8"),
-    "utf8-surrogate": (b"<domain type='kvm'>\n<name>\xed\xa0\x80</name></domain>", 2, "Invalid bytes", "UTF-8"),
-    "unknown-encoding": (b"<?xml version='1.0' encoding='x-klingon'?>\n<domain/>", 1, "x-klingon", "UTF-8"),
-    "euc-jp": (("<?xml version='1.0' encoding='EUC-JP'?>\n" + DOMAIN_TEXT.replace("caf\u00e9", "\u6f22")).encode("euc-jp"),
-               1, "not supported", "iconv -f EUC-JP"),
+    "invalid-utf8-sequence": (
+        b"<domain type='kvm'>\n\n<name>a\xff\xfeb</name></domain>",
+        3,
+        "Invalid bytes",
+        "UTF-8",
+    ),
+    "overlong-utf8": (
+        b"<domain type='kvm'>\n<name>\xc0\xaf</name></domain>",
+        2,
+        "Invalid bytes",
+        "UTF-8",
+    ),
+    "utf8-surrogate": (
+        b"<domain type='kvm'>\n<name>\xed\xa0\x80</name></domain>",
+        2,
+        "Invalid bytes",
+        "UTF-8",
+    ),
+    "unknown-encoding": (
+        b"<?xml version='1.0' encoding='x-klingon'?>\n<domain/>",
+        1,
+        "x-klingon",
+        "UTF-8",
+    ),
+    "euc-jp": (
+        (
+            "<?xml version='1.0' encoding='EUC-JP'?>\n" + DOMAIN_TEXT.replace("caf\u00e9", "\u6f22")
+        ).encode("euc-jp"),
+        1,
+        "not supported",
+        "iconv -f EUC-JP",
+    ),
 }
 
 
@@ -289,9 +429,12 @@ def test_encodings(tmp_path, case):
 def test_mislabelled_latin1_declaration_keeps_every_other_byte(tmp_path):
     # Declared ISO-8859-1 but written in UTF-8: libxml2 reads mojibake, which is not an
     # error; a fix must still only touch its own bytes and keep the UTF-8 ones as they were.
-    data = ("<?xml version='1.0' encoding='ISO-8859-1'?>\n<domain type='kvm'>\n  <name>caf\u00e9-\u00fc</name>\n"
-            "  <devices>\n    <disk type='file'>\n      <driver name='qemu' io='native'/>\n"
-            "      <target dev='vda'/>\n    </disk>\n  </devices>\n</domain>\n").encode("utf-8")
+    data = (
+        "<?xml version='1.0' encoding='ISO-8859-1'?>\n<domain type='kvm'>\n"
+        "  <name>caf\u00e9-\u00fc</name>\n"
+        "  <devices>\n    <disk type='file'>\n      <driver name='qemu' io='native'/>\n"
+        "      <target dev='vda'/>\n    </disk>\n  </devices>\n</domain>\n"
+    ).encode("utf-8")
     target = tmp_path / "vm.xml"
     target.write_bytes(data)
     result = run_cli_measured("--fix", "--select", "DX404", str(target))
@@ -306,14 +449,19 @@ MiB = 1024 * 1024
 
 
 def _domain(inner: str, vcpus: int = 2) -> str:
-    return (f"<domain type='kvm'>\n  <name>big</name>\n  <memory unit='KiB'>1048576</memory>\n"
-            f"  <vcpu placement='static'>{vcpus}</vcpu>\n  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-            f"  </os>\n{inner}</domain>\n")
+    return (
+        f"<domain type='kvm'>\n  <name>big</name>\n  <memory unit='KiB'>1048576</memory>\n"
+        f"  <vcpu placement='static'>{vcpus}</vcpu>\n"
+        "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
+        f"  </os>\n{inner}</domain>\n"
+    )
 
 
 def test_4096_vcpus_with_pins_is_handled(tmp_path):
     pins = "".join(f"    <vcpupin vcpu='{i}' cpuset='{i},{i + 4096}'/>\n" for i in range(4096))
-    data = _domain(f"  <cputune>\n{pins}    <emulatorpin cpuset='8192-8199'/>\n  </cputune>\n", 4096).encode()
+    data = _domain(
+        f"  <cputune>\n{pins}    <emulatorpin cpuset='8192-8199'/>\n  </cputune>\n", 4096
+    ).encode()
     target = tmp_path / "vcpus.xml"
     target.write_bytes(data)
     for args in (["--select", "ALL"], ["--fix", "--unsafe-fixes", "--select", "ALL"]):
@@ -326,9 +474,13 @@ def test_4096_vcpus_with_pins_is_handled(tmp_path):
 
 def test_1000_disks_are_handled_and_fixed(tmp_path):
     disks = "".join(
-        f"    <disk type='file' device='disk'>\n      <driver name='qemu' type='raw' io='native'/>\n"
-        f"      <source file='/var/lib/libvirt/images/d{i}.img'/>\n      <target dev='vd{i}' bus='virtio'/>\n"
-        "    </disk>\n" for i in range(1000))
+        "    <disk type='file' device='disk'>\n"
+        "      <driver name='qemu' type='raw' io='native'/>\n"
+        f"      <source file='/var/lib/libvirt/images/d{i}.img'/>\n"
+        f"      <target dev='vd{i}' bus='virtio'/>\n"
+        "    </disk>\n"
+        for i in range(1000)
+    )
     data = _domain(f"  <devices>\n{disks}  </devices>\n").encode()
     target = tmp_path / "disks.xml"
     target.write_bytes(data)
@@ -356,7 +508,11 @@ def test_50_mb_file_is_refused_without_reading_it_all(tmp_path):
 
 
 def test_too_many_elements_is_refused_at_the_limit(tmp_path):
-    data = b"<domain type='kvm'>\n<devices>\n" + b"<a/><a/><a/><a/>\n" * (MAX_ELEMENTS // 4 + 1) + b"</devices></domain>\n"
+    data = (
+        b"<domain type='kvm'>\n<devices>\n"
+        + b"<a/><a/><a/><a/>\n" * (MAX_ELEMENTS // 4 + 1)
+        + b"</devices></domain>\n"
+    )
     assert len(data) < MAX_FILE_BYTES
     result, bad = run_beside_good(tmp_path, "many.xml", data, timeout=60)
     assert result.returncode == 2
@@ -376,25 +532,39 @@ def test_deep_nesting_is_refused(tmp_path):
 
 HANG_CASES = {
     # A 10 MiB single line with a finding per element: columns and paths were quadratic.
-    "one-line-many-findings": lambda: ("<domain type='kvm'><name>x\u00e9</name><vcpu>1</vcpu><cputune>"
-                                       + "<vcpupin vcpu='0' cpuset='x'/>" * (MAX_ELEMENTS - 10)
-                                       + "</cputune></domain>"),
+    "one-line-many-findings": lambda: (
+        "<domain type='kvm'><name>x\u00e9</name><vcpu>1</vcpu><cputune>"
+        + "<vcpupin vcpu='0' cpuset='x'/>" * (MAX_ELEMENTS - 10)
+        + "</cputune></domain>"
+    ),
     # Thousands of suppressions each matched against every finding.
-    "many-suppressions": lambda: ("<domain type='kvm'><name>x</name><vcpu>1</vcpu><cputune>\n"
-                                  + "<!-- domxml-lint: disable=DX105 --><vcpupin vcpu='0' cpuset='x'/>\n" * 20_000
-                                  + "</cputune></domain>"),
+    "many-suppressions": lambda: (
+        "<domain type='kvm'><name>x</name><vcpu>1</vcpu><cputune>\n"
+        + "<!-- domxml-lint: disable=DX105 --><vcpupin vcpu='0' cpuset='x'/>\n" * 20_000
+        + "</cputune></domain>"
+    ),
     # A million-field cpuset of full ranges.
-    "huge-cpuset": lambda: ("<domain type='kvm'><name>x</name><vcpu cpuset='"
-                            + ",".join(["0-16383"] * 1_000_000) + "'>1</vcpu></domain>"),
+    "huge-cpuset": lambda: (
+        "<domain type='kvm'><name>x</name><vcpu cpuset='"
+        + ",".join(["0-16383"] * 1_000_000)
+        + "'>1</vcpu></domain>"
+    ),
     # Numbers far past any integer libvirt reads.
-    "huge-numbers": lambda: ("<domain type='kvm'><name>x</name><memory>" + "9" * 100_000 + "</memory>"
-                             "<vcpu current='" + "9" * 100_000 + "'>" + "9" * 100_000 + "</vcpu><cputune>"
-                             "<vcpupin vcpu='" + "1" * 100_000 + "' cpuset='" + "1" * 100_000 + "'/></cputune></domain>"),
+    "huge-numbers": lambda: (
+        "<domain type='kvm'><name>x</name><memory>" + "9" * 100_000 + "</memory>"
+        "<vcpu current='" + "9" * 100_000 + "'>" + "9" * 100_000 + "</vcpu><cputune>"
+        "<vcpupin vcpu='" + "1" * 100_000 + "' cpuset='" + "1" * 100_000 + "'/></cputune></domain>"
+    ),
     # Backtracking bait for the suppression directive regex.
-    "long-suppression-comment": lambda: ("<domain type='kvm'><name>x</name><!-- domxml-lint: disable=DX401"
-                                         + " " * 3_000_000 + "x --><vcpu>1</vcpu></domain>"),
+    "long-suppression-comment": lambda: (
+        "<domain type='kvm'><name>x</name><!-- domxml-lint: disable=DX401"
+        + " " * 3_000_000
+        + "x --><vcpu>1</vcpu></domain>"
+    ),
     # A huge attribute value and a huge text node just under the file limit.
-    "huge-attribute": lambda: ("<domain type='kvm'><name>x</name><vcpu cpuset='" + "1," * 4_000_000 + "'>1</vcpu></domain>"),
+    "huge-attribute": lambda: (
+        "<domain type='kvm'><name>x</name><vcpu cpuset='" + "1," * 4_000_000 + "'>1</vcpu></domain>"
+    ),
 }
 
 
@@ -404,7 +574,9 @@ def test_pathological_but_valid_inputs_do_not_hang(tmp_path, case):
     assert len(data) <= MAX_FILE_BYTES
     target = tmp_path / "p.xml"
     target.write_bytes(data)
-    result = run_cli_measured("--fix", "--unsafe-fixes", "--select", "ALL", str(target), timeout=180)
+    result = run_cli_measured(
+        "--fix", "--unsafe-fixes", "--select", "ALL", str(target), timeout=180
+    )
     assert result.returncode in (0, 1), result.stderr[:2000]
     assert b"Traceback" not in result.output
     # Hang guards ten times above what was measured (about 2.5 s and 200 MB at worst).
@@ -412,10 +584,16 @@ def test_pathological_but_valid_inputs_do_not_hang(tmp_path, case):
     assert result.max_rss_bytes < 600 * MiB, f"{result.max_rss_bytes >> 20} MiB"
 
 
-@pytest.mark.parametrize("prefix", [b" " * 100_000, b"\n" * 100_000, b"<!---->" * 100_000, b"<?p?>" * 100_000])
+@pytest.mark.parametrize(
+    "prefix", [b" " * 100_000, b"\n" * 100_000, b"<!---->" * 100_000, b"<?p?>" * 100_000]
+)
 def test_prolog_backtracking_bait_is_fast(tmp_path, prefix):
     # sniff_root_name's regex used to backtrack exponentially before a DOCTYPE or text.
-    for tail in (b"not xml", b"<!DOCTYPE network><network/>", b"<domain type='kvm'><name>x</name></domain>"):
+    for tail in (
+        b"not xml",
+        b"<!DOCTYPE network><network/>",
+        b"<domain type='kvm'><name>x</name></domain>",
+    ):
         target = tmp_path / "bait.xml"
         target.write_bytes(prefix + tail)
         result = run_cli_measured(str(target), timeout=30)
@@ -427,14 +605,23 @@ def test_prolog_backtracking_bait_is_fast(tmp_path, prefix):
 
 NOT_DOMAINS = {
     "network.xml": b"<network>\n  <name>default</name>\n  <forward mode='nat'/>\n</network>\n",
-    "pool.xml": b"<pool type='dir'>\n  <name>default</name>\n  <target><path>/var/lib/libvirt/images</path></target>\n</pool>\n",
-    "pom.xml": (b'<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
-                b"  <modelVersion>4.0.0</modelVersion>\n</project>\n"),
+    "pool.xml": (
+        b"<pool type='dir'>\n  <name>default</name>\n"
+        b"  <target><path>/var/lib/libvirt/images</path></target>\n</pool>\n"
+    ),
+    "pom.xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
+        b"  <modelVersion>4.0.0</modelVersion>\n</project>\n"
+    ),
     "capabilities.xml": b"<capabilities><host><cpu><arch>x86_64</arch></cpu></host></capabilities>",
-    "web.xml": (b'<?xml version="1.0"?>\n<!DOCTYPE web-app PUBLIC "-//Sun Microsystems, Inc.//DTD Web Application 2.3//EN"'
-                b' "http://java.sun.com/dtd/web-app_2_3.dtd">\n<web-app/>\n'),
+    "web.xml": (
+        b'<?xml version="1.0"?>\n<!DOCTYPE web-app PUBLIC '
+        b'"-//Sun Microsystems, Inc.//DTD Web Application 2.3//EN"'
+        b' "http://java.sun.com/dtd/web-app_2_3.dtd">\n<web-app/>\n'
+    ),
     "broken-network.xml": b"<network><name>x</name>",
-    "utf16-network.xml": codecs.BOM_UTF16_LE + "<network><name>n</name></network>".encode("utf-16-le"),
+    "utf16-network.xml": codecs.BOM_UTF16_LE
+    + "<network><name>n</name></network>".encode("utf-16-le"),
 }
 
 
@@ -470,7 +657,8 @@ def test_directory_without_xml_warns_and_goes_on(tmp_path):
     alone = run_cli_measured(str(empty))
     assert alone.returncode == 0 and alone.stdout == b""
     assert alone.error_lines == [
-        f"domxml-lint: warning: no *.xml files under {empty} (pass domain XML files, or a directory "
+        f"domxml-lint: warning: no *.xml files under {empty} "
+        "(pass domain XML files, or a directory "
         "that holds some)"
     ]
     good, fixed = good_file(tmp_path)

@@ -164,7 +164,11 @@ def test_unchanged_files_are_never_rewritten(tmp_path):
         result = run_cli_measured(*args, str(tmp_path))
         assert result.returncode in (0, 1), result.output
         for path, (inode, mtime, data) in stamps.items():
-            assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == (inode, mtime, data)
+            assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == (
+                inode,
+                mtime,
+                data,
+            )
 
 
 # -- refusals: the file stays as it was --------------------------------------------------------
@@ -186,8 +190,9 @@ def test_read_only_file_is_refused_and_unchanged(tmp_path, privileged):
     old = target.read_bytes()
     good = tmp_path / "good.xml"
     shutil.copy(TRIGGER, good)
-    result = run_cli_measured("--fix", str(target), str(good),
-                              preexec_fn=None if privileged else unprivileged())
+    result = run_cli_measured(
+        "--fix", str(target), str(good), preexec_fn=None if privileged else unprivileged()
+    )
     _assert_refused(result, target, "is read-only, so the fix was not written")
     assert "chmod u+w" in result.stderr.decode()
     assert target.read_bytes() == old and stat.S_IMODE(target.stat().st_mode) == 0o444
@@ -206,8 +211,10 @@ def test_hard_linked_file_is_refused(trigger):
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs root to give files to another owner")
-@pytest.mark.parametrize("owner,fragment", [((65534, 65534), "is owned by uid 65534"),
-                                            ((0, 5678), "belongs to group 5678")])
+@pytest.mark.parametrize(
+    "owner,fragment",
+    [((65534, 65534), "is owned by uid 65534"), ((0, 5678), "belongs to group 5678")],
+)
 def test_owner_a_copy_could_not_keep_is_refused(tmp_path, owner, fragment):
     # The child may write the file (mode 0666) but, lacking CAP_CHOWN like any ordinary
     # user, cannot give a new file that owner or group: replacing it would change them.
@@ -225,7 +232,9 @@ def test_owner_a_copy_could_not_keep_is_refused(tmp_path, owner, fragment):
 def test_write_failure_leaves_the_original_and_no_temp_file(tmp_path):
     # RLIMIT_FSIZE makes the kernel fail the write with EFBIG, as a full disk fails with ENOSPC.
     big = tmp_path / "big.xml"
-    big.write_bytes(TRIGGER.read_bytes().replace(b"<devices>", b"<!--" + b"x" * 200_000 + b"-->\n\t<devices>"))
+    big.write_bytes(
+        TRIGGER.read_bytes().replace(b"<devices>", b"<!--" + b"x" * 200_000 + b"-->\n\t<devices>")
+    )
     small = tmp_path / "small.xml"
     shutil.copy(TRIGGER, small)
     old_big, old_small = big.read_bytes(), small.read_bytes()
@@ -235,7 +244,9 @@ def test_write_failure_leaves_the_original_and_no_temp_file(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     result = run_cli_measured("--fix", str(big), str(small), preexec_fn=limit_file_size)
-    _assert_refused(result, big, "cannot write the fixed file: File too large; the original is unchanged")
+    _assert_refused(
+        result, big, "cannot write the fixed file: File too large; the original is unchanged"
+    )
     assert big.read_bytes() == old_big
     assert small.read_bytes() == fixed_bytes(old_small)
     assert not temp_files(tmp_path)
@@ -265,8 +276,9 @@ def test_writer_waits_for_the_lock_of_another_run(trigger):
     target, old, new = trigger
     holder = os.open(target, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    process = subprocess.Popen(cli_command("--fix", str(target)), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cli_command("--fix", str(target)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         time.sleep(1.0)
         assert target.read_bytes() == old, "wrote while another run held the lock"
@@ -322,8 +334,14 @@ class Batch:
         counts = {"old": 0, "new": 0, "full": 0}
         for path in self.old:
             data = path.read_bytes()
-            state = next((name for name, table in (("old", self.old), ("new", self.new), ("full", self.full))
-                          if table[path] == data), None)
+            state = next(
+                (
+                    name
+                    for name, table in (("old", self.old), ("new", self.new), ("full", self.full))
+                    if table[path] == data
+                ),
+                None,
+            )
             assert state is not None, f"{path.name} is neither old nor fixed: a half-written file"
             counts[state] += 1
         return counts
@@ -335,8 +353,11 @@ def _run_and_signal(batch: Batch, signum: int, *, delay: float | None) -> tuple[
     Returns the exit status, whether a temporary file was seen when the signal
     went, and whether the signal went at all (the run may have finished first).
     """
-    process = subprocess.Popen(cli_command("--fix", str(batch.directory)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cli_command("--fix", str(batch.directory)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     seen_temp = False
     if delay is not None:
         time.sleep(delay)
@@ -373,7 +394,9 @@ def full_run_seconds(tmp_path_factory) -> float:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_signal_at_spread_out_moments_leaves_every_file_old_or_new(tmp_path, signum, full_run_seconds):
+def test_signal_at_spread_out_moments_leaves_every_file_old_or_new(
+    tmp_path, signum, full_run_seconds
+):
     batch = Batch(tmp_path / "files")
     mixed = 0
     for fraction in (0.05, 0.25, 0.45, 0.65, 0.85):
@@ -430,8 +453,14 @@ def test_concurrent_identical_runs_agree(tmp_path):
     batch = Batch(tmp_path / "files", count=24)
     for _ in range(3):
         batch.reset()
-        processes = [subprocess.Popen(cli_command("--fix", str(batch.directory)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+        processes = [
+            subprocess.Popen(
+                cli_command("--fix", str(batch.directory)),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
         errors = [p.communicate(timeout=120)[1] for p in processes]
         assert [p.returncode for p in processes] == [1, 1, 1], errors  # unsafe findings remain
         assert errors == [b"", b"", b""]
@@ -444,8 +473,14 @@ def test_concurrent_different_runs_lose_nothing(tmp_path):
     for _ in range(3):
         batch.reset()
         argsets = (["--fix"], ["--fix", "--unsafe-fixes"], ["--fix"], ["--fix", "--unsafe-fixes"])
-        processes = [subprocess.Popen(cli_command(*args, str(batch.directory)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for args in argsets]
+        processes = [
+            subprocess.Popen(
+                cli_command(*args, str(batch.directory)),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for args in argsets
+        ]
         for process in processes:
             err = process.communicate(timeout=120)[1].decode()
             assert process.returncode in (0, 1, 2)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-from bisect import bisect_right
 import xml.parsers.expat
+from bisect import bisect_right
 from functools import cached_property
 
 import attrs
@@ -371,7 +371,9 @@ def _build_spans(data: bytes) -> list[ElementSpan]:
 _BOMS_REFUSED = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-_DECLARED_WIDE = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]{0,200}?encoding\s*=\s*[\"'](utf-?(?:16|32)[^\"']{0,8})", re.I)
+_DECLARED_WIDE = re.compile(
+    rb"(?:\xef\xbb\xbf)?<\?xml[^>]{0,200}?encoding\s*=\s*[\"'](utf-?(?:16|32)[^\"']{0,8})", re.I
+)
 
 
 def _reject_unsupported_encoding(data: bytes, path: str) -> None:

@@ -37,11 +37,17 @@ def read_file(path: str) -> bytes:
     except FileNotFoundError:
         raise InputError(path, "no such file", hint="check the path") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory", hint="pass files, or a directory to search") from None
+        raise InputError(
+            path, "is a directory", hint="pass files, or a directory to search"
+        ) from None
     except PermissionError:
-        raise InputError(path, "permission denied while reading", hint="check the file's permissions") from None
+        raise InputError(
+            path, "permission denied while reading", hint="check the file's permissions"
+        ) from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}", hint="check the path") from None
+        raise InputError(
+            path, f"cannot read: {exc.strerror or exc}", hint="check the path"
+        ) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -63,7 +69,9 @@ def read_file(path: str) -> bytes:
             remaining -= len(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}", hint="check the file") from None
+        raise InputError(
+            path, f"cannot read: {exc.strerror or exc}", hint="check the file"
+        ) from None
     finally:
         os.close(fd)
 
@@ -117,12 +125,17 @@ def _locked(path: str, real: str) -> Iterator[tuple[int, os.stat_result]]:
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
-            raise InputError(path, f"cannot write: {exc.strerror or exc}", hint="check the path") from None
+            raise InputError(
+                path, f"cannot write: {exc.strerror or exc}", hint="check the path"
+            ) from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise InputError(path, "is not a regular file, so the fix was not written",
-                                 hint="fix the domain XML file itself")
+                raise InputError(
+                    path,
+                    "is not a regular file, so the fix was not written",
+                    hint="fix the domain XML file itself",
+                )
             _lock(fd, path, deadline)
             try:
                 live = os.stat(real)
@@ -144,7 +157,8 @@ def _lock(fd: int, path: str, deadline: float) -> None:
             if time.monotonic() > deadline:
                 raise InputError(
                     path,
-                    f"another domxml-lint run has been writing it for over {LOCK_WAIT_SECONDS:g} s, "
+                    f"another domxml-lint run has been writing it for over "
+                    f"{LOCK_WAIT_SECONDS:g} s, "
                     "so the fix was not written",
                     hint="wait for the other run and try again",
                 ) from None
@@ -152,7 +166,9 @@ def _lock(fd: int, path: str, deadline: float) -> None:
         except OSError as exc:
             if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                 return  # the filesystem has no locks: the content check still guards
-            raise InputError(path, f"cannot lock: {exc.strerror or exc}", hint="check the file") from None
+            raise InputError(
+                path, f"cannot lock: {exc.strerror or exc}", hint="check the file"
+            ) from None
 
 
 def _read_all(fd: int) -> bytes:
@@ -165,7 +181,9 @@ def _read_all(fd: int) -> bytes:
 
 
 def _check_writable(path: str, real: str, info: os.stat_result) -> None:
-    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        real, os.W_OK
+    ):
         raise InputError(
             path,
             "is read-only, so the fix was not written",
@@ -199,7 +217,9 @@ def _replace(path: str, real: str, data: bytes, info: os.stat_result) -> None:
                 os.fchown(handle.fileno(), info.st_uid, info.st_gid)
             except PermissionError:
                 raise _ownership_error(path, info, os.fstat(handle.fileno())) from None
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))  # after chown, which clears setgid
+            os.fchmod(
+                handle.fileno(), stat.S_IMODE(info.st_mode)
+            )  # after chown, which clears setgid
             _copy_xattrs(real, handle.fileno())
         os.replace(temp, real)
     except BaseException as exc:
