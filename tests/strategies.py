@@ -138,11 +138,22 @@ def cpusets(draw, limit: int = HOST_CPUS, valid: bool = True) -> str:
             fields.append(f"{low}-{draw(st.integers(low, min(limit - 1, low + 15)))}")
         elif fields:
             fields.append(f"^{low}")
-    if not fields:
+    if not _cpuset_ids(fields):  # exclusions took every id: libvirt refuses an empty set
         fields.append(str(draw(st.integers(0, limit - 1))))
     if not valid and draw(st.integers(0, 9)) == 0:
         fields.append(draw(st.sampled_from(["5-2", "^0", "99999", "0-16384"])))  # libvirt refuses
     return ",".join(fields)
+
+
+def _cpuset_ids(fields: list[str]) -> set[int]:
+    ids: set[int] = set()
+    for field in fields:
+        if field.startswith("^"):
+            ids.discard(int(field[1:]))
+        else:
+            low, _, high = field.partition("-")
+            ids.update(range(int(low), int(high or low) + 1))
+    return ids
 
 
 @st.composite
@@ -182,7 +193,7 @@ def domain_trees(draw, valid_only: bool = False) -> Node:
     if iothreads:
         top.append(node("iothreads", text=iothreads))
     top.append(draw(cputunes(vcpus, iothreads, valid)))
-    cells = draw(st.integers(0, 4))
+    cells = draw(st.integers(0, min(4, vcpus)))  # each guest NUMA cell needs a vCPU of its own
     top.append(draw(numatunes(cells, valid)))
     top.append(draw(memory_backings(cells, valid)))
     top.append(draw(memtunes(memory_kib)))
@@ -246,21 +257,24 @@ def numatunes(draw, cells: int, valid: bool) -> Node | None:
     if draw(st.integers(0, 2)) == 0:
         return None
     mode = draw(st.sampled_from(["strict", "interleave", "preferred", "restrictive", None]))
-    if draw(st.integers(0, 4)) == 0:
+    automatic = draw(st.integers(0, 4)) == 0
+    if automatic:
         memory = node("memory", {"mode": mode, "placement": "auto"})
     else:
         memory = node("memory", {"mode": mode, "nodeset": draw(cpusets(limit=4, valid=valid))})
+    # libvirt: memnodes need explicit placement, and restrictive memory wants them restrictive
+    node_modes = ["restrictive"] if mode == "restrictive" and valid else ["strict", "preferred"]
     memnodes = [
         node(
             "memnode",
             {
                 "cellid": cell,
-                "mode": draw(st.sampled_from(["strict", "preferred"])),
+                "mode": draw(st.sampled_from(node_modes)),
                 "nodeset": draw(cpusets(limit=4, valid=valid)),
             },
         )
         for cell in range(cells)
-        if draw(st.booleans())
+        if draw(st.booleans()) and not (automatic and valid)
     ]
     return node("numatune", {}, memory, *memnodes)
 
@@ -272,13 +286,15 @@ def memory_backings(draw, cells: int, valid: bool) -> Node | None:
     children: list[Node] = []
     if draw(st.booleans()):
         pages = []
-        for _ in range(draw(st.integers(0, 2))):
+        for number in range(draw(st.integers(0, 2 if cells or not valid else 1))):
             size, unit = draw(
                 st.sampled_from([("2048", "KiB"), ("2", "MiB"), ("1", "GiB"), ("1048576", "KiB")])
             )
+            # libvirt allows one default page size (no nodeset); the others name guest cells
+            needs_nodeset = valid and number > 0
             nodeset = (
                 draw(cpusets(limit=max(cells, 1), valid=valid))
-                if cells and draw(st.booleans())
+                if cells and (needs_nodeset or draw(st.booleans()))
                 else None
             )
             pages.append(node("page", {"size": size, "unit": unit, "nodeset": nodeset}))
@@ -473,7 +489,7 @@ def hostdevs(draw, index: int) -> Node:
     address = {
         "domain": "0x0000",
         "bus": f"0x{draw(st.integers(0, 0x40)):02x}",
-        "slot": f"0x{draw(st.integers(0, 0x1F)):02x}",
+        "slot": f"0x{index:02x}",  # one device per slot: libvirt refuses the same one twice
         "function": f"0x{draw(st.integers(0, 7))}",
     }
     return node(
@@ -491,10 +507,12 @@ def device_lists(draw, vcpus: int, iothreads: int, valid: bool, virt_type: str) 
     children += [
         draw(disks(i, iothreads, valid)) for i in range(draw(st.sampled_from([0, 1, 2, 2, 3, 4])))
     ]
-    children += draw(controllers(vcpus))
+    found = draw(controllers(vcpus))
+    children += found
     children += [draw(interfaces(i, vcpus, valid)) for i in range(draw(st.integers(0, 3)))]
     children += [draw(hostdevs(i)) for i in range(draw(st.integers(0, 2)))]
-    if draw(st.booleans()):
+    usb_off = any(c.tag == "controller" and ("model", "none") in c.attributes for c in found)
+    if draw(st.booleans()) and not (valid and usb_off):  # a USB tablet needs a USB bus
         children.append(node("input", {"type": "tablet", "bus": "usb"}))
     if draw(st.booleans()):
         children.append(node("sound", {"model": "ich9"}))
