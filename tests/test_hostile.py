@@ -715,3 +715,25 @@ def test_symlink_loop_and_dangling_symlink(tmp_path):
     assert "no such file" in the_error_for(result, dangling, None)[0]
     assert_batch_went_on(result, good, fixed)
     assert loop.is_symlink() and dangling.is_symlink()
+
+
+def test_file_names_with_control_characters_stay_on_one_line(tmp_path):
+    # A repository can hold such names; the error must neither split nor drive the terminal.
+    hostile = tmp_path / "evil\n\x1b[2Jname.xml"
+    hostile.write_bytes(b"<domain>")
+    result = run_cli_measured(str(hostile))
+    assert result.returncode == 2
+    assert result.error_lines == [
+        f"domxml-lint: error: {tmp_path}/evil\\n\\x1b[2Jname.xml:1:9: not well-formed XML: "
+        "Premature end of data in tag domain line 1 (fix the XML syntax; nothing was changed)"
+    ]
+
+
+def test_huge_invalid_cpuset_is_quoted_briefly(tmp_path):
+    target = tmp_path / "vm.xml"
+    cpuset = "1" * 100_000
+    target.write_text(f"<domain type='kvm'><name>x</name><vcpu cpuset='{cpuset}'>1</vcpu></domain>")
+    result = run_cli_measured(str(target))
+    assert result.returncode == 1
+    (line,) = [text for text in result.stdout.decode().splitlines() if "DX105" in text]
+    assert len(line) < 400
