@@ -11,6 +11,7 @@ child of a pytest process that once held 150 MB reports at least 150 MB, and
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import pwd
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import attrs
+import pytest
 
 NOBODY = pwd.getpwnam("nobody") if "nobody" in {p.pw_name for p in pwd.getpwall()} else None
 IS_ROOT = os.geteuid() == 0
@@ -73,14 +75,29 @@ def unprivileged() -> Callable[[], None] | None:
     """
     if not IS_ROOT:
         return None
+    if not can_drop_privileges():
+        pytest.skip(
+            "root here cannot drop capabilities (no CAP_SETPCAP), so it cannot act unprivileged"
+        )
+    return _drop_file_capabilities
 
-    def drop() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for capability in (_CAP_CHOWN, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER):
-            if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
-    return drop
+def _drop_file_capabilities() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (_CAP_CHOWN, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER):
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@functools.cache
+def can_drop_privileges() -> bool:
+    try:
+        subprocess.run(
+            [sys.executable, "-c", "pass"], preexec_fn=_drop_file_capabilities, check=True
+        )
+    except (subprocess.SubprocessError, OSError):
+        return False
+    return True
 
 
 def run_measured(
