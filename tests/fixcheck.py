@@ -16,7 +16,9 @@ The checks, for each pass:
 - an element whose start tag was edited keeps its name, and no more of its
   attributes changed than edits touched its start tag;
 - no error-severity finding appears that was not there before, following
-  element paths through the same mapping.
+  element paths through the same mapping;
+- over the whole fix, no finding that was fixed is found again (same rule,
+  element and message) in the final document.
 """
 
 from __future__ import annotations
@@ -152,8 +154,12 @@ def _check_edit_placement(doc: Document, edit: Edit) -> None:
     """Inside one start tag after the name, or inside content without cutting a child."""
     container = None
     for element, span in zip(doc.elements, doc.spans, strict=True):
-        covers_it = edit.start <= span.start and span.end <= edit.end
-        if span.start <= edit.start and edit.end <= span.end and not covers_it:
+        if edit.start == edit.end:  # an insertion at an element's very start or end is outside it
+            inside = span.start < edit.start < span.end
+        else:
+            covers_it = edit.start <= span.start and span.end <= edit.end
+            inside = span.start <= edit.start and edit.end <= span.end and not covers_it
+        if inside:
             container = (element, span)  # document order: the last one is the deepest
         elif span.start > edit.end:
             break
@@ -208,8 +214,10 @@ def check_no_new_errors(step: Pass, mapping: dict[int, int]) -> None:
 
 
 def check_fixed_findings_do_not_reappear(trace: FixTrace) -> None:
-    """A finding fixed in a pass is not found again at the same element in the final document."""
-    final_keys = {(f.code, f.path) for f in trace.final_findings}
+    """A finding fixed in a pass is not found again, with the same message at the same element,
+    in the final document. (One rule may report several problems at one element; a fix
+    for one of them does not have to fix the others.)"""
+    final_keys = {(f.code, f.path, f.message) for f in trace.final_findings}
     for number, step in enumerate(trace.passes):
         element_paths = {step.before.xpath_of(el) for el in step.before.elements}
         for finding in step.chosen:
@@ -228,7 +236,7 @@ def check_fixed_findings_do_not_reappear(trace: FixTrace) -> None:
                     break
                 path = later.after.xpath_of(later.after.elements[mapping[index]])
             if path is not None:
-                assert (finding.code, path) not in final_keys, (
+                assert (finding.code, path, finding.message) not in final_keys, (
                     f"{finding.code} at {finding.path} was fixed but is found again at {path}"
                 )
 

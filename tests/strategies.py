@@ -286,17 +286,21 @@ def memory_backings(draw, cells: int, valid: bool) -> Node | None:
     children: list[Node] = []
     if draw(st.booleans()):
         pages = []
+        free_cells = list(range(cells))
         for number in range(draw(st.integers(0, 2 if cells or not valid else 1))):
             size, unit = draw(
                 st.sampled_from([("2048", "KiB"), ("2", "MiB"), ("1", "GiB"), ("1048576", "KiB")])
             )
-            # libvirt allows one default page size (no nodeset); the others name guest cells
-            needs_nodeset = valid and number > 0
-            nodeset = (
-                draw(cpusets(limit=max(cells, 1), valid=valid))
-                if cells and (needs_nodeset or draw(st.booleans()))
-                else None
-            )
+            if not valid:
+                nodeset = draw(cpusets(limit=max(cells, 1), valid=False)) if cells else None
+            elif number and not free_cells:
+                break
+            elif number or (free_cells and draw(st.booleans())):
+                # libvirt: one default page size at most (no nodeset), and page nodesets
+                # that do not intersect; each names guest cells
+                nodeset = str(free_cells.pop(draw(st.integers(0, len(free_cells) - 1))))
+            else:
+                nodeset = None
             pages.append(node("page", {"size": size, "unit": unit, "nodeset": nodeset}))
         children.append(node("hugepages", {}, *pages))
     for flag in ("nosharepages", "locked"):

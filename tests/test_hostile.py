@@ -686,7 +686,7 @@ def test_unreadable_file_and_directory(tmp_path):
     message, hint = the_error_for(result, secret, None)
     assert "permission denied" in message and "permissions" in hint
     message, hint = the_error_for(result, locked, None)
-    assert "cannot list directory" in message and "permissions" in hint
+    assert "cannot search this directory" in message and "permissions" in hint
     assert f"{readable}:".encode() in result.stdout
 
 

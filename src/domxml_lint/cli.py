@@ -187,7 +187,8 @@ def _walk_xml(top: str, results: list[FileResult]) -> Iterator[str]:
     def unreadable(exc: OSError) -> None:  # os.walk would skip it silently
         where = exc.filename or top
         results.append(FileResult(where, error=InputError(
-            where, f"cannot list directory: {exc.strerror or exc}", hint="check its permissions")))
+            where, f"cannot search this directory: {exc.strerror or exc}",
+            hint="check its permissions; files in it were not checked")))
 
     for directory, subdirs, files in os.walk(top, onerror=unreadable):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
