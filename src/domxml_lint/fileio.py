@@ -247,6 +247,8 @@ def _ownership_error(path: str, info: os.stat_result, temp: os.stat_result) -> I
 
 def _copy_xattrs(source: str, target_fd: int) -> None:
     """Extended attributes (SELinux label, POSIX ACLs, user.*), where the filesystem allows."""
+    if not hasattr(os, "listxattr"):  # not Linux
+        return
     try:
         names = os.listxattr(source)
     except OSError:
