@@ -19,6 +19,8 @@ with atheris.instrument_imports(include=["domxml_lint"]):
     import domxml_lint.api  # noqa: F401  (instrument the whole package)
     import harness
 
+    harness.linter()  # imports every rule module now, so that they are instrumented too
+
 from lxml import etree
 
 INTERESTING_VALUES = [
