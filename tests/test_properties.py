@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 from fixcheck import check_trace, trace_fix
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from strategies import capabilities_documents, domain_documents, xml_documents
@@ -232,8 +232,35 @@ def test_lint_never_crashes(data, capabilities):
         assert (finding.end_line, finding.end_column) >= (finding.line, finding.column)
 
 
+# Rule interactions the safety net found on rule branches, kept as fixed examples.
+LOCKED_WITH_LOW_SWAP_LIMIT = (  # adding hard_limit for <locked/> must respect swap_hard_limit
+    b"<domain type='kvm'>\n  <name>g</name>\n  <memory unit='GiB'>4</memory>\n"
+    b"  <vcpu placement='static'>2</vcpu>\n  <memoryBacking>\n    <locked/>\n  </memoryBacking>\n"
+    b"  <memtune>\n    <swap_hard_limit unit='GiB'>4</swap_hard_limit>\n  </memtune>\n"
+    b"  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n"
+)
+HUGEPAGE_ROUNDING_PAST_HARD_LIMIT = (  # rounding memory up to huge pages must respect hard_limit
+    b"<domain type='kvm'>\n  <name>g</name>\n  <memory unit='KiB'>3035251</memory>\n"
+    b"  <vcpu placement='static'>2</vcpu>\n  <cpu mode='host-passthrough'>\n    <numa>\n"
+    b"      <cell id='0' cpus='0-1' memory='3035251' unit='KiB'/>\n    </numa>\n  </cpu>\n"
+    b"  <memoryBacking>\n    <hugepages>\n      <page size='1' unit='GiB'/>\n    </hugepages>\n"
+    b"  </memoryBacking>\n  <memtune>\n    <hard_limit unit='KiB'>3035251</hard_limit>\n"
+    b"  </memtune>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n"
+)
+REALTIME_PARTLY_FIXABLE = (  # several problems at one element: fixing some is not a relapse
+    b"<domain type='kvm'>\n  <name>g</name>\n  <memory unit='GiB'>1</memory>\n"
+    b"  <vcpu placement='static'>1</vcpu>\n  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n"
+    b"    <vcpusched vcpus='0-0' scheduler='fifo' priority='1'/>\n  </cputune>\n"
+    b"  <os>\n    <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>\n  </os>\n"
+    b"  <devices/>\n</domain>\n"
+)
+
+
 @REALISTIC
 @given(domain_documents(), maybe_hosts, st.booleans())
+@example(LOCKED_WITH_LOW_SWAP_LIMIT, None, True)
+@example(HUGEPAGE_ROUNDING_PAST_HARD_LIMIT, None, True)
+@example(REALTIME_PARTLY_FIXABLE, None, True)
 def test_fix_parses_is_idempotent_local_and_adds_no_errors(data, capabilities, unsafe):
     linter = linter_for(host_from(capabilities))
     doc = Document.parse(data, "gen.xml")
