@@ -192,16 +192,81 @@ def test_hostile_files_exit_2_fast_without_reading(tmp_path, kind):
     assert (secret.stat().st_atime_ns, dtd.stat().st_atime_ns) == before
 
 
+# -- linear-time positions and paths (hostile one-line files) ----------------------------
+
+
+def _naive_column(doc: Document, offset: int) -> int:
+    line_start = doc.data.rfind(b"\n", 0, offset) + 1
+    if line_start == 0 and doc.data.startswith(codecs.BOM_UTF8):
+        line_start = len(codecs.BOM_UTF8)
+    return len(doc.data[line_start:offset].decode(doc.encoding)) + 1
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "ISO-8859-1", "windows-1251"])
+def test_columns_across_checkpoints_match_decoding(encoding):
+    # Multi-byte characters straddle the byte -> character checkpoints of a long line.
+    samples = {"UTF-8": "\u00e9\u6f22\U0001f600", "ISO-8859-1": "\u00e9", "windows-1251": "\u0416"}
+    text = samples[encoding]
+    body = "".join(f"<v n='{text * (i % 7)}'/>" for i in range(3000))
+    source = (f"<?xml version='1.0' encoding='{encoding}'?>\n"
+              f"<domain><name>{text}</name>{body}\n<x/>{body}</domain>")
+    data = source.encode(encoding)
+    doc = Document.parse(data, "enc.xml")
+    assert len(data) > 3 * 4096
+    for element in doc.elements:
+        offset = doc.span(element).start
+        line = doc.data.count(b"\n", 0, offset) + 1
+        assert doc.position(offset) == (line, _naive_column(doc, offset))
+
+
 def test_xpath_of_matches_lxml_getpath():
-    data = (
-        b"<domain xmlns:q='urn:q'><devices><disk/><disk><driver/></disk><!-- c --><q:arg/>"
-        b"<q:arg/><iface/><disk/></devices><q:cmd><q:x/><y/></q:cmd><z xmlns='urn:d'><w/></z>"
-        b"</domain>"
-    )
+    data = (b"<domain xmlns:q='urn:q'><devices><disk/><disk><driver/></disk><q:x/><q:x/>"
+            b"<interface/><!-- c --><disk/></devices><q:y><q:z/><a/></q:y></domain>")
     doc = Document.parse(data, "p.xml")
     tree = doc.root.getroottree()
-    for element in reversed(doc.elements):  # children first: the memo must not depend on order
+    for element in reversed(doc.elements):  # children before parents: the cache must not care
         assert doc.xpath_of(element) == tree.getpath(element)
+
+
+def test_element_limit_names_the_line(tmp_path):
+    from domxml_lint.document import MAX_ELEMENTS
+
+    data = b"<domain>\n" + b"<a/>\n" * MAX_ELEMENTS + b"</domain>\n"
+    with pytest.raises(InputError) as info:
+        Document.parse(data, "many.xml")
+    # the root is element 1, so the (MAX_ELEMENTS + 1)th element is the last <a/>, on its line
+    assert info.value.line == MAX_ELEMENTS + 1
+    assert f"more than {MAX_ELEMENTS:,} elements" in info.value.message
+    # comments full of '<' do not count as elements
+    commented = b"<domain>" + b"<!-- <a/> -->" * (MAX_ELEMENTS + 1) + b"</domain>"
+    assert Document.parse(commented, "c.xml").root.tag == "domain"
+
+
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        (b"<domain>" + b"<a>" * 300 + b"</a>" * 300 + b"</domain>", "Excessive depth"),
+        (b"<domain><name a='" + b"x" * (MAX_FILE_BYTES - 100) + b"'/></domain>", "Buffer size"),
+    ],
+)
+def test_parser_limits_are_one_line_without_libxml2_advice(data, fragment):
+    with pytest.raises(InputError) as info:
+        Document.parse(data, "limit.xml")
+    text = str(info.value)
+    assert "exceeds a parser limit" in text and fragment in text
+    assert "\n" not in text and "XML_PARSE_HUGE" not in text
+
+
+@pytest.mark.parametrize("encoding", ["EUC-JP", "Shift_JIS", "GB18030", "Big5", "ISO-2022-JP"])
+def test_multibyte_legacy_encodings_are_refused_with_advice(encoding):
+    # The byte-offset source map (expat) cannot read them; they used to surface as an
+    # "internal error" in the first rule that located a finding.
+    data = (f"<?xml version='1.0' encoding='{encoding}'?>\n<domain type='kvm'><name>x</name>"
+            "<devices><disk><driver io='native'/></disk></devices></domain>").encode("ascii")
+    with pytest.raises(InputError) as info:
+        Document.parse(data, "legacy.xml")
+    assert "is not supported" in info.value.message and "iconv" in info.value.hint
+    assert info.value.line == 1
 
 
 def test_positions_after_many_lookups_use_the_line_table():

@@ -2,7 +2,8 @@
 
 The signal is real (sent to this process with os.kill) and timed by wrapping
 the real tempfile.mkstemp: the moment it returns is where a SIGINT or SIGTERM
-arriving during its open() call is handled without the guard.
+arriving during its open() call would be handled without the guard. The write
+holds such signals until the rename is done, so the file is then fully new.
 """
 
 from __future__ import annotations
@@ -42,4 +43,4 @@ def test_interrupt_right_after_the_temp_file_is_created(tmp_path, monkeypatch, s
     finally:
         signal.signal(signal_number, previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vm.xml"]
-    assert target.read_bytes() == b"<domain/>\n"
+    assert target.read_bytes() == b"<domain type='kvm'/>\n"  # the signal waited for the rename

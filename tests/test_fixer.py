@@ -106,3 +106,44 @@ def test_crashing_rule_is_reported_with_its_code():
     linter = Linter([crashes], RuleSet([crashes]))
     with pytest.raises(InternalError, match=r"ZZ003 \(crashes\).*KeyError"):
         linter.check(Document.parse(b"<domain/>", "k.xml"))
+
+
+def test_insertions_into_one_element_wait_for_the_next_pass():
+    a = Edit(10, 10, "<driver a='1'/>", anchor=5)
+    b = Edit(40, 40, "<driver b='2'/>", anchor=5)
+    elsewhere = Edit(40, 40, "<x/>", anchor=99)
+    assert edits_conflict(a, b) and not edits_conflict(a, elsewhere)
+
+
+SCSI_CONTROLLER = b"""<domain type='kvm'>
+  <name>s</name>
+  <memory unit='GiB'>4</memory>
+  <vcpu placement='static'>4</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='/var/lib/libvirt/images/s.img'/>
+      <target dev='sda' bus='scsi'/>
+    </disk>
+    <controller type='scsi' index='0' model='virtio-scsi'>
+      <alias name='scsi0'/>
+    </controller>
+  </devices>
+</domain>
+"""
+
+
+def test_two_rules_adding_a_driver_to_one_controller_make_one_driver():
+    # iothreads-suggested and virtio-scsi-queues-missing each add a <driver> to the
+    # controller at a different place; in one pass that made two (schema-invalid).
+    from lxml import etree
+
+    linter = build_linter(select=["iothreads-suggested", "virtio-scsi-queues-missing"])
+    result = fix_document(Document.parse(SCSI_CONTROLLER, "s.xml"), linter, unsafe=True)
+    drivers = etree.fromstring(result.data).findall("devices/controller/driver")
+    assert len(drivers) == 1
+    assert drivers[0].get("iothread") == "1" and drivers[0].get("queues") == "4"
+    assert {f.code for f in result.applied} == {"DX441", "DX408"}

@@ -33,7 +33,8 @@ SUBCOMMANDS = ("check", "rule", "rules", "host")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args and args[0] in SUBCOMMANDS else "check"
     if args and args[0] == command:
@@ -55,9 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+def _exit_on_signal(signum: int, _frame: object) -> None:
     # Unwind normally so a half-written temporary file is removed, never renamed.
-    raise SystemExit(143)
+    raise SystemExit(128 + signum)
 
 
 def error(message: str) -> None:
@@ -409,7 +410,11 @@ def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileR
             unreadable: list[OSError] = []
             found = sorted(_walk_xml(path, unreadable.append))
             if not found and not unreadable and warn:
-                print(f"domxml-lint: warning: no *.xml files under {path}", file=sys.stderr)
+                print(
+                    f"domxml-lint: warning: no *.xml files under {path} (pass domain XML files, "
+                    "or a directory that holds some)",
+                    file=sys.stderr,
+                )
             for file in found:
                 if file not in seen:
                     seen.add(file)

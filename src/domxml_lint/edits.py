@@ -100,21 +100,22 @@ class Editor:
         indent unit; a self-closing parent is opened.
         """
         doc = self.doc
+        anchor = doc.span(parent).start
         newline = doc.style.newline
         child_indent = self.child_indent(parent)
         if before is not None:
             start = doc.span(before).start
             indent = doc.indentation_at(start)
             if indent is None:
-                return Edit(start, start, self.render(child, child_indent))
+                return Edit(start, start, self.render(child, child_indent), anchor=anchor)
             line_start = start - len(indent)
-            return Edit(line_start, line_start, indent + self.render(child, indent) + newline)
+            return Edit(line_start, line_start, indent + self.render(child, indent) + newline, anchor=anchor)
         if after is not None:
             span = doc.span(after)
             indent = doc.indentation_at(span.start)
             if indent is None:
-                return Edit(span.end, span.end, self.render(child, child_indent))
-            return Edit(span.end, span.end, newline + indent + self.render(child, indent))
+                return Edit(span.end, span.end, self.render(child, child_indent), anchor=anchor)
+            return Edit(span.end, span.end, newline + indent + self.render(child, indent), anchor=anchor)
 
         span = doc.span(parent)
         parent_indent = doc.indentation_at(span.start) or ""
@@ -125,18 +126,18 @@ class Editor:
                 slash -= 1
             closing = f"</{self._qname(parent)}>"
             content = f">{newline}{child_indent}{rendered}{newline}{parent_indent}{closing}"
-            return Edit(slash, span.start_end, content)
+            return Edit(slash, span.start_end, content, anchor=anchor)
         indent = doc.indentation_at(span.end_start)
         if indent is not None:
             line_start = span.end_start - len(indent)
-            return Edit(line_start, line_start, child_indent + rendered + newline)
+            return Edit(line_start, line_start, child_indent + rendered + newline, anchor=anchor)
         if len(parent) and any(isinstance(c.tag, str) for c in parent):
-            return Edit(span.end_start, span.end_start, rendered)
+            return Edit(span.end_start, span.end_start, rendered, anchor=anchor)
         # Empty or text-only parent written on one line: open it up.
         content = f"{newline}{child_indent}{rendered}{newline}{parent_indent}"
         if (parent.text or "").strip():
             content = f"{rendered}"
-        return Edit(span.end_start, span.end_start, content)
+        return Edit(span.end_start, span.end_start, content, anchor=anchor)
 
     def remove_element(self, element: Element) -> Edit:
         """Remove an element; its whole line(s) too when it stands alone on them."""

@@ -50,7 +50,18 @@ class InputError(DomxmlLintError):
         text = f"{where}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with control characters escaped.
+
+    File names and file content reach these messages; a newline would split the
+    one-line error, and an escape sequence could rewrite the user's terminal.
+    """
+    if text.isprintable():
         return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class HostileInputError(InputError):

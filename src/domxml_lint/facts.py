@@ -20,6 +20,10 @@ from .units import parse_uint, to_kib
 
 Element = etree._Element
 
+#: IOThreads tracked per domain. libvirt would start one thread per id, so a
+#: larger <iothreads> is refused (iothreads-oversized says so) rather than listed.
+MAX_IOTHREADS = 65536
+
 #: Domain types that libvirt's QEMU driver handles.
 QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
 #: QEMU domain types that run on a hardware accelerator rather than TCG.
@@ -1033,10 +1037,10 @@ class DomainFacts:
         """The IOThread ids libvirt ends up with (``virDomainDefParseIOThreads``).
 
         The ids listed in ``<iothreadids>``, topped up with the lowest unused ids
-        from 1 until ``<iothreads>`` are covered.
+        from 1 until ``<iothreads>`` are covered (at most :data:`MAX_IOTHREADS`).
         """
         ids = {i for i in (parse_uint(el.get("id")) for el in self.iothreadid_elements) if i}
-        wanted = self.iothreads or 0
+        wanted = min(self.iothreads or 0, MAX_IOTHREADS)
         candidate = 1
         while len(ids) < wanted:
             if candidate not in ids:

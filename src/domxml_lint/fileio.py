@@ -2,79 +2,209 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import signal
 import stat
 import threading
+import time
+from collections.abc import Iterator
 
 from .document import MAX_FILE_BYTES
 from .errors import InputError
 
 TEMP_SUFFIX = ".domxml-lint.tmp"
 
+#: How long to wait for another domxml-lint run that is writing the same file.
+LOCK_WAIT_SECONDS = 10.0
+
+# Signals that would otherwise stop the process between creating and renaming the temporary file.
+_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+
 
 def read_file(path: str) -> bytes:
-    """The file's bytes (at most one past the size limit), or an InputError saying what to do.
+    """The file's bytes, or an InputError saying what is wrong and what to do.
 
-    Reads with os.read sized from fstat: ``open().read(limit)`` would allocate
-    a buffer of the whole limit for every small file.
+    Only regular files are read: a FIFO named ``vm.xml`` would block forever and
+    ``/dev/zero`` never ends. At most ``MAX_FILE_BYTES + 1`` bytes are read, so an
+    oversized file is refused without reading all of it.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            size = os.fstat(fd).st_size
-            remaining = MAX_FILE_BYTES + 1
-            chunks = []
-            while remaining > 0:
-                chunk = os.read(fd, min(remaining, max(size + 1, 65536)))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                remaining -= len(chunk)
-        finally:
-            os.close(fd)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError(path, "no such file", hint="check the path") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory", hint="pass files, or a directory to search") from None
+        raise InputError(
+            path, "is a directory", hint="pass files, or a directory to search"
+        ) from None
     except PermissionError:
         raise InputError(
             path, "permission denied while reading", hint="check the file's permissions"
         ) from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}", hint="check the path") from None
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        raise InputError(
+            path, f"cannot read: {exc.strerror or exc}", hint="check the path"
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(path, "is a directory", hint="pass files, or a directory to search")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(
+                path,
+                "is not a regular file (a pipe, socket or device), so it was not read",
+                hint="pass the domain XML file itself",
+            )
+        os.set_blocking(fd, True)
+        chunks = []
+        remaining = MAX_FILE_BYTES + 1
+        while remaining > 0:
+            # Sized from fstat: a fixed large request allocates that much per file.
+            chunk = os.read(fd, min(remaining, max(info.st_size + 1, 65536)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot read: {exc.strerror or exc}", hint="check the file"
+        ) from None
+    finally:
+        os.close(fd)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path``'s content with ``data`` atomically.
+def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bool:
+    """Replace ``path``'s content with ``data`` atomically; return whether it was written.
 
     A temporary file in the same directory is written, flushed and fsynced,
-    given the original's mode and owner, then renamed over the original, so
-    the file is at every moment either fully old or fully new. A symlink stays
-    a symlink: its target is replaced. A read-only file is refused.
+    given the original's mode, owner and extended attributes (SELinux label,
+    ACL), then renamed over the original, so the file is at every moment
+    either fully old or fully new. A symlink stays a symlink: its target is
+    replaced. SIGINT, SIGTERM, SIGHUP and SIGQUIT wait until the rename is
+    done, so no temporary file is left behind.
+
+    Refused with an :class:`InputError`, leaving the file unchanged: a
+    read-only file, a file with other hard links (renaming would split them),
+    a file whose owner or group the new file could not be given, and, when
+    ``expected`` (the bytes the fix was computed from) is given, a file that
+    changed meanwhile. Concurrent domxml-lint runs take an exclusive
+    ``flock`` on the file; if another run already wrote ``data``, nothing is
+    written and False is returned.
     """
     real = os.path.realpath(path)
-    try:
-        info = os.stat(real)
-    except OSError as exc:
-        raise InputError(path, f"cannot write: {exc.strerror or exc}", hint="check the path") from None
-    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
+    with _locked(path, real) as (fd, info):
+        if expected is not None:
+            current = _read_all(fd)
+            if current == data:
+                return False  # another run wrote the same fix first
+            if current != expected:
+                raise InputError(
+                    path,
+                    "changed while domxml-lint was fixing it, so the fix was not written",
+                    hint="run domxml-lint again",
+                )
+        _check_writable(path, real, info)
+        with _signals_deferred():
+            _replace(path, real, data, info)
+    return True
+
+
+@contextlib.contextmanager
+def _locked(path: str, real: str) -> Iterator[tuple[int, os.stat_result]]:
+    """An fd on the live file at ``real`` holding an exclusive flock.
+
+    Another run may rename a new file over ``real`` while we wait for the lock
+    on the old one, so the lock is retaken until it is on the file that is
+    actually there.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise InputError(
+                path, f"cannot write: {exc.strerror or exc}", hint="check the path"
+            ) from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(
+                    path,
+                    "is not a regular file, so the fix was not written",
+                    hint="fix the domain XML file itself",
+                )
+            _lock(fd, path, deadline)
+            try:
+                live = os.stat(real)
+            except OSError:
+                live = None
+            if live is not None and (live.st_ino, live.st_dev) == (info.st_ino, info.st_dev):
+                yield fd, info
+                return
+        finally:
+            os.close(fd)  # also releases the lock
+
+
+def _lock(fd: int, path: str, deadline: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise InputError(
+                    path,
+                    f"another domxml-lint run has been writing it for over "
+                    f"{LOCK_WAIT_SECONDS:g} s, "
+                    "so the fix was not written",
+                    hint="wait for the other run and try again",
+                ) from None
+            time.sleep(0.01)
+        except OSError as exc:
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                return  # the filesystem has no locks: the content check still guards
+            raise InputError(
+                path, f"cannot lock: {exc.strerror or exc}", hint="check the file"
+            ) from None
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_blocking(fd, True)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_writable(path: str, real: str, info: os.stat_result) -> None:
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        real, os.W_OK
+    ):
         raise InputError(
             path,
             "is read-only, so the fix was not written",
             hint="make it writable (chmod u+w) or run without --fix",
         )
-    directory, name = os.path.split(real)
-    # Hold SIGINT/SIGTERM while the temporary file is created: a handler run
-    # right after mkstemp's open() (where they mostly land) would leave it behind.
-    held = _hold_interrupts()
-    try:
-        import tempfile  # only runs that write pay for it
+    if info.st_nlink > 1:
+        raise InputError(
+            path,
+            f"has {info.st_nlink} hard links; replacing it would leave the other names with the "
+            "old content, so the fix was not written",
+            hint="fix one copy (`cp --remove-destination`) or use a symlink",
+        )
 
+
+def _replace(path: str, real: str, data: bytes, info: os.stat_result) -> None:
+    directory, name = os.path.split(real)
+    import tempfile  # only runs that write pay for it
+
+    try:
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
     except OSError as exc:
-        _release_interrupts(held)
         raise InputError(
             path,
             f"cannot create a temporary file beside it: {exc.strerror or exc}",
@@ -82,41 +212,67 @@ def write_atomic(path: str, data: bytes) -> None:
         ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            _release_interrupts(held)  # a held interrupt lands here, where cleanup covers it
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
             try:
                 os.fchown(handle.fileno(), info.st_uid, info.st_gid)
             except PermissionError:
-                pass  # not root: the file keeps our ownership, as editors do
+                raise _ownership_error(path, info, os.fstat(handle.fileno())) from None
+            os.fchmod(
+                handle.fileno(), stat.S_IMODE(info.st_mode)
+            )  # after chown, which clears setgid
+            _copy_xattrs(real, handle.fileno())
         os.replace(temp, real)
-    except BaseException:
-        _release_interrupts(held)
-        try:
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-        except FileNotFoundError:
-            pass
+        if isinstance(exc, OSError):
+            raise InputError(
+                path,
+                f"cannot write the fixed file: {exc.strerror or exc}; the original is unchanged",
+                hint="check free space and permissions",
+            ) from None
         raise
     _fsync_directory(directory)
 
 
-_INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
+def _ownership_error(path: str, info: os.stat_result, temp: os.stat_result) -> InputError:
+    if temp.st_uid != info.st_uid:
+        what, hint = f"is owned by uid {info.st_uid}", "run as the file's owner or as root"
+    else:
+        what, hint = f"belongs to group {info.st_gid}", "run as root or as a member of that group"
+    return InputError(
+        path, f"{what}, which a fixed copy could not keep, so the fix was not written", hint=hint
+    )
 
 
-def _hold_interrupts() -> set[signal.Signals] | None:
-    """Block SIGINT and SIGTERM (main thread, POSIX); returns the mask to restore."""
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
+def _copy_xattrs(source: str, target_fd: int) -> None:
+    """Extended attributes (SELinux label, POSIX ACLs, user.*), where the filesystem allows."""
+    if not hasattr(os, "listxattr"):  # not Linux
+        return
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(target_fd, name, os.getxattr(source, name))
+        except OSError:
+            pass  # e.g. a security.* name we may not set; the rest is still copied
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back interrupting signals until the block ends (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
-
-
-def _release_interrupts(held: set[signal.Signals] | None) -> None:
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _fsync_directory(directory: str) -> None:

@@ -51,11 +51,17 @@ class Edit:
 
     ``content`` is text; it is encoded with the document's encoding when the
     edit is applied. An insertion has ``start == end``.
+
+    ``anchor`` is the start offset of the element an edit adds a child to.
+    Two insertions into one element never share a fix pass: each may create
+    the same child (a ``<driver>``, say) at a different place, and only the
+    next pass sees the first one's.
     """
 
     start: int
     end: int
     content: str
+    anchor: int | None = attrs.field(default=None, eq=False, order=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.start <= self.end:

@@ -45,7 +45,14 @@ class FixResult:
 
 
 def edits_conflict(a: Edit, b: Edit) -> bool:
-    """Whether two edits cannot be applied together in one pass."""
+    """Whether edits of two different fixes cannot be applied together in one pass."""
+    if a.anchor is not None and a.anchor == b.anchor:
+        return True  # both add children to the same element
+    return ranges_conflict(a, b)
+
+
+def ranges_conflict(a: Edit, b: Edit) -> bool:
+    """Whether two edits touch overlapping bytes (or insert at one point)."""
     if a.start == a.end and b.start == b.end:
         return a.start == b.start
     if a.start == a.end:
@@ -67,7 +74,7 @@ def choose_fixes(findings: Sequence[Finding], *, unsafe: bool) -> list[Finding]:
         edits = finding.fix.edits  # type: ignore[union-attr]
         if any(edits_conflict(e, t) for e in edits for t in taken):
             continue
-        if any(edits_conflict(a, b) for i, a in enumerate(edits) for b in edits[i + 1 :]):
+        if any(ranges_conflict(a, b) for i, a in enumerate(edits) for b in edits[i + 1 :]):
             continue
         chosen.append(finding)
         taken.extend(edits)

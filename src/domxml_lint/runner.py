@@ -121,7 +121,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         if data is None:
             data = read_file(task.path)
         root = sniff_root_name(data)
-        if root != "domain":
+        if root not in ("domain", None):  # None: no root found; parsing says why (empty, binary)
             return _skip(result, root)
         doc = Document.parse(data, task.shown)
         if doc.root.tag != "domain":
@@ -141,7 +141,8 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         elif fixed.changed and in_memory:
             result.output = fixed.data
         elif fixed.changed:
-            write_atomic(task.path, fixed.data)
+            # expected: refuse to overwrite a file that changed since it was read
+            write_atomic(task.path, fixed.data, expected=data)
     except InputError as exc:
         result.error = exc
         result.findings = []

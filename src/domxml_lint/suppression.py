@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -18,7 +19,8 @@ from .findings import Finding
 from .ruleset import RuleSet
 
 MARKER = b"domxml-lint"
-_DIRECTIVE = re.compile(r"^\s*domxml-lint\s*:\s*(disable-file|disable)\s*=\s*(.*?)\s*$", re.S)
+# Group 2 is stripped by the caller: "(.*?)\s*$" was quadratic in a comment's trailing spaces.
+_DIRECTIVE = re.compile(r"^\s*domxml-lint\s*:\s*(disable-file|disable)\s*=(.*)$", re.S)
 _ANY_DIRECTIVE = re.compile(r"^\s*domxml-lint\s*:", re.S)
 
 
@@ -114,6 +116,16 @@ def apply_suppressions(
     """
     suppressed: set[int] = set()
     unused: list[UnusedSelector] = []
+    # (code, element path or one of its ancestors' paths) -> findings, so that matching
+    # stays linear when a file holds thousands of suppressions and findings.
+    by_scope: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for position, finding in enumerate(findings):
+        by_scope[(finding.code, None)].append(position)
+        by_scope[(finding.code, finding.path)].append(position)
+        cut = finding.path.rfind("/")
+        while cut > 0:
+            by_scope[(finding.code, finding.path[:cut])].append(position)
+            cut = finding.path.rfind("/", 0, cut)
     for item in suppressions:
         if item.malformed:
             unused.append(
@@ -133,14 +145,9 @@ def apply_suppressions(
             if matched is None:
                 unused.append(UnusedSelector(item, selector, "unknown rule"))
                 continue
-            used = False
-            for position, finding in enumerate(findings):
-                if finding.code != matched.code:
-                    continue
-                if scope is None or finding.path == scope or finding.path.startswith(scope + "/"):
-                    suppressed.add(position)
-                    used = True
-            if not used and matched.code in active_codes:
+            matches = by_scope.get((matched.code, scope), ())
+            suppressed.update(matches)
+            if not matches and matched.code in active_codes:
                 unused.append(UnusedSelector(item, selector, "suppresses nothing here"))
     kept = [f for i, f in enumerate(findings) if i not in suppressed]
     return kept, unused

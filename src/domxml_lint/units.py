@@ -36,12 +36,26 @@ def unit_scale(unit: str | None, default: int = KIB) -> int:
     return base**power
 
 
+#: libvirt reads these numbers as unsigned long long (virStrToLong_ull): larger is ERANGE.
+ULLONG_MAX = 2**64 - 1
+
+
 def parse_uint(text: str | None) -> int | None:
-    """A non-negative decimal integer as libvirt reads one, or None if absent or invalid."""
+    """A non-negative decimal integer as libvirt reads one, or None if absent or invalid.
+
+    Values above ``ULLONG_MAX`` are invalid, as in libvirt; checking the digit count
+    first also keeps a hostile 10 MB number away from ``int()``.
+    """
     if text is None:
         return None
     match = _DIGITS.match(text)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > 20:
+        return None
+    value = int(digits)
+    return value if value <= ULLONG_MAX else None
 
 
 def to_kib(value: str | None, unit: str | None, default: int = KIB) -> int | None:

@@ -84,9 +84,10 @@ def insert_children(
             newline + child_indent + ctx.edit.render(child, child_indent) for child in children
         )
         if span.self_closing:
-            return Edit(first.start, first.end, f">{body}{newline}{parent_indent}</{parent.tag}>")
-        return Edit(first.start, first.end, body + newline + parent_indent)
-    return Edit(first.start, first.end, "".join(e.content for e in edits))
+            content = f">{body}{newline}{parent_indent}</{parent.tag}>"
+            return Edit(first.start, first.end, content, anchor=first.anchor)
+        return Edit(first.start, first.end, body + newline + parent_indent, anchor=first.anchor)
+    return Edit(first.start, first.end, "".join(e.content for e in edits), anchor=first.anchor)
 
 
 def insert_top_level(ctx, child: NewElement) -> Edit:
@@ -125,7 +126,9 @@ def merge_insertions(edits: Sequence[Edit]) -> list[Edit]:
         same_point = [i for i, e in enumerate(merged) if e.start == e.end == edit.start == edit.end]
         if same_point:
             i = same_point[0]
-            merged[i] = Edit(edit.start, edit.end, merged[i].content + edit.content)
+            merged[i] = Edit(
+                edit.start, edit.end, merged[i].content + edit.content, anchor=edit.anchor
+            )
         else:
             merged.append(edit)
     return merged

@@ -50,8 +50,9 @@ def cpuset_invalid(ctx):
     """
     for ref in ctx.facts.cpusets:
         if ref.error is not None:
+            text = ref.text if len(ref.text) <= 60 else ref.text[:57] + "..."  # may be megabytes
             yield ctx.finding(
                 ref.element,
-                f"{ref.element.tag} {ref.attribute}='{ref.text}' is invalid: {ref.error}",
+                f"{ref.element.tag} {ref.attribute}='{text}' is invalid: {ref.error}",
                 attribute=ref.attribute,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import MAX_IOTHREADS
 from ..rule import rule
 from ..units import parse_uint
 from ._support import disk_bus, insert_children, insert_top_level, set_attributes
@@ -92,7 +93,8 @@ def iothread_reference_invalid(ctx):
     Safe: the fix raises `<iothreads>` (or adds the ids to `<iothreadids>`) so
     that every referenced IOThread exists. The definition is refused as
     written, and an extra IOThread changes nothing the guest sees. No fix for
-    an IOThread on a non-virtio bus.
+    an IOThread on a non-virtio bus, nor for ids above 65536 (the fix would
+    create that many threads).
 
     ## Source
     libvirt src/conf/domain_conf.c (`virDomainIOThreadPinDefParseXML`,
@@ -178,10 +180,12 @@ def iothread_reference_invalid(ctx):
     if not problems:
         return
     wanted = set().union(*(ids for *_, ids in problems))
-    fix = ctx.safe_fix(
-        f"Define IOThread(s) {', '.join(map(str, sorted(wanted)))}",
-        *_raise_iothreads_edits(ctx, wanted),
-    )
+    fix = None
+    if max(wanted) <= MAX_IOTHREADS:  # never propose a thread per id up to 2**64
+        fix = ctx.safe_fix(
+            f"Define IOThread(s) {', '.join(map(str, sorted(wanted)))}",
+            *_raise_iothreads_edits(ctx, wanted),
+        )
     count = len(defined)
     for element, attribute, message, _ids in problems:
         yield ctx.finding(
@@ -346,7 +350,7 @@ def iothreads_oversized(ctx):
     facts = ctx.facts
     if not facts.is_qemu:
         return
-    count = len(facts.iothread_ids)
+    count = max(len(facts.iothread_ids), facts.iothreads or 0)  # ids stop at MAX_IOTHREADS
     if not count:
         return
     element = facts.root.find("iothreads")

@@ -91,6 +91,9 @@ def locked_without_hard_limit(ctx):
     by the kernel, so review the value for guests with many devices, large
     video memory or VFIO devices. The `<hard_limit>` goes into the existing
     `<memtune>`, or a new `<memtune>` is placed before `<memoryBacking>`.
+    An existing `swap_hard_limit` caps the value (libvirt requires hard_limit
+    <= swap_hard_limit); when even that is below the guest's memory, no fix
+    is offered.
 
     ## Source
     Guide 8.2.2 (使用 virsh 进行内存调优, the warning under `locked`); libvirt
@@ -109,8 +112,12 @@ def locked_without_hard_limit(ctx):
         return
     maximum = maximum_memory_kib(facts)
     fix = None
-    if maximum is not None:
-        limit = maximum + GIB_IN_KIB
+    limit = None if maximum is None else maximum + GIB_IN_KIB
+    swap = memtune.swap_hard_limit if memtune is not None else None
+    if limit is not None and swap is not None and swap.kib is not None and swap.kib < limit:
+        # hard_limit may not exceed swap_hard_limit (equal is fine) nor undercut the memory
+        limit = swap.kib if swap.kib >= maximum else None
+    if limit is not None:
         hard_limit = new_element("hard_limit", {"unit": "KiB"}, text=str(limit))
         if memtune is not None:
             edit = insert_in_order(ctx, memtune.element, hard_limit, before=MEMTUNE_ORDER[1:])
@@ -118,9 +125,10 @@ def locked_without_hard_limit(ctx):
             edit = ctx.edit.insert_child(
                 facts.root, new_element("memtune", None, hard_limit), before=backing.element
             )
+        basis = "+ 1 GiB" if limit == maximum + GIB_IN_KIB else "capped at swap_hard_limit"
         fix = ctx.unsafe_fix(
             f"Add <memtune><hard_limit> of {format_kib(limit)} (maximum memory "
-            f"{format_kib(maximum)} + 1 GiB); review it",
+            f"{format_kib(maximum)} {basis}); review it",
             edit,
         )
     yield ctx.finding(
@@ -351,7 +359,9 @@ def memory_not_hugepage_aligned(ctx):
     Unsafe: it gives the guest more memory (and takes more huge pages from the
     host). The fix rounds the size up to a multiple of S, in its own unit when
     that is exact, else in KiB; `<memory>` and `<currentMemory>` follow when
-    they equalled the old total.
+    they equalled the old total. No fix when the rounded memory would exceed
+    an existing `<memtune><hard_limit>` (that would make hard-limit-below-memory
+    fire); raise or drop the limit by hand.
 
     ## Source
     Guide 8.2.3 (大内存页和透明大内存页); QEMU system/physmem.c
@@ -405,13 +415,27 @@ def _check_memory(ctx, size: int):
     current = facts.current_memory
     if current is not None and current.kib == memory.kib:
         edits += size_edits(ctx, current.element, rounded)
+    fix = None
+    if _within_hard_limit(facts, rounded):
+        fix = ctx.unsafe_fix(f"Round the memory up to {format_kib(rounded)}", *edits)
     yield ctx.finding(
         memory.element,
         f"guest memory {format_kib(memory.kib)} is not a multiple of the {format_kib(size)} "
         f"huge page size ({reason})",
         severity=severity,
-        fix=ctx.unsafe_fix(f"Round the memory up to {format_kib(rounded)}", *edits),
+        fix=fix,
     )
+
+
+def _within_hard_limit(facts, total_kib: int | None) -> bool:
+    """Whether a guest of ``total_kib`` still fits its ``<memtune><hard_limit>``, if any.
+
+    Rounding memory past the hard limit would make hard-limit-below-memory fire.
+    """
+    limit = facts.memtune.hard_limit if facts.memtune is not None else None
+    if limit is None or limit.kib is None:
+        return True
+    return total_kib is not None and total_kib <= limit.kib
 
 
 def _check_cell(ctx, cell, size: int):
@@ -424,18 +448,22 @@ def _check_cell(ctx, cell, size: int):
     rounded = -(-kib // size) * size
     edits = size_edits(ctx, cell.element, rounded, value_attribute="memory")
     total = facts.memory_total_kib
+    new_total = None
     if total is not None:
         new_total = total + rounded - kib
         for follower in (facts.memory, facts.current_memory):
             if follower is not None and follower.kib == total:
                 edits += size_edits(ctx, follower.element, new_total)
+    fix = None
+    if _within_hard_limit(facts, new_total):
+        fix = ctx.unsafe_fix(f"Round cell {cell.id} up to {format_kib(rounded)}", *edits)
     yield ctx.finding(
         cell.element,
         f"guest NUMA cell {cell.id} memory {format_kib(kib)} is not a multiple of the "
         f"{format_kib(size)} huge page size ({reason})",
         attribute="memory",
         severity=severity,
-        fix=ctx.unsafe_fix(f"Round cell {cell.id} up to {format_kib(rounded)}", *edits),
+        fix=fix,
     )
 
 

@@ -269,7 +269,7 @@ def emulatorpin_missing(ctx):
     from the vCPUs).
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.cputune.emulatorpins:
+    if not facts.is_qemu or facts.cputune is None or facts.cputune.emulatorpins:
         return
     pinned = facts.effective_vcpupins
     vcpu_cpus: set[int] = set()
