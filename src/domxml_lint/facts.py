@@ -24,6 +24,11 @@ Element = etree._Element
 #: larger <iothreads> is refused (iothreads-oversized says so) rather than listed.
 MAX_IOTHREADS = 65536
 
+#: libvirt's bus for a disk without ``target@bus``, from its name (virDomainDiskDefPostParse).
+_BUS_BY_DEV_PREFIX = (
+    ("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"), ("fd", "fdc"),
+)  # fmt: skip
+
 #: Domain types that libvirt's QEMU driver handles.
 QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
 #: QEMU domain types that run on a hardware accelerator rather than TCG.
@@ -288,6 +293,17 @@ class Disk(NamedTuple):
     @property
     def format(self) -> str | None:
         return self.driver_attr("type")
+
+    @property
+    def effective_bus(self) -> str | None:
+        """The bus libvirt uses: ``target@bus``, else the one its name implies (``vd`` virtio)."""
+        if self.bus:
+            return self.bus
+        dev = self.dev or ""
+        for prefix, bus in _BUS_BY_DEV_PREFIX:
+            if dev.startswith(prefix):
+                return bus
+        return None
 
     @property
     def label(self) -> str:

@@ -1,8 +1,9 @@
-"""Small helpers shared by rule modules: several edits where the core builds one.
+"""Edit helpers shared by rule modules (not a rule module).
 
-Two insertions at the same offset conflict in the fix loop, so a fix that adds
-several children or several attributes must do it in one edit; these helpers
-build such edits from the core :class:`~domxml_lint.edits.Editor`.
+They put a new child where libvirt's own element order has it, so a fixed file
+reads the way ``virsh dumpxml`` writes it; and they build one edit where a fix
+adds several children or attributes at one point (two insertions at the same
+offset conflict in the fix loop).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from lxml import etree
 
 from ..edits import NewElement, new_element
 from ..findings import Edit
+from ..rule import RuleContext
+from ..units import express_kib
 
 Element = etree._Element
 
@@ -26,22 +29,6 @@ DOMAIN_ORDER = (
 )  # fmt: skip
 
 VIRTIO_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"})
-
-#: Disk target prefixes and the bus libvirt derives from them when ``bus`` is absent.
-_BUS_BY_PREFIX = (("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"), ("sd", "scsi"), ("hd", "ide"),
-                  ("fd", "fdc"))  # fmt: skip
-
-
-def disk_bus(disk) -> str | None:
-    """The disk's bus: ``target@bus``, else what libvirt derives from the ``dev`` prefix."""
-    if disk.bus:
-        return disk.bus
-    dev = disk.dev or ""
-    for prefix, bus in _BUS_BY_PREFIX:
-        if dev.startswith(prefix):
-            return bus
-    return None
-
 
 def set_attributes(ctx, element: Element, values: Mapping[str, str]) -> list[Edit]:
     """Edits setting several attributes; the new ones are appended in a single edit."""
@@ -132,3 +119,70 @@ def merge_insertions(edits: Sequence[Edit]) -> list[Edit]:
         else:
             merged.append(edit)
     return merged
+
+
+def insert_in_order(
+    ctx: RuleContext,
+    parent: Element,
+    child: NewElement,
+    *,
+    after: Sequence[str] = (),
+    before: Sequence[str] = (),
+) -> Edit:
+    """Insert ``child`` into ``parent`` after the last of the ``after`` children present,
+    else before the first of the ``before`` children present, else as the last child.
+    """
+    previous = None
+    for candidate in parent.iterchildren(*after) if after else ():
+        previous = candidate
+    if previous is not None:
+        return ctx.edit.insert_child(parent, child, after=previous)
+    if before:
+        following = next(parent.iterchildren(*before), None)
+        if following is not None:
+            return ctx.edit.insert_child(parent, child, before=following)
+    return ctx.edit.insert_child(parent, child)
+
+
+def set_driver_attribute(
+    ctx: RuleContext,
+    device: Element,
+    driver: Element | None,
+    name: str,
+    value: str,
+    *,
+    after: Sequence[str] = (),
+    before: Sequence[str] = (),
+) -> Edit:
+    """Set ``<driver name=value>`` on a device, adding a ``<driver>`` child when it has none."""
+    if driver is not None:
+        return ctx.edit.set_attribute(driver, name, value)
+    return insert_in_order(
+        ctx, device, new_element("driver", {name: value}), after=after, before=before
+    )
+
+
+def size_edits(
+    ctx: RuleContext,
+    element: Element,
+    kib: int,
+    *,
+    value_attribute: str | None = None,
+    unit_attribute: str = "unit",
+) -> list[Edit]:
+    """Edits that make a scaled size (element text, or ``value_attribute``) equal ``kib``.
+
+    The size keeps its own unit when ``kib`` is a whole number of it; otherwise
+    it is rewritten in KiB, the unit every size accepts exactly.
+    """
+    unit = element.get(unit_attribute)
+    text = express_kib(kib, unit)
+    edits: list[Edit] = []
+    if text is None:
+        text = str(kib)
+        edits.append(ctx.edit.set_attribute(element, unit_attribute, "KiB"))
+    if value_attribute is None:
+        edits.append(ctx.edit.replace_text(element, text))
+    else:
+        edits.append(ctx.edit.set_attribute(element, value_attribute, text))
+    return edits

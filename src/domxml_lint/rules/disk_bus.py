@@ -5,29 +5,17 @@ from __future__ import annotations
 import re
 
 from ..rule import rule
+from ._support import set_driver_attribute
 from ..units import parse_uint
-from ._helpers import set_driver_attribute
 
 #: Disk buses QEMU emulates in full (a real controller's registers, trapped per I/O).
 EMULATED_DISK_BUSES = frozenset({"ide", "sata", "usb"})
 #: SCSI controller models that are virtio-scsi.
 VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
-#: libvirt's bus for a disk without ``target@bus``, from its name (virDomainDiskDefPostParse).
-_BUS_BY_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 #: Upstream machine types that carry a QEMU version: pc-q35-8.2, pc-i440fx-5.2, virt-6.0, ...
 _VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(\d+)$")
 #: From these machine versions on, QEMU gives virtio-scsi-pci one queue per vCPU by itself.
 AUTO_QUEUES_SINCE = (5, 2)
-
-
-def disk_bus(disk) -> str | None:
-    """The bus libvirt uses: ``target@bus``, else the one implied by the target's name."""
-    if disk.bus is not None:
-        return disk.bus
-    for prefix, bus in _BUS_BY_PREFIX:
-        if disk.dev and disk.dev.startswith(prefix):
-            return bus
-    return None
 
 
 def controller_label(controller, kind: str = "SCSI") -> str:
@@ -103,7 +91,7 @@ def disk_bus_emulated(ctx):
     for disk in ctx.facts.disks:
         if disk.device != "disk":
             continue
-        bus = disk_bus(disk)
+        bus = disk.effective_bus
         if bus not in EMULATED_DISK_BUSES:
             continue
         implied = "" if disk.bus else f" (implied by the name '{disk.dev}')"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..rule import rule
-from ._support import VIRTIO_MODELS, disk_bus
+from ._support import VIRTIO_MODELS
 
 #: Driver attributes that only a virtio disk takes, and libvirt's words for each.
 VIRTIO_DISK_OPTIONS = (
@@ -69,7 +69,7 @@ def disk_virtio_only_option(ctx):
     disks, CDROMs" and "Virtio-related options".
     """
     for disk in ctx.facts.disks:
-        bus = disk_bus(disk)
+        bus = disk.effective_bus
         if bus is None or bus == "virtio" or disk.type == "vhostuser":
             continue
         edits = []
@@ -296,7 +296,7 @@ def vhostuser_disk_invalid(ctx):
             continue
         if disk.type != "vhostuser":
             continue
-        bus = disk_bus(disk)
+        bus = disk.effective_bus
         if bus != "virtio":
             yield ctx.finding(
                 disk.target if disk.target is not None else disk.element,

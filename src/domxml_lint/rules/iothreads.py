@@ -6,7 +6,7 @@ from ..edits import new_element
 from ..facts import MAX_IOTHREADS
 from ..rule import rule
 from ..units import parse_uint
-from ._support import disk_bus, insert_children, insert_top_level, set_attributes
+from ._support import insert_children, insert_top_level, set_attributes
 
 VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
 VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
@@ -14,7 +14,7 @@ VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
 
 def _is_virtio_blk(disk) -> bool:
     return (
-        disk.device == "disk" and disk_bus(disk) == "virtio" and disk.type not in VHOST_DISK_TYPES
+        disk.device == "disk" and disk.effective_bus == "virtio" and disk.type not in VHOST_DISK_TYPES
     )
 
 
@@ -112,7 +112,7 @@ def iothread_reference_invalid(ctx):
                 continue
             value = disk.driver_attr("iothread")
             number = parse_uint(value)
-            bus = disk_bus(disk)
+            bus = disk.effective_bus
             if number and bus != "virtio":
                 yield ctx.finding(
                     disk.driver,
@@ -509,10 +509,10 @@ def virtio_blk_queue_mapping_invalid(ctx):
                 f"{disk.label}: the iothread attribute is mutually exclusive with <iothreads>",
                 attribute="iothread",
             )
-        if disk_bus(disk) != "virtio":
+        if disk.effective_bus != "virtio":
             yield ctx.finding(
                 driver.find("iothreads"),
-                f"{disk.label}: IOThread mapping needs a virtio disk, not bus {disk_bus(disk)}",
+                f"{disk.label}: IOThread mapping needs a virtio disk, not bus {disk.effective_bus}",
             )
             continue
         seen_threads: set[str] = set()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..rule import rule
+from ._support import insert_in_order, insert_top_level, size_edits
 from ..units import format_kib
-from ._helpers import insert_in_order, size_edits
 from ._hugepages import effective_nodeset, hugepage_regions, page_kib
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
@@ -16,7 +16,6 @@ CGROUP_VIRT_TYPES = frozenset({"kvm", "qemu", "lxc"})
 #: libvirt's order of <memtune> children, and of the domain's top-level memory elements.
 MEMTUNE_ORDER = ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee")
 MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access", "allocation")
-BEFORE_MEMORY_BACKING = ("maxMemory", "memory", "currentMemory", "blkiotune", "memtune")
 
 
 def _limit_kib(size) -> int | None:
@@ -647,7 +646,8 @@ def nosharepages_missing(ctx):
         )
         where = backing.element
     else:
-        edit = _insert_memory_backing(ctx)
+        backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
+        edit = insert_top_level(ctx, backing_element)
         where = facts.cputune.element if facts.cputune is not None else facts.vcpus.element
     yield ctx.finding(
         where,
@@ -655,21 +655,6 @@ def nosharepages_missing(ctx):
         "and latency, and can merge pages across NUMA nodes",
         fix=ctx.safe_fix("Add <nosharepages/> to <memoryBacking>", edit),
     )
-
-
-def _insert_memory_backing(ctx):
-    """A new ``<memoryBacking><nosharepages/></memoryBacking>`` where libvirt would put it."""
-    root = ctx.facts.root
-    backing = new_element("memoryBacking", None, new_element("nosharepages"))
-    previous = None
-    for child in root.iterchildren(*BEFORE_MEMORY_BACKING):
-        previous = child
-    if previous is not None:
-        return ctx.edit.insert_child(root, backing, after=previous)
-    following = root.find("vcpu")
-    if following is not None:
-        return ctx.edit.insert_child(root, backing, before=following)
-    return ctx.edit.insert_child(root, backing)
 
 
 # -- current memory ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..rule import rule
-from ._helpers import set_driver_attribute
+from ._support import set_driver_attribute
 from .disk_cache import DIRECT_CACHE_MODES, has_source
 
 

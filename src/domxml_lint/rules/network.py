@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..rule import rule
-from ._helpers import set_driver_attribute
+from ._support import set_driver_attribute
 
 #: Interface types whose backend is a host tap (or macvtap) device.
 TAP_INTERFACE_TYPES = frozenset({"network", "bridge", "direct", "ethernet"})
