@@ -6,7 +6,6 @@ costs nothing. Facts never raise on bad input: a value libvirt would refuse
 becomes None (or a :class:`CpusetRef` carrying an error) for rules to report.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import NamedTuple

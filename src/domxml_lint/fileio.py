@@ -57,12 +57,17 @@ def read_file(path: str) -> bytes:
                 "is not a regular file (a pipe, socket or device), so it was not read",
                 hint="pass the domain XML file itself",
             )
-        os.set_blocking(fd, True)
-        chunks = []
-        remaining = MAX_FILE_BYTES + 1
+        # A regular file ignores O_NONBLOCK. One read sized from fstat gets it all
+        # (a short read is EOF); a large fixed request would allocate that much
+        # per file. Only a file that grew since fstat needs more reads.
+        limit = MAX_FILE_BYTES + 1
+        first = os.read(fd, min(limit, info.st_size + 1))
+        if len(first) <= info.st_size or len(first) == limit:
+            return first
+        chunks = [first]
+        remaining = limit - len(first)
         while remaining > 0:
-            # Sized from fstat: a fixed large request allocates that much per file.
-            chunk = os.read(fd, min(remaining, max(info.st_size + 1, 65536)))
+            chunk = os.read(fd, min(remaining, 1 << 16))
             if not chunk:
                 break
             chunks.append(chunk)
