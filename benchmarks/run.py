@@ -50,9 +50,7 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 def run_measured(argv: list[str], *, ok=(0, 1)) -> tuple[float, int]:
     """Wall time and max RSS (KiB) of a child, via wait4's rusage."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV
-    )
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -86,7 +84,8 @@ def synthetic_vcpus(count: int) -> str:
     cells = 4 if count >= 4 else 1
     per = count // cells
     cell_xml = "\n".join(
-        f"      <cell id='{c}' cpus='{c * per}-{(c + 1) * per - 1}' memory='{1024 * 1024}' unit='KiB'/>"
+        f"      <cell id='{c}' cpus='{c * per}-{(c + 1) * per - 1}' "
+        f"memory='{1024 * 1024}' unit='KiB'/>"
         for c in range(cells)
     )
     return f"""<domain type='kvm'>
@@ -138,7 +137,7 @@ def synthetic_devices(count: int) -> str:
         for i in range(count)
     )
     nics = "\n".join(
-        f"""    <interface type='bridge'>
+        """    <interface type='bridge'>
       <source bridge='br0'/>
       <model type='e1000'/>
     </interface>"""
@@ -188,7 +187,9 @@ def scaling(repeat: int) -> list[tuple[str, int, int, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--plot", action="store_true", help="also write benchmarks.png (matplotlib)")
+    parser.add_argument(
+        "--plot", action="store_true", help="also write benchmarks.png (matplotlib)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "benchmarks.md")
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -217,20 +218,28 @@ def main() -> int:
     rows["xmllint --relaxng domain.rng"] = median_of(
         [xmllint, "--noout", "--relaxng", str(SCHEMA), *files], repeat, ok=(0, 3, 4)
     )
-    rows["lxml parse loop (floor)"] = median_of([sys.executable, "-c", LXML_FLOOR, str(CORPUS)], repeat)
+    rows["lxml parse loop (floor)"] = median_of(
+        [sys.executable, "-c", LXML_FLOOR, str(CORPUS)], repeat
+    )
     rows["domxml-lint (default rules, no host)"] = median_of(domxml_lint(str(CORPUS)), repeat)
     if host_args:
         rows["domxml-lint (default, two-node host)"] = median_of(
             domxml_lint(*host_args, str(CORPUS)), repeat
         )
-    rows["domxml-lint --select ALL"] = median_of(domxml_lint("--select", "ALL", str(CORPUS)), repeat)
+    rows["domxml-lint --select ALL"] = median_of(
+        domxml_lint("--select", "ALL", str(CORPUS)), repeat
+    )
     rows["domxml-lint --fix --unsafe-fixes (copy)"] = median_of(
-        domxml_lint("--fix", "--unsafe-fixes", "--select", "ALL", str(copy)), repeat, prepare=fresh_copy
+        domxml_lint("--fix", "--unsafe-fixes", "--select", "ALL", str(copy)),
+        repeat,
+        prepare=fresh_copy,
     )
     rows["domxml-lint --jobs 2"] = median_of(domxml_lint(str(CORPUS), jobs=2), repeat)
 
     cold = {
-        "python -c 'import lxml.etree'": median_of([sys.executable, "-c", "import lxml.etree"], repeat * 2),
+        "python -c 'import lxml.etree'": median_of(
+            [sys.executable, "-c", "import lxml.etree"], repeat * 2
+        ),
         "domxml-lint one typical file": median_of(domxml_lint(str(TYPICAL)), repeat * 2),
     }
     scale = scaling(repeat)
@@ -257,13 +266,16 @@ def main() -> int:
 
     def meets(value: float, target: str) -> str:
         op, bound = target.split()
-        ok = {"<=": value <= float(bound), ">=": value >= float(bound), "<": value < float(bound)}[op]
+        ok = {"<=": value <= float(bound), ">=": value >= float(bound), "<": value < float(bound)}[
+            op
+        ]
         return "yes" if ok else "**no**"
 
     lines = [
         "# domxml-lint benchmarks",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; "
         f"{len(files)} corpus files; median of {repeat} runs (cold start: {repeat * 2}).",
         "",
         "## Corpus, one process each",
@@ -272,7 +284,9 @@ def main() -> int:
         "|---|---:|---:|---:|---:|",
     ]
     for name, (t, rss) in rows.items():
-        lines.append(f"| {name} | {t:.3f} | {t / xml_t:.2f} | {t / floor_t:.2f} | {rss / 1024:.1f} |")
+        lines.append(
+            f"| {name} | {t:.3f} | {t / xml_t:.2f} | {t / floor_t:.2f} | {rss / 1024:.1f} |"
+        )
     lines += ["", "## Cold start", "", "| command | median s |", "|---|---:|"]
     lines += [f"| {name} | {t:.4f} |" for name, (t, _) in cold.items()]
     lines += [

@@ -16,8 +16,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["domxml_lint"]):
-    import domxml_lint.api  # noqa: F401  (instrument the whole package)
     import harness
+
+    import domxml_lint.api  # noqa: F401  (instrument the whole package)
 
     harness.linter()  # imports every rule module now, so that they are instrumented too
 

@@ -20,8 +20,13 @@ CORPUS = SHARED / "corpus" / "libvirt"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def run_cli(*args: str, cwd: Path | str | None = None, input: bytes | None = None,
-            timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    cwd: Path | str | None = None,
+    input: bytes | None = None,
+    timeout: float = 120,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``python -m domxml_lint`` in a real subprocess."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
@@ -61,7 +66,7 @@ def assert_changes_within(original: bytes, fixed: bytes, edits: Sequence[Edit]) 
         lo, hi = (i1, i2 - 1) if i2 > i1 else (i1 - 1, i1)
         assert any(first - 1 <= hi and lo <= last + 1 for first, last in touched), (
             f"lines {lo + 1}-{hi + 1} changed but no edit touches them\n"
-            + "".join(difflib.unified_diff([l.decode() for l in old], [l.decode() for l in new]))
+            + "".join(difflib.unified_diff([x.decode() for x in old], [x.decode() for x in new]))
         )
 
 

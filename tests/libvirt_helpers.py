@@ -7,8 +7,9 @@ fail (a CI job that cannot prove anything must not pass silently).
 from __future__ import annotations
 
 import pytest
-from helpers import IN_CI
 from lxml import etree
+
+from helpers import IN_CI
 
 TEST_URI = "test:///default"
 

@@ -7,10 +7,10 @@ import sys
 import textwrap
 
 import pytest
-from helpers import REPO, RULE_FIXTURES
 
 import domxml_lint
 from domxml_lint import Finding, NotADomainError, Severity
+from helpers import REPO, RULE_FIXTURES
 
 TRIGGER = RULE_FIXTURES / "disk-cache-unsafe" / "trigger.xml"
 
@@ -57,6 +57,8 @@ def test_api_imports_without_libvirt():
         print(len(found))
         """
     )
-    out = subprocess.run([sys.executable, "-c", code, str(TRIGGER)], capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(TRIGGER)], capture_output=True, text=True, cwd=REPO
+    )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) >= 1

@@ -6,10 +6,9 @@ import json
 import os
 import shutil
 
+from domxml_lint.plugins import load_ruleset
 from helpers import RULE_FIXTURES, run_cli
 from samples import CORE
-
-from domxml_lint.plugins import load_ruleset
 
 
 def host_note() -> str:
@@ -61,7 +60,10 @@ def test_fix_writes_only_changed_files(tmp_path):
     assert good.stat().st_mtime_ns == 1_000_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xml", "good.xml"]
     again = lint("--fix", str(tmp_path))
-    assert again.returncode == 0 and bad.read_bytes() == NATIVE.with_name("trigger-tabs.fixed.xml").read_bytes()
+    assert (
+        again.returncode == 0
+        and bad.read_bytes() == NATIVE.with_name("trigger-tabs.fixed.xml").read_bytes()
+    )
 
 
 def test_unsafe_fixes_need_the_flag(tmp_path):
@@ -91,12 +93,23 @@ def test_json_output():
     records = json.loads(result.stdout)
     assert len(records) == 1
     record = records[0]
-    assert {k: record[k] for k in ("code", "name", "severity", "line", "column", "end_line", "end_column")} == {
-        "code": "DX401", "name": "disk-cache-unsafe", "severity": "error",
-        "line": 11, "column": 40, "end_line": 11, "end_column": 54,
+    assert {
+        k: record[k]
+        for k in ("code", "name", "severity", "line", "column", "end_line", "end_column")
+    } == {
+        "code": "DX401",
+        "name": "disk-cache-unsafe",
+        "severity": "error",
+        "line": 11,
+        "column": 40,
+        "end_line": 11,
+        "end_column": 54,
     }
     assert record["filename"] == str(UNSAFE)
-    assert record["fix"]["applicability"] == "unsafe" and record["fix"]["message"] == "Set cache='none'"
+    assert (
+        record["fix"]["applicability"] == "unsafe"
+        and record["fix"]["message"] == "Set cache='none'"
+    )
 
 
 def test_non_domain_xml_is_skipped_silently(tmp_path):

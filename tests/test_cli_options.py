@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from helpers import run_cli
 from samples import (
     BOTH,
@@ -75,10 +76,26 @@ def test_unknown_option_is_one_line_and_exit_2(tmp_path):
 def test_help_lists_every_option():
     text = out(run_cli("--help"))
     for option in (
-        "--fix", "--unsafe-fixes", "--diff", "--show-fixes", "--select", "--extend-select",
-        "--ignore", "--config", "--no-config", "--host", "--fail-on", "--exit-zero",
-        "--exit-non-zero-on-fix", "--output-format", "--output-file", "--statistics",
-        "--quiet", "--verbose", "--stdin-filename", "--jobs",
+        "--fix",
+        "--unsafe-fixes",
+        "--diff",
+        "--show-fixes",
+        "--select",
+        "--extend-select",
+        "--ignore",
+        "--config",
+        "--no-config",
+        "--host",
+        "--fail-on",
+        "--exit-zero",
+        "--exit-non-zero-on-fix",
+        "--output-format",
+        "--output-file",
+        "--statistics",
+        "--quiet",
+        "--verbose",
+        "--stdin-filename",
+        "--jobs",
     ):
         assert option in text, option
 
@@ -90,8 +107,9 @@ def test_extend_select_adds_to_the_selection(tmp_path):
     target = write(tmp_path, "vm.xml", BOTH)
     only_native = run_cli("--no-config", "--select", "DX404", str(target))
     assert "DX401" not in out(only_native)
-    extended = run_cli("--no-config", "--select", "DX404", "--extend-select", "disk-cache-unsafe",
-                       str(target))
+    extended = run_cli(
+        "--no-config", "--select", "DX404", "--extend-select", "disk-cache-unsafe", str(target)
+    )
     assert "DX401" in out(extended) and "DX404" in out(extended)
 
 
@@ -181,9 +199,7 @@ def test_exit_zero_and_exit_non_zero_on_fix_conflict(tmp_path):
     assert result.returncode == 2 and "not allowed with" in err(result)
 
 
-@pytest.mark.parametrize(
-    ("fail_on", "expected"), [("info", 1), ("warning", 1), ("error", 0)]
-)
+@pytest.mark.parametrize(("fail_on", "expected"), [("info", 1), ("warning", 1), ("error", 0)])
 def test_fail_on_a_warning(tmp_path, fail_on, expected):
     target = write(tmp_path, "vm.xml", UNUSED)  # DX001 is a warning
     result = cli("--fail-on", fail_on, str(target))
@@ -285,7 +301,9 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path):
         env.update(extra_env, TERM="xterm")
         process = subprocess.Popen(
             [sys.executable, "-m", "domxml_lint", "--no-config", "--select", CORE, str(target)],
-            stdout=secondary, stderr=subprocess.DEVNULL, env=env,
+            stdout=secondary,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
         os.close(secondary)
         chunks = []
@@ -407,8 +425,9 @@ def test_summary_counts_host_aware_rules_skipped(tmp_path):
     assert out(result).splitlines()[-1] == (
         "1 finding in 1 file (1 fixable with --fix; 2 host-aware rules skipped: no --host)."
     )
-    verbose = run_cli("--no-config", "--select", "HST001", "--verbose", str(tmp_path / "vms"),
-                      env=env)
+    verbose = run_cli(
+        "--no-config", "--select", "HST001", "--verbose", str(tmp_path / "vms"), env=env
+    )
     assert "skipped host-aware rules (no --host): HST001" in err(verbose)
     assert out(verbose).splitlines()[-1] == (
         "No findings in 2 files (1 host-aware rule skipped: no --host)."
@@ -451,9 +470,8 @@ def test_verbose_shows_why_rules_stayed_silent(tmp_path):
 
 
 def test_readme_documents_every_option():
-    from helpers import REPO
-
     from domxml_lint.cli import build_parser
+    from helpers import REPO
 
     readme = (REPO / "README.md").read_text()
     for action in build_parser()._actions:
@@ -491,7 +509,11 @@ def unprivileged(tmp_path):
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
         result = subprocess.run(
             [sys.executable, "-m", "domxml_lint", "--no-config", "--select", CORE, *args],
-            cwd=tmp_path, capture_output=True, timeout=120, env=env, preexec_fn=drop,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=120,
+            env=env,
+            preexec_fn=drop,
         )
         if result.returncode == 97:
             message = "cannot drop CAP_DAC_OVERRIDE here (no CAP_SETPCAP)"

@@ -6,13 +6,13 @@ import importlib.util
 import textwrap
 
 import pytest
-from helpers import run_cli
-from samples import BOTH, CORE, NATIVE, NATIVE_FIXED, UNSAFE, UNSAFE_FIXED, UNUSED, write
-from test_plugins import install_dist_info
 
 from domxml_lint.config import ConfigResolver, glob_regex
 from domxml_lint.errors import UsageError
 from domxml_lint.plugins import load_ruleset
+from helpers import run_cli
+from samples import BOTH, CORE, NATIVE, NATIVE_FIXED, UNSAFE, UNSAFE_FIXED, UNUSED, write
+from test_plugins import install_dist_info
 
 
 def toml(directory, name, text):
@@ -20,8 +20,11 @@ def toml(directory, name, text):
 
 
 def codes(result) -> set[str]:
-    return {line.split(": ")[1].split()[0] for line in result.stdout.decode().splitlines()
-            if ": DX" in line}
+    return {
+        line.split(": ")[1].split()[0]
+        for line in result.stdout.decode().splitlines()
+        if ": DX" in line
+    }
 
 
 def err(result) -> str:
@@ -32,13 +35,17 @@ def err(result) -> str:
 
 
 def test_pyproject_table_is_read(tmp_path):
-    toml(tmp_path, "pyproject.toml", """
+    toml(
+        tmp_path,
+        "pyproject.toml",
+        """
         [project]
         name = "guests"
 
         [tool.domxml-lint]
         select = ["DX401"]
-    """)
+    """,
+    )
     write(tmp_path, "vm.xml", BOTH)
     assert codes(run_cli(str(tmp_path), cwd=tmp_path)) == {"DX401"}
 
@@ -69,7 +76,7 @@ def test_precedence_within_one_directory(tmp_path):
 
 def test_pyproject_without_the_table_is_passed_over(tmp_path):
     toml(tmp_path, "domxml-lint.toml", 'select = ["DX401"]\n')
-    toml(tmp_path / "pkg", "pyproject.toml", '[tool.black]\nline-length = 99\n')
+    toml(tmp_path / "pkg", "pyproject.toml", "[tool.black]\nline-length = 99\n")
     write(tmp_path / "pkg", "vm.xml", BOTH)
     assert codes(run_cli(str(tmp_path / "pkg"))) == {"DX401"}
 
@@ -128,15 +135,19 @@ def test_extend_select_and_ignore_keys(tmp_path):
 
 
 def test_per_file_ignores_are_relative_to_the_config(tmp_path):
-    toml(tmp_path, "domxml-lint.toml", f"""
+    toml(
+        tmp_path,
+        "domxml-lint.toml",
+        f"""
         select = {CORE.split(",")!r}
         [per-file-ignores]
         "legacy/*.xml" = ["DX401"]
         "scratch" = ["DX4"]
         "**/lab-*.xml" = ["io-native-needs-direct-cache"]
-    """.replace("'", '"'))
+    """.replace("'", '"'),
+    )
     write(tmp_path / "legacy", "old.xml", BOTH)
-    write(tmp_path / "legacy" / "sub", "deeper.xml", BOTH)   # * does not cross /
+    write(tmp_path / "legacy" / "sub", "deeper.xml", BOTH)  # * does not cross /
     write(tmp_path / "a" / "scratch" / "b", "vm.xml", BOTH)  # a bare name matches any level
     write(tmp_path / "x" / "y", "lab-1.xml", BOTH)
     write(tmp_path, "prod.xml", BOTH)
@@ -247,36 +258,53 @@ def limit_plugin(tmp_path):
 def test_rule_options_reach_the_rule(tmp_path, limit_plugin):
     project = tmp_path / "p"
     write(project, "vm.xml", NATIVE.replace("<vcpu>2</vcpu>", "<vcpu>4</vcpu>"))
-    toml(project, "pyproject.toml", """
+    toml(
+        project,
+        "pyproject.toml",
+        """
         [tool.domxml-lint]
         select = ["LIM001"]
         [tool.domxml-lint.rule-options.lim-vcpu-limit]
         max-vcpus = 2
         message = "ACME allows 2"
-    """)
+    """,
+    )
     result = run_cli(str(project), env=limit_plugin)
     assert result.returncode == 1 and b"LIM001 ACME allows 2 (lim-vcpu-limit)" in result.stdout
-    toml(project, "pyproject.toml", """
+    toml(
+        project,
+        "pyproject.toml",
+        """
         [tool.domxml-lint]
         select = ["LIM001"]
         [tool.domxml-lint.rule-options.LIM001]
         max-vcpus = 8
-    """)
+    """,
+    )
     assert run_cli(str(project), env=limit_plugin).returncode == 0
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[rule-options.lim-vcpu-limit]\nmax-vcpu = 2\n',
-         "rule-options.lim-vcpu-limit: unknown option 'max-vcpu'; did you mean 'max-vcpus'? "
-         "(lim-vcpu-limit has: max-vcpus, message)"),
-        ('[rule-options.lim-vcpu-limit]\nmax-vcpus = "2"\n',
-         "rule-options.lim-vcpu-limit: max-vcpus must be an integer like the default 16, not '2'"),
-        ('[rule-options.lim-vcpu-limt]\nmax-vcpus = 2\n',
-         "rule-options: unknown rule 'lim-vcpu-limt'; did you mean 'lim-vcpu-limit'?"),
-        ('[rule-options.disk-cache-unsafe]\nx = 1\n',
-         "rule-options.disk-cache-unsafe: DX401 (disk-cache-unsafe) has no options"),
+        (
+            "[rule-options.lim-vcpu-limit]\nmax-vcpu = 2\n",
+            "rule-options.lim-vcpu-limit: unknown option 'max-vcpu'; did you mean 'max-vcpus'? "
+            "(lim-vcpu-limit has: max-vcpus, message)",
+        ),
+        (
+            '[rule-options.lim-vcpu-limit]\nmax-vcpus = "2"\n',
+            "rule-options.lim-vcpu-limit: max-vcpus must be an integer like the default 16, "
+            "not '2'",
+        ),
+        (
+            "[rule-options.lim-vcpu-limt]\nmax-vcpus = 2\n",
+            "rule-options: unknown rule 'lim-vcpu-limt'; did you mean 'lim-vcpu-limit'?",
+        ),
+        (
+            "[rule-options.disk-cache-unsafe]\nx = 1\n",
+            "rule-options.disk-cache-unsafe: DX401 (disk-cache-unsafe) has no options",
+        ),
     ],
 )
 def test_rule_option_errors(tmp_path, limit_plugin, text, message):
@@ -293,34 +321,68 @@ def test_rule_option_errors(tmp_path, limit_plugin, text, message):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("domxml-lint.toml", 'selct = ["DX4"]\n',
-         "unknown key 'selct'; did you mean 'select'?"),
-        ("domxml-lint.toml", 'per_file_ignores = {}\n',
-         "unknown key 'per_file_ignores'; did you mean 'per-file-ignores'?"),
-        ("domxml-lint.toml", 'select = ["DX4O1"]\n',
-         "select: unknown rule selector 'DX4O1'; did you mean 'DX401'?"),
-        ("domxml-lint.toml", 'ignore = ["disk-cache-unsaf"]\n',
-         "ignore: unknown rule selector 'disk-cache-unsaf'; did you mean 'disk-cache-unsafe'?"),
-        ("domxml-lint.toml", 'select = "DX4"\n',
-         'select must be a list of strings, e.g. select = ["DX4"]'),
-        ("domxml-lint.toml", 'fail-on = "warn"\n',
-         "fail-on must be one of info, warning, error, not 'warn'; did you mean 'warning'?"),
-        ("domxml-lint.toml", 'unsafe-fixes = "yes"\n',
-         "unsafe-fixes must be true or false, not 'yes'"),
-        ("domxml-lint.toml", '[per-file-ignores]\n"*.xml" = "DX4"\n',
-         "per-file-ignores '*.xml' must be a list of rules"),
-        ("domxml-lint.toml", '[per-file-ignores]\n"*.xml" = ["DX9"]\n',
-         "per-file-ignores '*.xml': unknown rule selector 'DX9'"),
-        ("domxml-lint.toml", '[per-file-ignores]\n"[ab.xml" = ["DX4"]\n',
-         "per-file-ignores: unclosed '[' in pattern '[ab.xml'"),
-        ("domxml-lint.toml", '[tool.domxml-lint]\nselect = ["DX4"]\n',
-         "unknown key 'tool'; in domxml-lint.toml write the keys at top level"),
-        ("domxml-lint.toml", 'select = ["DX4"\n',
-         "invalid TOML: "),
-        ("pyproject.toml", '[tool.domxml_lint]\nselect = ["DX4"]\n',
-         "found [tool.domxml_lint]; did you mean [tool.domxml-lint]?"),
-        ("pyproject.toml", '[tool.domxml-lint]\nhost = 3\n',
-         "[tool.domxml-lint]: host must be a path or a list of paths"),
+        ("domxml-lint.toml", 'selct = ["DX4"]\n', "unknown key 'selct'; did you mean 'select'?"),
+        (
+            "domxml-lint.toml",
+            "per_file_ignores = {}\n",
+            "unknown key 'per_file_ignores'; did you mean 'per-file-ignores'?",
+        ),
+        (
+            "domxml-lint.toml",
+            'select = ["DX4O1"]\n',
+            "select: unknown rule selector 'DX4O1'; did you mean 'DX401'?",
+        ),
+        (
+            "domxml-lint.toml",
+            'ignore = ["disk-cache-unsaf"]\n',
+            "ignore: unknown rule selector 'disk-cache-unsaf'; did you mean 'disk-cache-unsafe'?",
+        ),
+        (
+            "domxml-lint.toml",
+            'select = "DX4"\n',
+            'select must be a list of strings, e.g. select = ["DX4"]',
+        ),
+        (
+            "domxml-lint.toml",
+            'fail-on = "warn"\n',
+            "fail-on must be one of info, warning, error, not 'warn'; did you mean 'warning'?",
+        ),
+        (
+            "domxml-lint.toml",
+            'unsafe-fixes = "yes"\n',
+            "unsafe-fixes must be true or false, not 'yes'",
+        ),
+        (
+            "domxml-lint.toml",
+            '[per-file-ignores]\n"*.xml" = "DX4"\n',
+            "per-file-ignores '*.xml' must be a list of rules",
+        ),
+        (
+            "domxml-lint.toml",
+            '[per-file-ignores]\n"*.xml" = ["DX9"]\n',
+            "per-file-ignores '*.xml': unknown rule selector 'DX9'",
+        ),
+        (
+            "domxml-lint.toml",
+            '[per-file-ignores]\n"[ab.xml" = ["DX4"]\n',
+            "per-file-ignores: unclosed '[' in pattern '[ab.xml'",
+        ),
+        (
+            "domxml-lint.toml",
+            '[tool.domxml-lint]\nselect = ["DX4"]\n',
+            "unknown key 'tool'; in domxml-lint.toml write the keys at top level",
+        ),
+        ("domxml-lint.toml", 'select = ["DX4"\n', "invalid TOML: "),
+        (
+            "pyproject.toml",
+            '[tool.domxml_lint]\nselect = ["DX4"]\n',
+            "found [tool.domxml_lint]; did you mean [tool.domxml-lint]?",
+        ),
+        (
+            "pyproject.toml",
+            "[tool.domxml-lint]\nhost = 3\n",
+            "[tool.domxml-lint]: host must be a path or a list of paths",
+        ),
     ],
 )
 def test_broken_config_is_one_clear_line(tmp_path, name, text, message):

@@ -23,12 +23,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fixcheck import check_trace, trace_fix
-from helpers import run_cli
 from lxml import etree
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
+from fixcheck import check_trace, trace_fix
+from helpers import run_cli
 
 pytestmark = pytest.mark.corpus
 

@@ -6,10 +6,10 @@ import codecs
 import time
 
 import pytest
-from helpers import run_cli
 
 from domxml_lint.document import MAX_FILE_BYTES, Document, sniff_root_name
 from domxml_lint.errors import HostileInputError, InputError
+from helpers import run_cli
 
 SIMPLE = b"<domain type='kvm'><name>x</name><devices><disk type='file'/></devices></domain>"
 
@@ -55,7 +55,10 @@ def test_utf8_bom_is_honoured_and_columns_skip_it():
 
 
 def test_declared_latin1_is_honoured():
-    data = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<domain><name>\u00e9t\u00e9</name><vcpu>1</vcpu></domain>".encode("latin-1")
+    data = (
+        "<?xml version='1.0' encoding='ISO-8859-1'?>\n"
+        "<domain><name>\u00e9t\u00e9</name><vcpu>1</vcpu></domain>"
+    ).encode("latin-1")
     doc = Document.parse(data, "l1.xml")
     assert doc.encoding == "iso8859-1"
     assert doc.root.findtext("name") == "\u00e9t\u00e9"
@@ -71,7 +74,9 @@ def test_columns_count_characters_not_bytes():
 
 
 def test_wrong_declared_encoding_is_an_error():
-    data = "<?xml version='1.0' encoding='UTF-8'?><domain><name>\u00e9</name></domain>".encode("latin-1")
+    data = "<?xml version='1.0' encoding='UTF-8'?><domain><name>\u00e9</name></domain>".encode(
+        "latin-1"
+    )
     with pytest.raises(InputError) as info:
         Document.parse(data, "bad.xml")
     assert info.value.line == 1
@@ -85,7 +90,10 @@ def test_size_limit():
 
 
 def test_source_map_spans():
-    data = b"<domain a='1'>\n  <x b=\"2\" >t</x >\n  <y/>\n  <!-- c -->\n  <z\n    c='>'\n  />\n</domain>"
+    data = (
+        b"<domain a='1'>\n  <x b=\"2\" >t</x >\n  <y/>\n  <!-- c -->\n"
+        b"  <z\n    c='>'\n  />\n</domain>"
+    )
     doc = Document.parse(data, "s.xml")
     spans = {el.tag: doc.span(el) for el in doc.elements}
     assert data[spans["x"].start : spans["x"].start_end] == b'<x b="2" >'
@@ -153,8 +161,10 @@ def test_billion_laughs_rejected_in_library():
 
 
 def test_xinclude_rejected():
-    data = (b"<domain xmlns:xi='http://www.w3.org/2001/XInclude'>\n"
-            b"  <xi:include href='/etc/passwd' parse='text'/>\n</domain>")
+    data = (
+        b"<domain xmlns:xi='http://www.w3.org/2001/XInclude'>\n"
+        b"  <xi:include href='/etc/passwd' parse='text'/>\n</domain>"
+    )
     with pytest.raises(HostileInputError) as info:
         Document.parse(data, "xi.xml")
     assert info.value.line == 2 and "XInclude" in info.value.message
@@ -208,8 +218,10 @@ def test_columns_across_checkpoints_match_decoding(encoding):
     samples = {"UTF-8": "\u00e9\u6f22\U0001f600", "ISO-8859-1": "\u00e9", "windows-1251": "\u0416"}
     text = samples[encoding]
     body = "".join(f"<v n='{text * (i % 7)}'/>" for i in range(3000))
-    source = (f"<?xml version='1.0' encoding='{encoding}'?>\n"
-              f"<domain><name>{text}</name>{body}\n<x/>{body}</domain>")
+    source = (
+        f"<?xml version='1.0' encoding='{encoding}'?>\n"
+        f"<domain><name>{text}</name>{body}\n<x/>{body}</domain>"
+    )
     data = source.encode(encoding)
     doc = Document.parse(data, "enc.xml")
     assert len(data) > 3 * 4096
@@ -220,8 +232,10 @@ def test_columns_across_checkpoints_match_decoding(encoding):
 
 
 def test_xpath_of_matches_lxml_getpath():
-    data = (b"<domain xmlns:q='urn:q'><devices><disk/><disk><driver/></disk><q:x/><q:x/>"
-            b"<interface/><!-- c --><disk/></devices><q:y><q:z/><a/></q:y></domain>")
+    data = (
+        b"<domain xmlns:q='urn:q'><devices><disk/><disk><driver/></disk><q:x/><q:x/>"
+        b"<interface/><!-- c --><disk/></devices><q:y><q:z/><a/></q:y></domain>"
+    )
     doc = Document.parse(data, "p.xml")
     tree = doc.root.getroottree()
     for element in reversed(doc.elements):  # children before parents: the cache must not care
@@ -261,8 +275,10 @@ def test_parser_limits_are_one_line_without_libxml2_advice(data, fragment):
 def test_multibyte_legacy_encodings_are_refused_with_advice(encoding):
     # The byte-offset source map (expat) cannot read them; they used to surface as an
     # "internal error" in the first rule that located a finding.
-    data = (f"<?xml version='1.0' encoding='{encoding}'?>\n<domain type='kvm'><name>x</name>"
-            "<devices><disk><driver io='native'/></disk></devices></domain>").encode("ascii")
+    data = (
+        f"<?xml version='1.0' encoding='{encoding}'?>\n<domain type='kvm'><name>x</name>"
+        "<devices><disk><driver io='native'/></disk></devices></domain>"
+    ).encode("ascii")
     with pytest.raises(InputError) as info:
         Document.parse(data, "legacy.xml")
     assert "is not supported" in info.value.message and "iconv" in info.value.hint

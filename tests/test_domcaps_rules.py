@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import HOSTS, RULE_FIXTURES
-
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.host import load_host
+from helpers import HOSTS, RULE_FIXTURES
 
 EPYC = HOSTS / "epyc-2node.xml"
 TEST_DEFAULT = HOSTS / "test-default.xml"

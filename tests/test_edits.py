@@ -97,7 +97,7 @@ def test_set_attribute_escapes_quote(q, i, n):
         render(TEMPLATE, q, i, n),
         lambda ed, root: ed.set_attribute(root.find("devices/disk/target"), "dev", "a'b\"c&"),
     )
-    escaped = "a&apos;b\"c&amp;" if q == "'" else "a'b&quot;c&amp;"
+    escaped = 'a&apos;b"c&amp;' if q == "'" else "a'b&quot;c&amp;"
     expected = swap("dev={q}vda{q}", "dev={q}" + escaped.replace("{", "{{") + "{q}")
     assert result == render(expected, q, i, n)
     assert etree.fromstring(result).find("devices/disk/target").get("dev") == "a'b\"c&"
@@ -162,7 +162,9 @@ def test_insert_child_after_and_before_sibling(q, i, n):
         "<hard_limit unit={q}GiB{q}>5</hard_limit>{n}{i}</memtune>{n}",
     )
     assert after == render(expected, q, i, n)
-    before = apply_one(data, lambda ed, root: ed.insert_child(root, page, before=root.find("memoryBacking")))
+    before = apply_one(
+        data, lambda ed, root: ed.insert_child(root, page, before=root.find("memoryBacking"))
+    )
     assert before == after
 
 
@@ -234,12 +236,19 @@ def test_replace_text_refuses_non_leaf():
 def test_insert_into_one_line_document():
     data = b"<domain><devices><disk/></devices></domain>"
     doc = Document.parse(data, "t.xml")
-    edit = Editor(doc).insert_child(doc.root.find("devices"), new_element("sound", {"model": "ich9"}))
-    assert apply_edits(doc, [edit]) == b"<domain><devices><disk/><sound model='ich9'/></devices></domain>"
+    edit = Editor(doc).insert_child(
+        doc.root.find("devices"), new_element("sound", {"model": "ich9"})
+    )
+    assert (
+        apply_edits(doc, [edit])
+        == b"<domain><devices><disk/><sound model='ich9'/></devices></domain>"
+    )
 
 
 def test_non_ascii_before_edit_uses_byte_offsets():
-    data = "<domain>\n  <title>\u00fc\u00fc\u00fc \U0001f600</title>\n  <vcpu>2</vcpu>\n</domain>\n".encode()
+    data = (
+        "<domain>\n  <title>\u00fc\u00fc\u00fc \U0001f600</title>\n  <vcpu>2</vcpu>\n</domain>\n"
+    ).encode()
     doc = Document.parse(data, "t.xml")
     edit = Editor(doc).set_attribute(doc.root.find("vcpu"), "placement", "static")
     out = apply_edits(doc, [edit])
@@ -247,7 +256,10 @@ def test_non_ascii_before_edit_uses_byte_offsets():
 
 
 def test_latin1_document_edits_are_encoded_in_latin1():
-    data = "<?xml version='1.0' encoding='ISO-8859-1'?>\n<domain><title>\u00e9</title><vcpu>1</vcpu></domain>".encode("latin-1")
+    data = (
+        "<?xml version='1.0' encoding='ISO-8859-1'?>\n"
+        "<domain><title>\u00e9</title><vcpu>1</vcpu></domain>"
+    ).encode("latin-1")
     doc = Document.parse(data, "t.xml")
     edit = Editor(doc).set_attribute(doc.root.find("vcpu"), "current", "\u00e9\u20ac")
     out = apply_edits(doc, [edit])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from helpers import FIXTURES, HOSTS
 
 import domxml_lint
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.host import load_host
+from helpers import FIXTURES, HOSTS
 
 EXAMPLES = FIXTURES / "examples"
 GUIDE_TUNED = EXAMPLES / "guide-tuned.xml"  # for epyc-2node: huge pages, a node-1 NVMe

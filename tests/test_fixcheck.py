@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fixcheck import check_trace, trace_fix
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
@@ -18,6 +17,7 @@ from domxml_lint.findings import Edit
 from domxml_lint.linter import Linter
 from domxml_lint.plugins import load_ruleset
 from domxml_lint.rule import rule
+from fixcheck import check_trace, trace_fix
 
 DOC = b"""<domain type='kvm'>
   <name>g</name>

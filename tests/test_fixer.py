@@ -79,7 +79,9 @@ def _breaks_xml(ctx):
 @rule(code="ZZ002", name="lies-about-safety", severity="error", summary="test rule", fix="safe")
 def _lies(ctx):
     """A rule that declares safe fixes but offers an unsafe one."""
-    yield ctx.finding(ctx.doc.root, "x", fix=ctx.unsafe_fix("t", ctx.edit.set_attribute(ctx.doc.root, "a", "b")))
+    yield ctx.finding(
+        ctx.doc.root, "x", fix=ctx.unsafe_fix("t", ctx.edit.set_attribute(ctx.doc.root, "a", "b"))
+    )
 
 
 def test_fix_that_breaks_xml_is_an_internal_error():

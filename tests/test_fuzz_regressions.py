@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import REPO
 
 FUZZ = REPO / "fuzz"

@@ -14,10 +14,10 @@ import threading
 import time
 
 import pytest
-from helpers import RULE_FIXTURES, require_libvirt, require_virsh, run_cli
 
 from domxml_lint import cli
 from domxml_lint.live import LiveSession, open_connection
+from helpers import RULE_FIXTURES, require_libvirt, require_virsh, run_cli
 
 URI = "test:///default"
 _loop_started = False

@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import pytest
-from helpers import HOSTS, REPO, RULE_FIXTURES, run_cli
 
 from domxml_lint.document import Document
 from domxml_lint.errors import HostileInputError, InputError
@@ -20,6 +19,7 @@ from domxml_lint.host import (
 from domxml_lint.linter import Linter
 from domxml_lint.rule import rule
 from domxml_lint.ruleset import RuleSet
+from helpers import HOSTS, REPO, RULE_FIXTURES, run_cli
 
 EPYC = HOSTS / "epyc-2node.xml"
 CLEAN_DOMAIN = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"

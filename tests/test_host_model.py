@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from helpers import HOSTS
 
 from domxml_lint.facts import PciAddress
 from domxml_lint.host import (
@@ -14,6 +13,7 @@ from domxml_lint.host import (
     PciId,
     load_host,
 )
+from helpers import HOSTS
 
 EPYC = HOSTS / "epyc-2node.xml"
 TEST_DEFAULT = HOSTS / "test-default.xml"

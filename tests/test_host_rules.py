@@ -13,7 +13,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from helpers import HOSTS, RULE_FIXTURES, require_libvirt
 from lxml import etree
 
 from domxml_lint.api import build_linter
@@ -22,6 +21,7 @@ from domxml_lint.findings import Severity
 from domxml_lint.fixer import fix_document
 from domxml_lint.host import host_from_documents, load_host
 from domxml_lint.live import capture_host, open_connection
+from helpers import HOSTS, RULE_FIXTURES, require_libvirt
 
 HOST_RULES = [
     "pin-host-cpu-missing",

@@ -10,11 +10,11 @@ import os
 import sys
 
 import pytest
-from helpers import HOSTS, REPO, require_libvirt, require_virsh, run_cli
 from lxml import etree
 
 from domxml_lint.document import Document
 from domxml_lint.host import inner_documents, load_host
+from helpers import HOSTS, REPO, require_libvirt, require_virsh, run_cli
 
 URI = "test:///default"
 

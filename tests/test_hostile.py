@@ -25,11 +25,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import RULE_FIXTURES
-from processes import IS_ROOT, Measured, run_cli_measured, unprivileged
 
 import domxml_lint
 from domxml_lint.document import MAX_ELEMENTS, MAX_FILE_BYTES
+from helpers import RULE_FIXTURES
+from processes import IS_ROOT, Measured, run_cli_measured, unprivileged
 
 GOOD_SOURCE = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
 SECRET = "TOP-SECRET-7f3a9c-CONTENT"

@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
-from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NOT_DOMAIN, UNSAFE, UNUSED, write
 
 from domxml_lint.runner import POOL_THRESHOLD, workers_for
+from helpers import run_cli
+from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NOT_DOMAIN, UNSAFE, UNUSED, write
 
 FORMATS = ["text", "json", "sarif", "github", "junit"]
 
@@ -26,10 +26,12 @@ def batch(tmp_path):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_pool_output_is_byte_identical(batch, fmt):
-    serial = run_cli("--no-config", "--select", CORE, "--jobs", "1", "--output-format", fmt, ".",
-                     cwd=batch)
-    pooled = run_cli("--no-config", "--select", CORE, "--jobs", "2", "--output-format", fmt, ".",
-                     cwd=batch)
+    serial = run_cli(
+        "--no-config", "--select", CORE, "--jobs", "1", "--output-format", fmt, ".", cwd=batch
+    )
+    pooled = run_cli(
+        "--no-config", "--select", CORE, "--jobs", "2", "--output-format", fmt, ".", cwd=batch
+    )
     assert serial.returncode == pooled.returncode == 2  # the broken files
     assert serial.stdout == pooled.stdout
     assert serial.stderr == pooled.stderr
@@ -111,7 +113,7 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
     import sys
     import time
 
-    from samples import domain, disk
+    from samples import disk, domain
 
     fixed = domain(disk(" io='native' cache='none'") + disk(" cache='none'", "vdb"))
     for trial in range(2):
@@ -119,9 +121,21 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
         for index in range(1500):
             write(folder, f"vm-{index:04}.xml", BOTH)
         process = subprocess.Popen(
-            [sys.executable, "-m", "domxml_lint", "--no-config", "--select", CORE, "--fix",
-             "--unsafe-fixes", "--jobs", "2", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "domxml_lint",
+                "--no-config",
+                "--select",
+                CORE,
+                "--fix",
+                "--unsafe-fixes",
+                "--jobs",
+                "2",
+                str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         time.sleep(random.uniform(0.25, 0.7))
         process.send_signal(getattr(signal, signal_name))
@@ -159,9 +173,8 @@ def domxml_lint_rules():
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path):
+    from samples import disk, domain
     from test_plugins import install_dist_info
-
-    from samples import domain, disk
 
     site = tmp_path / "site"
     site.mkdir()

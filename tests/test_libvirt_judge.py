@@ -19,14 +19,14 @@ import hashlib
 import itertools
 
 import pytest
-from helpers import IN_CI
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
-from strategies import domain_documents
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.fixer import fix_document
+from helpers import IN_CI
+from strategies import domain_documents
 
 pytestmark = pytest.mark.libvirt
 

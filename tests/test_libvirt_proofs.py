@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import RULE_FIXTURES
-from libvirt_helpers import as_test_driver, define_error, libvirt_conn  # noqa: F401
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.fixer import fix_document
+from helpers import RULE_FIXTURES
+from libvirt_helpers import as_test_driver, define_error, libvirt_conn  # noqa: F401
 
 pytestmark = pytest.mark.libvirt
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import run_cli
 from lxml import etree
-from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NATIVE_FIXED, NOT_DOMAIN, UNUSED, write
-from test_plugins import install_dist_info
 
 from domxml_lint.output.github import escape_data, escape_property
+from helpers import run_cli
+from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NATIVE_FIXED, NOT_DOMAIN, UNUSED, write
+from test_plugins import install_dist_info
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -53,7 +53,10 @@ def test_sarif_is_valid_and_repository_relative(tmp_path):
         {"uri": "guests/web.xml", "uriBaseId": "%SRCROOT%"},
     ]
     assert located[1]["region"] == {
-        "startLine": 7, "startColumn": 38, "endLine": 7, "endColumn": 49
+        "startLine": 7,
+        "startColumn": 38,
+        "endLine": 7,
+        "endColumn": 49,
     }
 
 
@@ -116,7 +119,8 @@ def test_sarif_fixes_rebuild_the_fixed_file(tmp_path):
     data = target.read_bytes()
     for replacement in sorted(
         fix["artifactChanges"][0]["replacements"],
-        key=lambda r: r["deletedRegion"]["byteOffset"], reverse=True,
+        key=lambda r: r["deletedRegion"]["byteOffset"],
+        reverse=True,
     ):
         start = replacement["deletedRegion"]["byteOffset"]
         end = start + replacement["deletedRegion"]["byteLength"]
@@ -194,8 +198,14 @@ def test_github_escaping_and_notice_level(tmp_path):
     write(tmp_path, "a,b:c%.xml", CLEAN)
     write(tmp_path, "warn.xml", UNUSED)
     result = run_cli(
-        "--no-config", "--select", "ODD001,DX001,DX401", "--output-format", "github", ".",
-        cwd=tmp_path, env={"PYTHONPATH": str(site)},
+        "--no-config",
+        "--select",
+        "ODD001,DX001,DX401",
+        "--output-format",
+        "github",
+        ".",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
     )
     lines = result.stdout.decode().splitlines()
     assert lines[0] == (
@@ -238,7 +248,10 @@ def test_junit_one_testcase_per_file_one_failure_per_finding(tmp_path):
     root = junit(".", cwd=tmp_path)
     suite = root.find("testsuite")
     assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
-        "tests": "4", "failures": "1", "errors": "1", "skipped": "1"
+        "tests": "4",
+        "failures": "1",
+        "errors": "1",
+        "skipped": "1",
     }
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert sorted(cases) == ["./a-web.xml", "./b-ok.xml", "./c-bad.xml", "./d-net.xml"]
@@ -282,7 +295,7 @@ def test_json_has_urls_and_applicable_edits(tmp_path):
     assert records[1]["fix"]["applies"] is False, "unsafe, and --unsafe-fixes not given"
     data = target.read_bytes()
     (edit,) = native_fix["edits"]
-    fixed = data[: edit["start"]] + edit["content"].encode() + data[edit["end"]:]
+    fixed = data[: edit["start"]] + edit["content"].encode() + data[edit["end"] :]
     assert b"io='native' cache='none'" in fixed
 
 
@@ -291,8 +304,16 @@ def test_json_url_is_null_for_plugin_rules(tmp_path):
     site.mkdir()
     install_dist_info(site, "odd_rules", ODD_PLUGIN)
     write(tmp_path, "vm.xml", CLEAN)
-    result = run_cli("--no-config", "--select", "ODD001", "--output-format", "json", ".",
-                     cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    result = run_cli(
+        "--no-config",
+        "--select",
+        "ODD001",
+        "--output-format",
+        "json",
+        ".",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+    )
     (record,) = json.loads(result.stdout)
     assert record["code"] == "ODD001" and record["url"] is None and record["severity"] == "info"
 

@@ -8,8 +8,9 @@ import sys
 import textwrap
 
 import pytest
+
 from helpers import REPO, run_cli
-from samples import UNSAFE, CLEAN, domain, write
+from samples import CLEAN, UNSAFE, domain, write
 
 EXAMPLE = REPO / "examples" / "plugin-acme"
 
@@ -22,18 +23,29 @@ def acme_site(tmp_path_factory):
     shutil.copytree(EXAMPLE, source)  # pip builds in the source tree; keep the checkout clean
     site = base / "site"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(source)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(site.glob("domxml_lint_acme-1.0.0.dist-info/entry_points.txt"))
     return {"PYTHONPATH": str(site)}
 
 
-CRASHY = domain(
-    "", extra="  <on_crash>destroy</on_crash>\n"
-).replace("<vcpu>2</vcpu>", "<vcpu>24</vcpu>")
+CRASHY = domain("", extra="  <on_crash>destroy</on_crash>\n").replace(
+    "<vcpu>2</vcpu>", "<vcpu>24</vcpu>"
+)
 
 
 def test_installed_plugin_rules_are_listed(acme_site):
@@ -57,21 +69,29 @@ def test_installed_plugin_finds_and_fixes(acme_site, tmp_path):
 
 def test_plugin_option_from_config(acme_site, tmp_path):
     write(tmp_path, "vm.xml", CRASHY)
-    write(tmp_path, "pyproject.toml", textwrap.dedent("""
+    write(
+        tmp_path,
+        "pyproject.toml",
+        textwrap.dedent("""
         [tool.domxml-lint]
         select = ["acme-vcpu-limit"]
 
         [tool.domxml-lint.rule-options.acme-vcpu-limit]
         max-vcpus = 32
-    """))
+    """),
+    )
     assert run_cli(str(tmp_path), env=acme_site).returncode == 0
-    write(tmp_path, "pyproject.toml", textwrap.dedent("""
+    write(
+        tmp_path,
+        "pyproject.toml",
+        textwrap.dedent("""
         [tool.domxml-lint]
         select = ["acme-vcpu-limit"]
 
         [tool.domxml-lint.rule-options.acme-vcpu-limit]
         max-vcpus = 8
-    """))
+    """),
+    )
     result = run_cli(str(tmp_path), env=acme_site)
     assert result.returncode == 1 and b"limit of 8" in result.stdout
 
@@ -97,8 +117,11 @@ def test_readme_configuration_example_is_valid(acme_site, tmp_path):
     import re
 
     readme = (REPO / "README.md").read_text()
-    block = next(b for b in re.findall(r"```toml\n(.*?)```", readme, re.S)
-                 if "[tool.domxml-lint]" in b and "per-file-ignores" in b)
+    block = next(
+        b
+        for b in re.findall(r"```toml\n(.*?)```", readme, re.S)
+        if "[tool.domxml-lint]" in b and "per-file-ignores" in b
+    )
     # host snapshots are checked elsewhere; the file named here is illustrative
     text = "\n".join(line for line in block.splitlines() if not line.startswith("host ="))
     write(tmp_path, "pyproject.toml", text)

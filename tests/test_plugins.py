@@ -55,16 +55,22 @@ def test_installed_plugin_rule_runs(tmp_path):
 
 def test_plugin_claiming_a_builtin_code_is_refused(tmp_path):
     install_dist_info(tmp_path, "clash_rules", PLUGIN.replace("ACME001", "DX401"))
-    result = run_cli(str(RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"), env={"PYTHONPATH": str(tmp_path)})
+    result = run_cli(
+        str(RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"), env={"PYTHONPATH": str(tmp_path)}
+    )
     assert result.returncode == 2
     assert b"two rules claim 'DX401'" in result.stderr
 
 
 def test_broken_plugin_is_named(tmp_path):
     install_dist_info(tmp_path, "broken_rules", "raise RuntimeError('plugin exploded')\n")
-    result = run_cli(str(RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"), env={"PYTHONPATH": str(tmp_path)})
+    result = run_cli(
+        str(RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"), env={"PYTHONPATH": str(tmp_path)}
+    )
     assert result.returncode == 2
-    assert b"cannot load a domxml_lint plugin" in result.stderr and b"plugin exploded" in result.stderr
+    assert (
+        b"cannot load a domxml_lint plugin" in result.stderr and b"plugin exploded" in result.stderr
+    )
 
 
 def test_entry_point_scan_agrees_with_importlib_metadata():

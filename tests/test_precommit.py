@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import IN_CI, REPO
 from samples import NATIVE, NATIVE_FIXED, NOT_DOMAIN, write
 
@@ -58,8 +59,9 @@ def hook_repo(tmp_path_factory) -> tuple[Path, dict]:
     base = tmp_path_factory.mktemp("precommit")
     env = _env(base / "pre-commit-home")
     if (REPO / ".git").exists():
-        listed = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                      cwd=REPO, env=env)
+        listed = _git(
+            "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO, env=env
+        )
         files = [name for name in listed.split("\0") if name and (REPO / name).is_file()]
     else:
         _unavailable(f"{REPO} is not a git checkout")
@@ -84,7 +86,11 @@ def project(tmp_path, hook_repo) -> Path:
 def pre_commit(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -93,8 +99,16 @@ def test_hook_fails_on_a_bad_file_and_prints_the_finding(project, hook_repo):
     write(project, "vm.xml", NATIVE)
     write(project, "pom.xml", "<project><modelVersion>4.0.0</modelVersion></project>\n")
     _git("add", "-A", cwd=project, env=env)
-    result = pre_commit("try-repo", str(snapshot), "domxml-lint", "--files", "vm.xml", "pom.xml",
-                        cwd=project, env=env)
+    result = pre_commit(
+        "try-repo",
+        str(snapshot),
+        "domxml-lint",
+        "--files",
+        "vm.xml",
+        "pom.xml",
+        cwd=project,
+        env=env,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "domxml-lint" in output and "Failed" in output
@@ -107,8 +121,16 @@ def test_hook_passes_on_clean_and_non_domain_xml(project, hook_repo):
     write(project, "vm.xml", NATIVE_FIXED)
     write(project, "net.xml", NOT_DOMAIN)
     _git("add", "-A", cwd=project, env=env)
-    result = pre_commit("try-repo", str(snapshot), "domxml-lint", "--files", "vm.xml", "net.xml",
-                        cwd=project, env=env)
+    result = pre_commit(
+        "try-repo",
+        str(snapshot),
+        "domxml-lint",
+        "--files",
+        "vm.xml",
+        "net.xml",
+        cwd=project,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Passed" in result.stdout
 
@@ -116,14 +138,18 @@ def test_hook_passes_on_clean_and_non_domain_xml(project, hook_repo):
 def test_hook_with_fix_fixes_and_pre_commit_reports_it(project, hook_repo):
     snapshot, env = hook_repo
     rev = _git("rev-parse", "HEAD", cwd=snapshot, env=env).strip()
-    write(project, ".pre-commit-config.yaml", (
-        "repos:\n"
-        f"  - repo: {snapshot}\n"
-        f"    rev: {rev}\n"
-        "    hooks:\n"
-        "      - id: domxml-lint\n"
-        "        args: [--fix]\n"
-    ))
+    write(
+        project,
+        ".pre-commit-config.yaml",
+        (
+            "repos:\n"
+            f"  - repo: {snapshot}\n"
+            f"    rev: {rev}\n"
+            "    hooks:\n"
+            "      - id: domxml-lint\n"
+            "        args: [--fix]\n"
+        ),
+    )
     write(project, "guests/vm.xml", NATIVE)
     _git("add", "-A", cwd=project, env=env)
     result = pre_commit("run", "--files", "guests/vm.xml", cwd=project, env=env)

@@ -8,11 +8,9 @@ import re
 import tempfile
 
 import pytest
-from fixcheck import check_trace, trace_fix
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from strategies import capabilities_documents, domain_documents, xml_documents
 
 from domxml_lint.api import build_linter
 from domxml_lint.cpuset import CpusetError, parse_cpuset
@@ -21,6 +19,8 @@ from domxml_lint.edits import Editor, new_element
 from domxml_lint.errors import InternalError
 from domxml_lint.findings import Severity
 from domxml_lint.fixer import apply_edits, fix_document
+from fixcheck import check_trace, trace_fix
+from strategies import capabilities_documents, domain_documents, xml_documents
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from helpers import REPO, run_cli
-
-from domxml_lint.plugins import load_ruleset
 from domxml_lint import docs
+from domxml_lint.plugins import load_ruleset
 from domxml_lint.rule import DOC_SECTIONS, rule
+from helpers import REPO, run_cli
 
 RULES_DIR = REPO / "rules"
 
@@ -101,9 +100,16 @@ def test_rules_lists_every_rule():
 
 
 def _opt_in_host_rule():
-    @rule(code="DX299", name="made-up-host-rule", severity="info", default=False,
-          needs_host=True, fix="unsafe", summary="Uses <numatune> | host",
-          options={"max-nodes": 4, "mode": "strict"})
+    @rule(
+        code="DX299",
+        name="made-up-host-rule",
+        severity="info",
+        default=False,
+        needs_host=True,
+        fix="unsafe",
+        summary="Uses <numatune> | host",
+        options={"max-nodes": 4, "mode": "strict"},
+    )
     def made_up(ctx):
         """
         ## What it does

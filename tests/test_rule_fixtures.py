@@ -17,22 +17,20 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from helpers import HOSTS, RULE_FIXTURES, assert_changes_within
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.fixer import fix_document
 from domxml_lint.plugins import load_ruleset
 from domxml_lint.rule import DOC_SECTIONS
+from helpers import HOSTS, RULE_FIXTURES, assert_changes_within
 
 BUILTIN = [r for r in load_ruleset(entry_points=False) if r.origin == "domxml_lint"]
 
 
 def _fixtures(rule_name: str, prefix: str) -> list[Path]:
     directory = RULE_FIXTURES / rule_name
-    return sorted(
-        p for p in directory.glob(f"{prefix}*.xml") if not p.name.endswith(".fixed.xml")
-    )
+    return sorted(p for p in directory.glob(f"{prefix}*.xml") if not p.name.endswith(".fixed.xml"))
 
 
 @cache
@@ -86,9 +84,7 @@ def test_clean_fixture_is_clean(rule, path):
     assert not findings, "\n".join(f"{f.line}:{f.column} {f.message}" for f in findings)
 
 
-@pytest.mark.parametrize(
-    "rule,path", [c for c in _cases("trigger") if c.values[0].fix is not None]
-)
+@pytest.mark.parametrize("rule,path", [c for c in _cases("trigger") if c.values[0].fix is not None])
 def test_fix_matches_snapshot_and_is_minimal(rule, path):
     original = path.read_bytes()
     expected_path = path.with_name(path.stem + ".fixed.xml")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import IN_CI
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.findings import Severity
 from domxml_lint.fixer import fix_document
+from helpers import IN_CI
 
 pytestmark = pytest.mark.corpus
 

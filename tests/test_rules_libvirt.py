@@ -11,13 +11,13 @@ here and are covered by the fixtures alone.
 from __future__ import annotations
 
 import pytest
-from helpers import IN_CI, RULE_FIXTURES
 from lxml import etree
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.fixer import fix_document
 from domxml_lint.units import to_kib
+from helpers import IN_CI, RULE_FIXTURES
 
 pytestmark = pytest.mark.libvirt
 
@@ -86,9 +86,7 @@ REFUSED_AT_DEFINE = {
 }
 
 
-@pytest.mark.parametrize(
-    "rule_name,fixture", sorted(REFUSED_AT_DEFINE), ids=lambda v: str(v)
-)
+@pytest.mark.parametrize("rule_name,fixture", sorted(REFUSED_AT_DEFINE), ids=lambda v: str(v))
 def test_error_findings_match_libvirts_refusal(conn, rule_name, fixture):
     path = RULE_FIXTURES / rule_name / fixture
     errors = [f for f in _findings(rule_name, path) if f.severity.value == "error"]
@@ -98,9 +96,7 @@ def test_error_findings_match_libvirts_refusal(conn, rule_name, fixture):
     assert REFUSED_AT_DEFINE[(rule_name, fixture)] in message
 
 
-@pytest.mark.parametrize(
-    "rule_name", ["iotune-total-with-read-write", "hugepage-nodeset-invalid"]
-)
+@pytest.mark.parametrize("rule_name", ["iotune-total-with-read-write", "hugepage-nodeset-invalid"])
 def test_clean_fixtures_are_accepted_by_libvirt(conn, rule_name):
     for path in _fixtures(rule_name, "clean"):
         assert _define(conn, path) is None, path.name

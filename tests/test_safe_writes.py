@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 import pytest
-from samples import CORE
-from helpers import RULE_FIXTURES
-from processes import IS_ROOT, cli_command, run_cli_measured, unprivileged
 
 import domxml_lint
 from domxml_lint import fileio
 from domxml_lint.errors import InputError
 from domxml_lint.fileio import TEMP_SUFFIX, write_atomic
+from helpers import RULE_FIXTURES
+from processes import IS_ROOT, cli_command, run_cli_measured, unprivileged
+from samples import CORE
 
 TRIGGER = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
 CLEAN = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"

@@ -19,12 +19,14 @@ def _make(code: str, name: str, default: bool = True):
     return check
 
 
-RULES = RuleSet([
-    _make("DX401", "alpha"),
-    _make("DX402", "beta", default=False),
-    _make("DX501", "gamma"),
-    _make("DX101", "delta", default=False),
-])
+RULES = RuleSet(
+    [
+        _make("DX401", "alpha"),
+        _make("DX402", "beta", default=False),
+        _make("DX501", "gamma"),
+        _make("DX101", "delta", default=False),
+    ]
+)
 
 
 def codes(rules):
@@ -78,11 +80,15 @@ def test_layers_stack_like_config_then_command_line():
     config = Selection(select=["DX4"], ignore=["alpha"])
     # a later layer without select adjusts what the config chose
     assert codes(RULES.select_layers([config, Selection(extend_select=["DX5"])])) == [
-        "DX402", "DX501"]
+        "DX402",
+        "DX501",
+    ]
     assert codes(RULES.select_layers([config, Selection(ignore=["DX402"])])) == []
     # a later select replaces the config's choice entirely, ignores included
     assert codes(RULES.select_layers([config, Selection(select=["alpha", "DX1"])])) == [
-        "DX101", "DX401"]
+        "DX101",
+        "DX401",
+    ]
     # an ignore in a later layer beats an earlier, more specific select
     layers = [Selection(select=["DX402"]), Selection(ignore=["DX4"])]
     assert codes(RULES.select_layers(layers)) == []

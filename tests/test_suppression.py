@@ -12,7 +12,10 @@ DISK = """<disk type='file' device='disk'>
 
 def domain(*devices: str, head: str = "") -> str:
     body = "\n    ".join(devices)
-    return f"{head}<domain type='kvm'>\n  <name>s</name>\n  <devices>\n    {body}\n  </devices>\n</domain>\n"
+    return (
+        f"{head}<domain type='kvm'>\n  <name>s</name>\n  <devices>\n    {body}\n"
+        "  </devices>\n</domain>\n"
+    )
 
 
 def codes(text: str, **kwargs) -> list[tuple[str, int]]:
@@ -29,7 +32,9 @@ def test_element_suppression_covers_subtree_only():
 
 
 def test_names_and_codes_both_work():
-    text = domain("<!-- domxml-lint: disable=disk-cache-unsafe -->", DISK.format(extra="", dev="vda"))
+    text = domain(
+        "<!-- domxml-lint: disable=disk-cache-unsafe -->", DISK.format(extra="", dev="vda")
+    )
     assert codes(text, select="DX401,DX001") == []
 
 

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
-
 from . import __version__, live_options
 from .config import ConfigResolver, FileSettings, Overrides, settings_for
 from .errors import DomxmlLintError, InputError, UsageError
@@ -279,10 +278,15 @@ def run_check(args: argparse.Namespace) -> int:
     if session is not None:
         live_settings = settings_for(resolver.for_path(None), overrides, None)
         settings_used.add(live_settings)
-        results = session.lint(
-            lambda shown, data: process(Task(shown, live_settings, display=shown), mode, data=data),
-            fixing=args.fix and not args.diff,
-        ) + results
+        results = (
+            session.lint(
+                lambda shown, data: process(
+                    Task(shown, live_settings, display=shown), mode, data=data
+                ),
+                fixing=args.fix and not args.diff,
+            )
+            + results
+        )
 
     run = Run(
         results=tuple(results),
@@ -421,11 +425,14 @@ def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileR
                     yield file
             for problem in unreadable:
                 where = problem.filename or path
-                yield FileResult(where, error=InputError(
+                yield FileResult(
                     where,
-                    f"cannot search this directory: {problem.strerror or problem}",
-                    hint="check its permissions; files in it were not checked",
-                ))
+                    error=InputError(
+                        where,
+                        f"cannot search this directory: {problem.strerror or problem}",
+                        hint="check its permissions; files in it were not checked",
+                    ),
+                )
         elif os.path.exists(path) or os.path.islink(path):
             if path not in seen:
                 seen.add(path)
@@ -527,15 +534,17 @@ def rules_command(argv: Sequence[str]) -> int:
         return EXIT_CLEAN
     rows = [("CODE", "NAME", "SEVERITY", "FIX", "DEFAULT", "HOST", "SUMMARY")]
     for item in listed:
-        rows.append((
-            item.code,
-            item.name,
-            item.severity.value,
-            item.fix.value if item.fix else "-",
-            "yes" if item.default else "opt-in",
-            "yes" if item.needs_host else "-",
-            item.summary,
-        ))
+        rows.append(
+            (
+                item.code,
+                item.name,
+                item.severity.value,
+                item.fix.value if item.fix else "-",
+                "yes" if item.default else "opt-in",
+                "yes" if item.needs_host else "-",
+                item.summary,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

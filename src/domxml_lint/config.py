@@ -74,9 +74,7 @@ class Config:
     fail_on: Severity | None = None
     unsafe_fixes: bool | None = None
     # Fixed by ``path`` within a run, so left out of equality and hashing.
-    rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(
-        factory=dict, eq=False, repr=False
-    )
+    rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def directory(self) -> str:
@@ -112,9 +110,7 @@ class FileSettings:
     host: tuple[str, ...]
     unsafe_fixes: bool
     fail_on: Severity
-    rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(
-        factory=dict, eq=False, repr=False
-    )
+    rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 def settings_for(config: Config, overrides: Overrides, path: str | None) -> FileSettings:
@@ -278,9 +274,7 @@ def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
                     f"; in {os.path.basename(path)} write the keys at top level, "
                     f"without [tool.{PYPROJECT_TABLE}]"
                 )
-            raise UsageError(
-                f"{where}: unknown key {key!r}{hint} (known keys: {', '.join(KEYS)})"
-            )
+            raise UsageError(f"{where}: unknown key {key!r}{hint} (known keys: {', '.join(KEYS)})")
     directory = os.path.dirname(path)
     select = _selectors(table, "select", where, ruleset)
     return Config(

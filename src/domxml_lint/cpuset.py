@@ -2,8 +2,8 @@
 
 Mirrors ``virBitmapParseInternal`` (src/util/virbitmap.c): comma-separated
 fields ``N``, ``N-M`` (M >= N) and ``^N`` (remove one id, applied in order),
-spaces allowed around fields, a trailing comma tolerated. libvirt then rejects a set with no ids left
-("Invalid value of 'cpuset'").
+spaces allowed around fields, a trailing comma tolerated. libvirt then
+rejects a set with no ids left ("Invalid value of 'cpuset'").
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ class CpusetError(ValueError):
     """A cpuset that libvirt would refuse; the message says why."""
 
 
-def parse_cpuset(text: str, *, limit: int = CPUMASK_LEN, allow_empty: bool = False) -> frozenset[int]:
+def parse_cpuset(
+    text: str, *, limit: int = CPUMASK_LEN, allow_empty: bool = False
+) -> frozenset[int]:
     """Parse ``text`` into the set of ids it names, or raise :class:`CpusetError`."""
     if not text or not text.strip():
         raise CpusetError("is empty")

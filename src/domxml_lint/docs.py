@@ -213,7 +213,8 @@ def stale_pages(directory: str, rules: Iterable[Rule] | None = None) -> list[str
             stale.append(name)
     if os.path.isdir(directory):
         stale += sorted(
-            name for name in os.listdir(directory)
+            name
+            for name in os.listdir(directory)
             if PAGE_PATTERN.match(name) and name not in expected
         )
     return sorted(stale)
@@ -240,4 +241,3 @@ def plain_text(markdown: str) -> str:
     text = re.sub(r"^#+ ", "", markdown, flags=re.M)
     text = re.sub(r"^```\w*\n?", "", text, flags=re.M)
     return text.strip()
-

@@ -8,7 +8,6 @@ byte spans, so fixes can be byte edits that leave everything else untouched.
 from __future__ import annotations
 
 import codecs
-import codecs
 import functools
 import re
 import xml.parsers.expat
@@ -76,7 +75,7 @@ class ElementSpan(NamedTuple):
 
 
 class AttributeSpan(NamedTuple):
-    """Byte offsets of one attribute: ``name_start`` .. ``value_end + 1`` covers ``name='value'``."""
+    """Byte offsets of one attribute; ``name_start`` .. ``value_end + 1`` is ``name='value'``."""
 
     name_start: int
     value_start: int
@@ -429,10 +428,17 @@ _DECLARED_WIDE = re.compile(
 
 def _reject_unsupported_encoding(data: bytes, path: str) -> None:
     if data.startswith(_BOMS_REFUSED) or data[:4] in (
-        b"<\x00?\x00", b"\x00<\x00?", b"<\x00\x00\x00", b"\x00\x00\x00<"
+        b"<\x00?\x00",
+        b"\x00<\x00?",
+        b"<\x00\x00\x00",
+        b"\x00\x00\x00<",
     ):
-        wide = "UTF-32" if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or (
-            data[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<")) else "UTF-16"
+        wide = (
+            "UTF-32"
+            if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
+            or (data[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"))
+            else "UTF-16"
+        )
         raise InputError(
             path,
             f"{wide} encoded XML is not supported: libvirt reads domain XML as UTF-8",

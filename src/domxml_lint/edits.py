@@ -109,13 +109,17 @@ class Editor:
             if indent is None:
                 return Edit(start, start, self.render(child, child_indent), anchor=anchor)
             line_start = start - len(indent)
-            return Edit(line_start, line_start, indent + self.render(child, indent) + newline, anchor=anchor)
+            return Edit(
+                line_start, line_start, indent + self.render(child, indent) + newline, anchor=anchor
+            )
         if after is not None:
             span = doc.span(after)
             indent = doc.indentation_at(span.start)
             if indent is None:
                 return Edit(span.end, span.end, self.render(child, child_indent), anchor=anchor)
-            return Edit(span.end, span.end, newline + indent + self.render(child, indent), anchor=anchor)
+            return Edit(
+                span.end, span.end, newline + indent + self.render(child, indent), anchor=anchor
+            )
 
         span = doc.span(parent)
         parent_indent = doc.indentation_at(span.start) or ""

@@ -38,7 +38,12 @@ class InputError(DomxmlLintError):
         # Keyword-only fields: the default exception pickling would lose them,
         # and --jobs sends errors back from worker processes.
         return _rebuild_input_error, (
-            type(self), self.path, self.message, self.hint, self.line, self.column
+            type(self),
+            self.path,
+            self.message,
+            self.hint,
+            self.line,
+            self.column,
         )
 
     def __str__(self) -> str:

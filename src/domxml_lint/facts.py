@@ -6,7 +6,6 @@ costs nothing. Facts never raise on bad input: a value libvirt would refuse
 becomes None (or a :class:`CpusetRef` carrying an error) for rules to report.
 """
 
-
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -344,7 +343,6 @@ class Hostdev(NamedTuple):
     type: str | None
     address: PciAddress | None
     is_interface: bool
-
 
 
 class MemoryDevice(NamedTuple):
@@ -926,7 +924,6 @@ class DomainFacts:
                 )
         return tuple(result)
 
-
     @lazy
     def memory_devices(self) -> tuple[MemoryDevice, ...]:
         result = []
@@ -1043,7 +1040,7 @@ class DomainFacts:
         os_id = self.windows_os_id
         if os_id is None:
             return True
-        return os_id[len(WINDOWS_OS_PREFIX):] not in PRE_VISTA_WINDOWS
+        return os_id[len(WINDOWS_OS_PREFIX) :] not in PRE_VISTA_WINDOWS
 
     # -- IOThreads and schedulers --------------------------------------------------
 

@@ -126,7 +126,8 @@ def _reparse(data: bytes, path: str, chosen: Sequence[Finding]) -> Document:
     except InputError as exc:
         raise InternalError(
             path,
-            f"fixes by {codes} produced XML that does not parse ({exc.message}); nothing was written",
+            f"fixes by {codes} produced XML that does not parse ({exc.message}); "
+            "nothing was written",
             hint="please report this with the file",
         ) from None
     if doc.root.tag != "domain":

@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from .errors import DomxmlLintError, InputError, UsageError
+from .errors import InputError, UsageError
 from .live_options import VIA_CHOICES
 
 if TYPE_CHECKING:
     from .host import Host
-    from .linter import Linter
     from .report import FileResult
 
 INSTALL_HINT = (

@@ -48,5 +48,3 @@ def requested(args: argparse.Namespace) -> bool:
         or getattr(args, "domain", None)
         or getattr(args, "all_domains", False)
     )
-
-

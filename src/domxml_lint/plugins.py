@@ -49,7 +49,9 @@ def entry_points(group: str = ENTRY_POINT_GROUP) -> list[tuple[str, str, str]]:
                 continue
             seen.add(distribution)
             try:
-                with open(os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8") as f:
+                with open(
+                    os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8"
+                ) as f:
                     text = f.read()
             except OSError:
                 continue

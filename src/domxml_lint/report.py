@@ -114,8 +114,10 @@ def plural(count: int, word: str) -> str:
 def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) -> str:
     """``12 findings in 3 files (5 fixable with --fix, 2 more with --unsafe-fixes; ...)``."""
     if summary.findings == 0:
-        head = f"No findings left in {plural(summary.files, 'file')}" if summary.fixed else (
-            f"No findings in {plural(summary.files, 'file')}"
+        head = (
+            f"No findings left in {plural(summary.files, 'file')}"
+            if summary.fixed
+            else (f"No findings in {plural(summary.files, 'file')}")
         )
     else:
         head = (
@@ -134,9 +136,7 @@ def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) ->
     if fixable:
         notes.append(", ".join(fixable))
     if summary.host_rules_skipped:
-        notes.append(
-            f"{plural(summary.host_rules_skipped, 'host-aware rule')} skipped: no --host"
-        )
+        notes.append(f"{plural(summary.host_rules_skipped, 'host-aware rule')} skipped: no --host")
     if summary.errors:
         notes.append(f"{plural(summary.errors, 'file')} could not be checked")
     return head + (f" ({'; '.join(notes)})" if notes else "") + "."

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{1,4}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Source")
+DOC_SECTIONS = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Source",
+)
 DOCS_URL = "https://github.com/domxml-lint/domxml-lint/blob/main/rules/{code}-{name}.md"
 
 CheckFunction = Callable[["RuleContext"], Iterable[Finding]]

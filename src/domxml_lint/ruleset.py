@@ -34,7 +34,7 @@ def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | N
     def score(candidate: str) -> tuple[float, int]:
         other = candidate.upper()
         prefix = next(
-            (i for i, (a, b) in enumerate(zip(folded, other)) if a != b),
+            (i for i, (a, b) in enumerate(zip(folded, other, strict=False)) if a != b),
             min(len(folded), len(other)),
         )
         return difflib.SequenceMatcher(None, folded, other).ratio(), prefix
@@ -71,9 +71,9 @@ class RuleSet:
 
     def matches(self, selector: str) -> list[Rule]:
         """Rules a selector names; raises UsageError (with a suggestion) if it names none."""
-        return [r for r in self.rules if self._specificity(selector, r) is not None] or self._unknown(
-            selector
-        )
+        return [
+            r for r in self.rules if self._specificity(selector, r) is not None
+        ] or self._unknown(selector)
 
     def select(
         self,

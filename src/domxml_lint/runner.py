@@ -14,9 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import NamedTuple, TYPE_CHECKING
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple
 
 from .config import FileSettings
 from .document import Document, sniff_root_name
@@ -168,8 +166,7 @@ def unified_diff(path: str, doc: Document, new: bytes) -> str:
     name = path.lstrip("/")
     lines = difflib.unified_diff(old_lines, new_lines, f"a/{name}", f"b/{name}")
     return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-        for line in lines
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
 
 

@@ -129,8 +129,12 @@ def apply_suppressions(
     for item in suppressions:
         if item.malformed:
             unused.append(
-                UnusedSelector(item, "", "cannot read this suppression comment; write "
-                               "`domxml-lint: disable=CODE,...` or `disable-file=CODE,...`")
+                UnusedSelector(
+                    item,
+                    "",
+                    "cannot read this suppression comment; write "
+                    "`domxml-lint: disable=CODE,...` or `disable-file=CODE,...`",
+                )
             )
             continue
         scope = None

@@ -25,7 +25,8 @@ def escape_property(text: str) -> str:
 
 def command(level: str, message: str, **properties: object) -> str:
     props = ",".join(
-        f"{key}={escape_property(str(value))}" for key, value in properties.items()
+        f"{key}={escape_property(str(value))}"
+        for key, value in properties.items()
         if value is not None
     )
     head = f"::{level} {props}" if props else f"::{level}"
@@ -53,7 +54,13 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
             error = result.error
             message = error.message + (f" ({error.hint})" if error.hint else "")
             stream.write(
-                command("error", message, file=path, line=error.line, col=error.column,
-                        title="domxml-lint: file not checked")
+                command(
+                    "error",
+                    message,
+                    file=path,
+                    line=error.line,
+                    col=error.column,
+                    title="domxml-lint: file not checked",
+                )
                 + "\n"
             )

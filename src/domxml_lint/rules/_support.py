@@ -30,6 +30,7 @@ DOMAIN_ORDER = (
 
 VIRTIO_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"})
 
+
 def set_attributes(ctx, element: Element, values: Mapping[str, str]) -> list[Edit]:
     """Edits setting several attributes; the new ones are appended in a single edit."""
     edits: list[Edit] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from ..rule import rule
-from ._support import set_driver_attribute
 from ..units import parse_uint
+from ._support import set_driver_attribute
 
 #: Disk buses QEMU emulates in full (a real controller's registers, trapped per I/O).
 EMULATED_DISK_BUSES = frozenset({"ide", "sata", "usb"})

@@ -114,7 +114,8 @@ def io_native_needs_direct_cache(ctx):
             )
             yield ctx.finding(
                 disk.driver,
-                f"{disk.label}: io='native' with {current}: libvirt refuses it (needs cache='none' or "
+                f"{disk.label}: io='native' with {current}: libvirt refuses it "
+                "(needs cache='none' or "
                 "'directsync')",
                 attribute="io",
                 fix=fix,

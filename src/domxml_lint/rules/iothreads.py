@@ -14,7 +14,9 @@ VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
 
 def _is_virtio_blk(disk) -> bool:
     return (
-        disk.device == "disk" and disk.effective_bus == "virtio" and disk.type not in VHOST_DISK_TYPES
+        disk.device == "disk"
+        and disk.effective_bus == "virtio"
+        and disk.type not in VHOST_DISK_TYPES
     )
 
 

@@ -80,7 +80,7 @@ def iotune_total_with_read_write(ctx):
                 yield ctx.finding(
                     total,
                     f"{disk.label}: total_{kind} is set together with {named}; libvirt refuses "
-                    f"it (\"total and read/write {kind} cannot be set at the same time\")",
+                    f'it ("total and read/write {kind} cannot be set at the same time")',
                 )
             else:
                 yield ctx.finding(

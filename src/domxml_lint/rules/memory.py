@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..rule import rule
-from ._support import insert_in_order, insert_top_level, size_edits
 from ..units import format_kib
 from ._hugepages import effective_nodeset, hugepage_regions, page_kib
+from ._support import insert_in_order, insert_top_level, size_edits
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
 UNLIMITED_KIB = 9007199254740991
@@ -537,7 +537,7 @@ def hugepage_nodeset_invalid(ctx):
                 yield ctx.finding(
                     page.element,
                     f"two huge page sizes without a nodeset ({_size_text(earlier)} and {size}): "
-                    "libvirt refuses two default sizes (\"two master hugepages detected\")",
+                    'libvirt refuses two default sizes ("two master hugepages detected")',
                 )
                 break
             if nodeset is not None and earlier_set is not None and nodeset & earlier_set:
@@ -558,7 +558,7 @@ def hugepage_nodeset_invalid(ctx):
             yield ctx.finding(
                 page.element,
                 f"huge page nodeset '{page.nodeset.text}' names guest NUMA cell {missing[0]}, but "
-                f"the guest has {have} (\"hugepages: node {missing[0]} not found\"); nodeset "
+                f'the guest has {have} ("hugepages: node {missing[0]} not found"); nodeset '
                 "names guest cells, host nodes belong in <numatune>",
                 attribute="nodeset",
             )

@@ -38,8 +38,13 @@ def queue_limit(iface, vcpus: int | None) -> int | None:
 
 def _set_queues(ctx, iface, queues: int):
     return set_driver_attribute(
-        ctx, iface.element, iface.driver, "queues", str(queues),
-        after=("model",), before=("address",),
+        ctx,
+        iface.element,
+        iface.driver,
+        "queues",
+        str(queues),
+        after=("model",),
+        before=("address",),
     )
 
 
@@ -387,7 +392,7 @@ def net_coalesce_unsupported(ctx):
             continue
         yield ctx.finding(
             coalesce,
-            f"<coalesce> on a {iface.type} interface: libvirt refuses it (\"coalesce settings "
-            f"on interface type {iface.type} are not supported\"); only network and bridge "
+            f'<coalesce> on a {iface.type} interface: libvirt refuses it ("coalesce settings '
+            f'on interface type {iface.type} are not supported"); only network and bridge '
             "interfaces have it",
         )

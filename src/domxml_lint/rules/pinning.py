@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..cpuset import format_cpuset
 from ..edits import new_element
 from ..rule import rule
-from ._support import insert_in_order
 from ._host_binding import describe_nodes, host_binding, host_cpus_of_nodes
+from ._support import insert_in_order
 from ._wording import vcpu_list
 
 #: libvirt's order of the <cputune> children that come after emulatorpin.

@@ -116,7 +116,7 @@ def vcpu_count_invalid(ctx):
         yield ctx.finding(
             element,
             f"{maximum} vCPUs, but machine type '{ctx.facts.machine}' allows at most {limit} on "
-            f"this host: libvirt refuses to start it (\"Maximum CPUs greater than specified "
+            f'this host: libvirt refuses to start it ("Maximum CPUs greater than specified '
             f'machine type limit {limit}")',
         )
 
