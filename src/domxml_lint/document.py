@@ -352,8 +352,10 @@ class Document:
     @lazy
     def style(self) -> Style:
         data = self.data
-        singles = len(re.findall(rb"=\s*'", data))
-        doubles = len(re.findall(rb'=\s*"', data))
+        singles, doubles = data.count(b"='"), data.count(b'="')
+        if not singles and not doubles:  # only `= '...'` forms: count those
+            singles = len(re.findall(rb"=\s*'", data))
+            doubles = len(re.findall(rb'=\s*"', data))
         quote = '"' if doubles > singles else "'"
         newline = "\r\n" if b"\r\n" in data else "\n"
         return Style(quote=quote, indent=_indent_unit(data), newline=newline)
