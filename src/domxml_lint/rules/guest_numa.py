@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..cpuset import format_cpuset
 from ..rule import rule
-from ..units import express_kib, format_kib, to_kib
+from ..units import express_kib, format_kib
 from ._wording import vcpu_list
 
 
@@ -366,17 +366,11 @@ def numa_memory_mismatch(ctx):
         return
     if any(c.memory is None or c.memory.kib is None for c in cells):
         return
-    cells_kib = sum(c.memory.kib for c in cells)
-    devices_kib = 0
-    for device in facts.device_elements("memory"):
-        size = device.find("target/size")
-        if size is None:
-            continue
-        kib = to_kib(size.text, size.get("unit"))
-        if kib is None:
-            return  # an invalid device size: libvirt refuses the domain for that
-        devices_kib += kib
-    total = cells_kib + devices_kib
+    total = facts.memory_total_kib  # cells + memory devices, as libvirt writes <memory>
+    if total is None:
+        return  # an invalid device size: libvirt refuses the domain for that
+    devices_kib = facts.memory_devices_kib or 0
+    cells_kib = total - devices_kib
     if total == memory.kib:
         return
     edits = []
