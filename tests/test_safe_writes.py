@@ -374,7 +374,7 @@ def _run_and_signal(batch: Batch, signum: int, *, delay: float | None) -> tuple[
     if sent:
         process.send_signal(signum)
     _out, err = process.communicate(timeout=60)
-    if b"Traceback" in err:
+    if b"Traceback" in err and process.returncode != 1:  # 1: finished; interpreter exiting
         # Ctrl-C while the interpreter is still importing, before the CLI's handler exists:
         # Python's own report; nothing can have been written yet.
         assert signum == signal.SIGINT and err.rstrip().endswith(b"KeyboardInterrupt"), err.decode()
@@ -405,8 +405,13 @@ def test_signal_at_spread_out_moments_leaves_every_file_old_or_new(
     for fraction in (0.05, 0.25, 0.45, 0.65, 0.85):
         batch.reset()
         status, _, sent = _run_and_signal(batch, signum, delay=full_run_seconds * fraction)
-        assert status in (EXPECTED_STATUS[signum], -signum) if sent else status == 1
         states = batch.states()
+        if sent and status == 1:
+            # The signal arrived while the interpreter was exiting after a finished run
+            # (handlers no longer run then): allowed only if the run really had finished.
+            assert states["new"] == len(batch.old), (status, states)
+        else:
+            assert status in (EXPECTED_STATUS[signum], -signum) if sent else status == 1
         assert states["full"] == 0, "unsafe fixes were not asked for"
         assert not temp_files(batch.directory), "a signal left a temporary file behind"
         mixed += states["old"] > 0 and states["new"] > 0
