@@ -1,6 +1,6 @@
 """Hypothesis strategies that write XML the way people and tools do.
 
-Documents mix quote styles, comments, CDATA, namespaced elements and
+Documents mix quote styles, comments, processing instructions, CDATA, namespaced elements and
 attributes, non-ASCII text, self-closing and open tags, and attributes spread
 over several lines, in a chosen indentation and newline style.
 """
@@ -37,7 +37,7 @@ def escape_attr(text: str, quote: str) -> str:
 
 @st.composite
 def element_trees(draw, depth: int = 0):
-    """(name, [(attr, value, quote, newline_before)], text, cdata, comment_before, children)."""
+    """(name, [(attr, value, quote, newline_before)], text, cdata, comment_or_pi, children)."""
     name = draw(st.sampled_from(NAMES + NS_NAMES)) if depth else "domain"
     attr_names = draw(
         st.lists(st.sampled_from(ATTR_NAMES + NS_ATTR_NAMES), unique=True, max_size=4)
@@ -51,9 +51,14 @@ def element_trees(draw, depth: int = 0):
         children = draw(st.lists(element_trees(depth + 1), max_size=4 if depth else 6))
     text = draw(st.none() | safe_text) if not children else None
     cdata = draw(st.booleans()) if text else False
+    # Markup-like text inside comments and processing instructions must not be read as tags.
+    misc_text = st.sampled_from(["</disk>", "<x/>", "a<b>c", ""]) | st.text(TEXT_CHARS, max_size=10)
     comment = draw(
         st.none()
-        | st.text(TEXT_CHARS, max_size=10).filter(lambda t: "--" not in t and not t.endswith("-"))
+        | misc_text.filter(lambda t: "--" not in t and not t.endswith("-")).map(
+            lambda t: f"<!--{t}-->"
+        )
+        | misc_text.filter(lambda t: "?>" not in t).map(lambda t: f"<?pi {t}?>")
     )
     return (name, attrs, text, cdata, comment, children)
 
@@ -63,7 +68,7 @@ def serialize(tree, indent: str, newline: str, level: int = 0) -> str:
     pad = indent * level
     out = ""
     if comment is not None and level:
-        out += f"{pad}<!--{comment}-->{newline}"
+        out += f"{pad}{comment}{newline}"
     attr_text = ""
     for attr, value, quote, wrap in attrs:
         sep = newline + pad + indent * 2 if wrap else " "

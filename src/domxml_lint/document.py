@@ -1,8 +1,8 @@
 """A parsed domain XML document: original bytes, a hardened lxml tree and a source map.
 
-The bytes are the truth. lxml answers queries; an expat pass over the same
-bytes (built only when a location or an edit is needed) maps every element to
-byte spans, so fixes can be byte edits that leave everything else untouched.
+The bytes are the truth. lxml answers queries; a scan of the same bytes (made
+only when a location or an edit is needed) maps elements to byte spans, so
+fixes can be byte edits that leave everything else untouched.
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ _ROOT_NAME = re.compile(rb"(?:\xef\xbb\xbf)?(?>\s+|<\?.*?\?>|<!--.*?-->)*+<([^\s
 _START_TAG = re.compile(rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
 _ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _LEADING_WS = re.compile(rb"(?m)^([ \t]+)<")
+# Once lxml has accepted a document (and a DOCTYPE was refused), every '<' in it opens a start
+# tag, an end tag, a comment, a CDATA section or a processing instruction; attribute values
+# and text cannot hold one. These match the last three whole, so a '<' inside them is
+# skipped, and otherwise match only the '<': one character for a start tag, "</" for an end.
+_MARKUP = re.compile(rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|(?=[^/!?]))", re.S)
+_END_TAG_OR_SKIPPED = re.compile(rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|/)", re.S)
 
 
 class ElementSpan(NamedTuple):
@@ -170,7 +176,7 @@ class Document:
 
     @lazy
     def elements(self) -> list[etree._Element]:
-        """Every element in document order (the order expat reports them)."""
+        """Every element in document order (the order their start tags appear in the bytes)."""
         return list(self.root.iter(etree.Element))
 
     @lazy
@@ -178,15 +184,16 @@ class Document:
         return {el: i for i, el in enumerate(self.elements)}
 
     @lazy
-    def _offsets(self) -> tuple[list[int], list[int]]:
-        starts, end_events = _tag_offsets(self.data)
+    def _starts(self) -> list[int]:
+        """Byte offset of every start tag, parallel to :attr:`elements`."""
+        starts = [m.start() for m in _MARKUP.finditer(self.data) if m.end() - m.start() == 1]
         if len(starts) != len(self.elements):
             raise InternalError(
                 self.path,
                 f"source map has {len(starts)} elements but the tree has {len(self.elements)}",
                 hint="please report this file",
             )
-        return starts, end_events
+        return starts
 
     @lazy
     def _span_cache(self) -> dict[int, ElementSpan]:
@@ -195,19 +202,38 @@ class Document:
     @lazy
     def spans(self) -> list[ElementSpan]:
         """Byte spans of every element, parallel to :attr:`elements`."""
-        starts, end_events = self._offsets
-        return [_element_span(self.data, s, e) for s, e in zip(starts, end_events, strict=True)]
+        return [self._span_at(index) for index in range(len(self.elements))]
 
     def span(self, element: etree._Element) -> ElementSpan:
         """Byte span of one element (only elements that get a finding or an edit pay for it)."""
-        index = self._index[element]
+        return self._span_at(self._index[element])
+
+    def _span_at(self, index: int) -> ElementSpan:
         cached = self._span_cache.get(index)
-        if cached is None:
-            starts, end_events = self._offsets
-            cached = self._span_cache[index] = _element_span(
-                self.data, starts[index], end_events[index]
-            )
-        return cached
+        if cached is not None:
+            return cached
+        data = self.data
+        start = self._starts[index]
+        match = _START_TAG.match(data, start)
+        if match is None:  # pragma: no cover - lxml accepted a tag the regex cannot read
+            raise InternalError(self.path, f"unreadable start tag at byte {start}")
+        start_end = match.end()
+        if match.group(1):  # "/>": attribute values are quoted, so this ends the tag
+            span = ElementSpan(start, start_end, start_end, start_end)
+        else:
+            # The end tag is the first one after the last child element's end (text holds no
+            # '<'); a comment, CDATA section or PI in between is skipped whole.
+            last_child = next(self.elements[index].iterchildren(etree.Element, reversed=True), None)
+            after = start_end if last_child is None else self.span(last_child).end
+            end_tag = _END_TAG_OR_SKIPPED.search(data, after)
+            while end_tag is not None and end_tag.end() - end_tag.start() != 2:
+                end_tag = _END_TAG_OR_SKIPPED.search(data, end_tag.end())
+            if end_tag is None:  # pragma: no cover - lxml accepted an unclosed element
+                raise InternalError(self.path, f"no end tag for the element at byte {start}")
+            end_start = end_tag.start()
+            span = ElementSpan(start, start_end, end_start, data.index(b">", end_start) + 1)
+        self._span_cache[index] = span
+        return span
 
     def attribute_span(self, element: etree._Element, name: str) -> AttributeSpan | None:
         """Where attribute ``name`` (as written, e.g. ``cache``) sits in the start tag."""
@@ -377,49 +403,6 @@ def _indent_unit(data: bytes) -> str:
     return " " * max(1, unit)
 
 
-def _tag_offsets(data: bytes) -> tuple[list[int], list[int]]:
-    """One expat pass: where each element starts, and where its end event fires.
-
-    Kept to two list appends per element; the rest of a span is worked out only
-    for the elements that need one (:func:`_element_span`).
-    """
-    parser = xml.parsers.expat.ParserCreate()
-    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.ordered_attributes = True
-    starts: list[int] = []
-    end_events: list[int] = []
-    open_stack: list[int] = []
-
-    def on_start(_name: str, _attrs: object) -> None:
-        open_stack.append(len(starts))
-        starts.append(parser.CurrentByteIndex)
-        end_events.append(0)
-
-    def on_end(_name: str) -> None:
-        end_events[open_stack.pop()] = parser.CurrentByteIndex
-
-    parser.StartElementHandler = on_start
-    parser.EndElementHandler = on_end
-    parser.Parse(data, True)
-    return starts, end_events
-
-
-def _element_span(data: bytes, start: int, end_event: int) -> ElementSpan:
-    """The spans of the element whose start tag begins at ``start``.
-
-    Expat reports an end tag's event at its ``</``, and a self-closing tag's
-    just past its ``/>``; a start tag ending in ``/>`` is self-closing, since
-    attribute values are always quoted.
-    """
-    match = _START_TAG.match(data, start)
-    if match is None:  # pragma: no cover - expat accepted a tag the regex cannot read
-        raise ValueError(f"unreadable start tag at byte {start}")
-    start_end = match.end()
-    if match.group(1):
-        return ElementSpan(start, start_end, start_end, start_end)
-    return ElementSpan(start, start_end, end_event, data.index(b">", end_event) + 1)
-
-
 _BOMS_REFUSED = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -519,7 +502,7 @@ def _python_codec(declared: str | None, path: str) -> str:
     except LookupError:  # lxml accepted it, Python does not know it
         codec = None
     if codec is None or not _byte_mappable(codec):
-        # expat (the source map) reads only UTF-8 and single-byte encodings
+        # the source map's byte scan reads only UTF-8 and ASCII-compatible single-byte encodings
         raise InputError(
             path,
             f"encoding {name!r} is not supported: domxml-lint reads UTF-8, as libvirt writes "
