@@ -61,6 +61,8 @@ _LEADING_WS = re.compile(rb"(?m)^([ \t]+)<")
 # and text cannot hold one. These match the last three whole, so a '<' inside them is
 # skipped, and otherwise match only the '<': one character for a start tag, "</" for an end.
 _MARKUP = re.compile(rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|(?=[^/!?]))", re.S)
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
+_ELEMENTS_BEFORE = etree.XPath("count(preceding::*) + count(ancestor::*)")
 _END_TAG_OR_SKIPPED = re.compile(rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|/)", re.S)
 
 
@@ -145,6 +147,7 @@ class Document:
         self.root = root
         self.encoding = encoding
         self._position_lookups = 0
+        self._element_lookups = 0
 
     # -- construction ---------------------------------------------------------------
 
@@ -183,14 +186,26 @@ class Document:
     def _index(self) -> dict[etree._Element, int]:
         return {el: i for i, el in enumerate(self.elements)}
 
+    #: Elements located one by one (an XPath count each) before indexing them all pays off:
+    #: most documents have a few findings, and indexing makes a proxy for every element.
+    _COUNTED_LOOKUPS = 32
+
+    def _index_of(self, element: etree._Element) -> int:
+        """The element's position in document order."""
+        self._element_lookups += 1
+        if self._element_lookups <= self._COUNTED_LOOKUPS:
+            return int(_ELEMENTS_BEFORE(element))
+        return self._index[element]
+
     @lazy
     def _starts(self) -> list[int]:
-        """Byte offset of every start tag, parallel to :attr:`elements`."""
+        """Byte offset of every start tag, in document order."""
         starts = [m.start() for m in _MARKUP.finditer(self.data) if m.end() - m.start() == 1]
-        if len(starts) != len(self.elements):
+        elements = int(_COUNT_ELEMENTS(self.root))
+        if len(starts) != elements:
             raise InternalError(
                 self.path,
-                f"source map has {len(starts)} elements but the tree has {len(self.elements)}",
+                f"source map has {len(starts)} elements but the tree has {elements}",
                 hint="please report this file",
             )
         return starts
@@ -206,9 +221,9 @@ class Document:
 
     def span(self, element: etree._Element) -> ElementSpan:
         """Byte span of one element (only elements that get a finding or an edit pay for it)."""
-        return self._span_at(self._index[element])
+        return self._span_at(self._index_of(element), element)
 
-    def _span_at(self, index: int) -> ElementSpan:
+    def _span_at(self, index: int, element: etree._Element | None = None) -> ElementSpan:
         cached = self._span_cache.get(index)
         if cached is not None:
             return cached
@@ -223,7 +238,9 @@ class Document:
         else:
             # The end tag is the first one after the last child element's end (text holds no
             # '<'); a comment, CDATA section or PI in between is skipped whole.
-            last_child = next(self.elements[index].iterchildren(etree.Element, reversed=True), None)
+            if element is None:
+                element = self.elements[index]
+            last_child = next(element.iterchildren(etree.Element, reversed=True), None)
             after = start_end if last_child is None else self.span(last_child).end
             end_tag = _END_TAG_OR_SKIPPED.search(data, after)
             while end_tag is not None and end_tag.end() - end_tag.start() != 2:
@@ -260,6 +277,10 @@ class Document:
         cached = self._paths.get(element)
         if cached is not None:
             return cached
+        self._element_lookups += 1
+        if self._element_lookups <= self._COUNTED_LOOKUPS:  # libxml2's own walk, for a few
+            path = self._paths[element] = self.root.getroottree().getpath(element)
+            return path
         tag = element.tag
         parent = element.getparent()
         if parent is None or not isinstance(tag, str) or tag[0] == "{":

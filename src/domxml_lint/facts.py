@@ -202,7 +202,7 @@ class Cputune(NamedTuple):
 
     def value(self, tag: str) -> tuple[Element, str] | None:
         """A scalar tunable such as ``shares`` or ``period``: its element and raw text."""
-        child = self.element.find(tag)
+        child = _child(self.element, tag)
         if child is None:
             return None
         return child, (child.text or "").strip()
@@ -472,7 +472,7 @@ class DomainFacts:
 
     @lazy
     def os_type(self) -> Element | None:
-        return self.root.find("os/type")
+        return _grandchild(self.root, "os", "type")
 
     @lazy
     def arch(self) -> str | None:
@@ -484,7 +484,7 @@ class DomainFacts:
 
     @lazy
     def devices(self) -> Element | None:
-        return self.root.find("devices")
+        return _child(self.root, "devices")
 
     @lazy
     def _devices_by_tag(self) -> dict[str, tuple[Element, ...]]:
@@ -501,18 +501,18 @@ class DomainFacts:
 
     @lazy
     def features(self) -> Element | None:
-        return self.root.find("features")
+        return _child(self.root, "features")
 
     @lazy
     def iothreads(self) -> int | None:
         """The ``<iothreads>`` count (None when absent or invalid)."""
-        return parse_uint(self.root.findtext("iothreads"))
+        return parse_uint(_child_text(self.root, "iothreads"))
 
     # -- CPU -----------------------------------------------------------------------
 
     @lazy
     def vcpus(self) -> Vcpus:
-        element = self.root.find("vcpu")
+        element = _child(self.root, "vcpu")
         if element is None:
             return Vcpus(None, 1, None, "static", None)
         maximum = parse_uint(element.text)
@@ -542,10 +542,10 @@ class DomainFacts:
 
     @lazy
     def cpu(self) -> Cpu | None:
-        element = self.root.find("cpu")
+        element = _child(self.root, "cpu")
         if element is None:
             return None
-        topology_el = element.find("topology")
+        topology_el = _child(element, "topology")
         topology = None
         if topology_el is not None:
             topology = Topology(
@@ -569,7 +569,7 @@ class DomainFacts:
         return Cpu(
             element=element,
             mode=element.get("mode", "custom"),
-            model=element.findtext("model"),
+            model=_child_text(element, "model"),
             topology=topology,
             cells=cells,
         )
@@ -636,7 +636,7 @@ class DomainFacts:
 
     @lazy
     def cputune(self) -> Cputune | None:
-        element = self.root.find("cputune")
+        element = _child(self.root, "cputune")
         if element is None:
             return None
         return Cputune(
@@ -710,10 +710,10 @@ class DomainFacts:
 
     @lazy
     def numatune(self) -> Numatune | None:
-        element = self.root.find("numatune")
+        element = _child(self.root, "numatune")
         if element is None:
             return None
-        memory_el = element.find("memory")
+        memory_el = _child(element, "memory")
         memory = None
         if memory_el is not None:
             memory = NumatuneMemory(
@@ -755,22 +755,22 @@ class DomainFacts:
 
     @lazy
     def memory(self) -> MemorySize | None:
-        return _size_element(self.root.find("memory"))
+        return _size_element(_child(self.root, "memory"))
 
     @lazy
     def current_memory(self) -> MemorySize | None:
-        return _size_element(self.root.find("currentMemory"))
+        return _size_element(_child(self.root, "currentMemory"))
 
     @lazy
     def max_memory(self) -> MemorySize | None:
-        return _size_element(self.root.find("maxMemory"))
+        return _size_element(_child(self.root, "maxMemory"))
 
     @lazy
     def memory_backing(self) -> MemoryBacking | None:
-        element = self.root.find("memoryBacking")
+        element = _child(self.root, "memoryBacking")
         if element is None:
             return None
-        hugepages = element.find("hugepages")
+        hugepages = _child(element, "hugepages")
         pages: tuple[HugePage, ...] = ()
         if hugepages is not None:
             pages = tuple(
@@ -781,13 +781,13 @@ class DomainFacts:
                 )
                 for page in hugepages.iterchildren("page")
             )
-        source, access, allocation = (element.find(t) for t in ("source", "access", "allocation"))
+        source, access, allocation = (_child(element, t) for t in ("source", "access", "allocation"))
         return MemoryBacking(
             element=element,
             hugepages=hugepages,
             pages=pages,
-            locked=element.find("locked") is not None,
-            nosharepages=element.find("nosharepages") is not None,
+            locked=_child(element, "locked") is not None,
+            nosharepages=_child(element, "nosharepages") is not None,
             source_type=None if source is None else source.get("type"),
             access_mode=None if access is None else access.get("mode"),
             allocation_mode=None if allocation is None else allocation.get("mode"),
@@ -795,15 +795,15 @@ class DomainFacts:
 
     @lazy
     def memtune(self) -> Memtune | None:
-        element = self.root.find("memtune")
+        element = _child(self.root, "memtune")
         if element is None:
             return None
         return Memtune(
             element=element,
-            hard_limit=_size_element(element.find("hard_limit")),
-            soft_limit=_size_element(element.find("soft_limit")),
-            swap_hard_limit=_size_element(element.find("swap_hard_limit")),
-            min_guarantee=_size_element(element.find("min_guarantee")),
+            hard_limit=_size_element(_child(element, "hard_limit")),
+            soft_limit=_size_element(_child(element, "soft_limit")),
+            swap_hard_limit=_size_element(_child(element, "swap_hard_limit")),
+            min_guarantee=_size_element(_child(element, "min_guarantee")),
         )
 
     @lazy
@@ -822,7 +822,7 @@ class DomainFacts:
         """The summed sizes of ``<devices><memory>`` (DIMM, virtio-mem, ...); None if one is bad."""
         total = 0
         for device in self.device_elements("memory"):
-            size = _size_element(device.find("target/size"))
+            size = _size_element(_grandchild(device, "target", "size"))
             if size is None or size.kib is None:
                 return None
             total += size.kib
@@ -850,20 +850,20 @@ class DomainFacts:
     def disks(self) -> tuple[Disk, ...]:
         disks = []
         for element in self.device_elements("disk"):
-            target = element.find("target")
+            target = _child(element, "target")
             disks.append(
                 Disk(
                     element=element,
                     type=element.get("type"),
                     device=element.get("device", "disk"),
-                    driver=element.find("driver"),
+                    driver=_child(element, "driver"),
                     target=target,
-                    source=element.find("source"),
+                    source=_child(element, "source"),
                     bus=None if target is None else target.get("bus"),
                     dev=None if target is None else target.get("dev"),
-                    readonly=element.find("readonly") is not None,
-                    shareable=element.find("shareable") is not None,
-                    transient=element.find("transient") is not None,
+                    readonly=_child(element, "readonly") is not None,
+                    shareable=_child(element, "shareable") is not None,
+                    transient=_child(element, "transient") is not None,
                 )
             )
         return tuple(disks)
@@ -872,8 +872,8 @@ class DomainFacts:
     def interfaces(self) -> tuple[Interface, ...]:
         result = []
         for element in self.device_elements("interface"):
-            model = element.find("model")
-            driver = element.find("driver")
+            model = _child(element, "model")
+            driver = _child(element, "driver")
             result.append(
                 Interface(
                     element=element,
@@ -893,7 +893,7 @@ class DomainFacts:
                 type=element.get("type"),
                 model=element.get("model"),
                 index=parse_uint(element.get("index")),
-                driver=element.find("driver"),
+                driver=_child(element, "driver"),
             )
             for element in self.device_elements("controller")
         )
@@ -907,7 +907,7 @@ class DomainFacts:
                     element=element,
                     mode=element.get("mode", "subsystem"),
                     type=element.get("type"),
-                    address=_pci_address(element.find("source/address")),
+                    address=_pci_address(_grandchild(element, "source", "address")),
                     is_interface=False,
                 )
             )
@@ -918,7 +918,7 @@ class DomainFacts:
                         element=iface.element,
                         mode="subsystem",
                         type="pci",
-                        address=_pci_address(iface.element.find("source/address")),
+                        address=_pci_address(_grandchild(iface.element, "source", "address")),
                         is_interface=True,
                     )
                 )
@@ -928,16 +928,16 @@ class DomainFacts:
     def memory_devices(self) -> tuple[MemoryDevice, ...]:
         result = []
         for element in self.device_elements("memory"):
-            target = element.find("target")
+            target = _child(element, "target")
             sizes = {}
             for tag in ("size", "block", "requested"):
-                sizes[tag] = _size_element(None if target is None else target.find(tag))
+                sizes[tag] = _size_element(None if target is None else _child(target, tag))
             result.append(
                 MemoryDevice(
                     element=element,
                     model=element.get("model"),
                     access=element.get("access"),
-                    node=None if target is None else parse_uint(target.findtext("node")),
+                    node=None if target is None else parse_uint(_child_text(target, "node")),
                     path=element.findtext("source/path"),
                     **sizes,
                 )
@@ -973,7 +973,7 @@ class DomainFacts:
         """
         if self.features is None:
             return None
-        element = self.features.find(name)
+        element = _child(self.features, name)
         if element is None:
             return None
         return element.get("state", "on")
@@ -995,7 +995,7 @@ class DomainFacts:
     def hyperv(self) -> Hyperv | None:
         if self.features is None:
             return None
-        element = self.features.find("hyperv")
+        element = _child(self.features, "hyperv")
         if element is None:
             return None
         features = tuple(
@@ -1030,7 +1030,7 @@ class DomainFacts:
         """
         if self.windows_os_id is not None:
             return True
-        clock = self.root.find("clock")
+        clock = _child(self.root, "clock")
         localtime = clock is not None and clock.get("offset") == "localtime"
         return localtime and self.hyperv is not None and self.hyperv.any_enabled
 
@@ -1119,6 +1119,26 @@ _CPUTUNE_SETS = (
     ("cachetune", "vcpus"),
     ("memorytune", "vcpus"),
 )
+
+
+def _child(element: Element, tag: str) -> Element | None:
+    """The first child named ``tag``: ``find(tag)`` without ElementPath, at a third of the cost."""
+    return next(element.iterchildren(tag), None)
+
+
+def _child_text(element: Element, tag: str) -> str | None:
+    """``findtext(tag)``: the first such child's text ('' when empty), None without one."""
+    child = next(element.iterchildren(tag), None)
+    return None if child is None else (child.text or "")
+
+
+def _grandchild(element: Element, tag: str, inner: str) -> Element | None:
+    """``find("tag/inner")``: the first ``inner`` under any ``tag`` child."""
+    for child in element.iterchildren(tag):
+        found = next(child.iterchildren(inner), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _cpuset(element: Element, attribute: str) -> CpusetRef | None:

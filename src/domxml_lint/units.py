@@ -48,6 +48,8 @@ def parse_uint(text: str | None) -> int | None:
     """
     if text is None:
         return None
+    if len(text) < 20 and text.isdigit() and text.isascii():  # the common case, below 10**19
+        return int(text)
     match = _DIGITS.match(text)
     if match is None:
         return None
