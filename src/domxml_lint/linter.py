@@ -55,13 +55,19 @@ class Linter:
             for tag in item.triggers or ():
                 self._by_tag.setdefault(tag, []).append(position)
         self._trigger_tags = frozenset(self._by_tag)
+        # Documents of one repository share a few shapes: the rule list per set of triggers.
+        self._rules_by_triggers: dict[frozenset[str], list[Rule]] = {}
 
     def rules_for(self, tags: frozenset[str]) -> list[Rule]:
         """The selected rules that can fire on a document with these element names."""
-        positions = set(self._always)
-        for tag in tags & self._trigger_tags:
-            positions.update(self._by_tag[tag])
-        return [self.rules[p] for p in sorted(positions)]
+        present = tags & self._trigger_tags
+        chosen = self._rules_by_triggers.get(present)
+        if chosen is None:
+            positions = set(self._always)
+            for tag in present:
+                positions.update(self._by_tag[tag])
+            chosen = self._rules_by_triggers[present] = [self.rules[p] for p in sorted(positions)]
+        return chosen
 
     def check(self, doc: Document) -> Checked:
         """Run every selected rule on ``doc`` (whose root must be ``<domain>``)."""
@@ -69,7 +75,7 @@ class Linter:
         ctx = RuleContext(doc, facts, self.host, self.options)
         findings: list[Finding] = []
         for item in self.rules_for(facts.tags):
-            findings.extend(self._run(item, ctx))
+            self._run(item, ctx, findings)
         suppressions = find_suppressions(doc)
         if suppressions:
             findings, unused = apply_suppressions(
@@ -77,14 +83,23 @@ class Linter:
             )
             if unused and self.suppression_rule is not None:
                 ctx.unused_suppressions = unused
-                findings.extend(self._run(self.suppression_rule, ctx))
+                self._run(self.suppression_rule, ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
         return Checked(findings, ctx.notes)
 
-    def _run(self, item: Rule, ctx: RuleContext) -> list[Finding]:
+    def _run(self, item: Rule, ctx: RuleContext, findings: list[Finding]) -> None:
+        """Run one rule, adding its findings to ``findings``."""
         ctx.rule = item
         try:
-            found = list(item.check(ctx))
+            for finding in item.check(ctx):
+                if finding.fix is not None and finding.fix.applicability is not item.fix:
+                    raise InternalError(
+                        ctx.doc.path,
+                        f"rule {item.code} ({item.name}) offered a {finding.fix.applicability} "
+                        f"fix but declares fix={item.fix}",
+                        hint="this is a bug in the rule; please report it",
+                    )
+                findings.append(finding)
         except DomxmlLintError:
             raise
         except Exception as exc:
@@ -94,12 +109,3 @@ class Linter:
                 f"{type(exc).__name__}: {exc}",
                 hint="nothing was changed; please report this with the file",
             ) from exc
-        for finding in found:
-            if finding.fix is not None and finding.fix.applicability is not item.fix:
-                raise InternalError(
-                    ctx.doc.path,
-                    f"rule {item.code} ({item.name}) offered a {finding.fix.applicability} fix "
-                    f"but declares fix={item.fix}",
-                    hint="this is a bug in the rule; please report it",
-                )
-        return found
