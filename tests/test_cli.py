@@ -139,3 +139,35 @@ def test_usage_errors_exit_2():
 def test_python_dash_m_and_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith(b"domxml-lint ")
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path):
+    # The command exits through os._exit after flushing; a closed pipe must still give one
+    # quiet exit 2, not Python's "Exception ignored ... BrokenPipeError" at shutdown.
+    import subprocess
+
+    from processes import cli_command
+
+    for index in range(300):  # ~200 KB of findings, more than a pipe holds
+        shutil.copy(NATIVE, tmp_path / f"vm{index:03d}.xml")
+    process = subprocess.Popen(
+        cli_command("--no-config", str(tmp_path)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout.read(100)
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 2
+    assert err == b""
+
+
+def test_the_command_prints_and_exits_as_main_returns(tmp_path, capsys):
+    # The command skips the interpreter's teardown: its output and status must be exactly
+    # what main() prints and returns in process.
+    from domxml_lint.cli import main
+
+    for path, status in ((NATIVE, 1), (CLEAN, 0)):
+        args = ["--no-config", "--statistics", "--show-fixes", str(path)]
+        assert main(args) == status
+        expected = capsys.readouterr().out
+        result = run_cli(*args)
+        assert (result.returncode, result.stdout.decode()) == (status, expected)

@@ -82,6 +82,6 @@ def test_entry_point_scan_agrees_with_importlib_metadata():
     for group in ("console_scripts", "domxml_lint"):
         expected = {(ep.name, ep.value) for ep in metadata_entry_points(group=group)}
         assert {(name, value) for _, name, value in entry_points(group)} == expected
-    assert ("domxml-lint", "domxml_lint.cli:main") in {
+    assert ("domxml-lint", "domxml_lint.cli:run") in {
         (name, value) for _, name, value in entry_points("console_scripts")
     }

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__, live_options
 from .config import ConfigResolver, FileSettings, Overrides, settings_for
@@ -55,6 +55,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def run() -> NoReturn:
+    """The ``domxml-lint`` command: :func:`main`, then exit without tearing the interpreter down.
+
+    Freeing every module and object at exit costs a one-file run ~12 ms, more than
+    linting the file. Files are closed by then (writes are atomic renames), so only
+    stdout and stderr are left to flush. Signals that arrive before this point unwind
+    as usual.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): quietly, as main() does
+        code = EXIT_ERROR
+    os._exit(code)
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     # Unwind normally so a half-written temporary file is removed, never renamed.
     raise SystemExit(128 + signum)
@@ -84,6 +101,25 @@ def use_colour(stream: TextIO) -> bool:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as every other usage error
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter per option added; left to itself each one asks
+        # shutil for the terminal width, and importing shutil costs every run ~1.5 ms.
+        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -595,4 +631,4 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

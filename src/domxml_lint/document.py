@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-import xml.parsers.expat
 from bisect import bisect_right
 from typing import NamedTuple
 
@@ -120,6 +119,8 @@ class _RootFound(Exception):
 
 
 def _sniff_root_with_expat(data: bytes) -> str | None:
+    import xml.parsers.expat  # rare paths only: not on every start-up
+
     parser = xml.parsers.expat.ParserCreate()
     name: list[str] = []
 
@@ -473,6 +474,8 @@ def _reject_unsupported_encoding(data: bytes, path: str) -> None:
 
 
 def _reject_doctype(data: bytes, path: str) -> None:
+    import xml.parsers.expat  # rare paths only: not on every start-up
+
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     found: list[int] = []
@@ -589,6 +592,8 @@ def _reject_too_many_elements(data: bytes, path: str) -> None:
 
     expat counts without building a tree and stops at the limit, so memory stays flat.
     """
+    import xml.parsers.expat
+
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     count = 0

@@ -781,7 +781,9 @@ class DomainFacts:
                 )
                 for page in hugepages.iterchildren("page")
             )
-        source, access, allocation = (_child(element, t) for t in ("source", "access", "allocation"))
+        source, access, allocation = (
+            _child(element, t) for t in ("source", "access", "allocation")
+        )
         return MemoryBacking(
             element=element,
             hugepages=hugepages,

@@ -14,6 +14,7 @@ Use instead / Fix safety / Source). The decorator returns a :class:`Rule`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -57,8 +58,14 @@ class Rule:
     default: bool = True
     needs_host: bool = False
     triggers: frozenset[str] | None = None
-    doc: str = attrs.field(default="", repr=False)
+    #: The check function's docstring as written; :attr:`doc` is it dedented.
+    docstring: str = attrs.field(default="", repr=False, alias="doc")
     options: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @functools.cached_property
+    def doc(self) -> str:
+        """The documentation (ruff's sections), dedented on first use: most runs never read it."""
+        return inspect.cleandoc(self.docstring)
 
     @property
     def origin(self) -> str:
@@ -105,7 +112,7 @@ def rule(
             default=default,
             needs_host=needs_host,
             triggers=None if triggers is None else frozenset(triggers),
-            doc=inspect.cleandoc(check.__doc__ or ""),
+            doc=check.__doc__ or "",
             options=dict(options or {}),
         )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
 import attrs
 
 from .errors import UsageError
+from .findings import as_tuple
 from .rule import Rule
 
 _EXACT = 1000  # specificity of a full code or a name
@@ -20,8 +20,8 @@ class Selection:
     select: tuple[str, ...] | None = attrs.field(
         default=None, converter=lambda v: None if v is None else tuple(v)
     )
-    ignore: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    extend_select: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    extend_select: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | None:
@@ -29,6 +29,8 @@ def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | N
 
     ``DX4O1`` is as close to DX841 as to DX401 by ratio; the prefix decides.
     """
+    import difflib  # only for a mistake
+
     folded = word.upper()
 
     def score(candidate: str) -> tuple[float, int]:

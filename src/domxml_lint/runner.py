@@ -9,7 +9,6 @@ run.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import time
@@ -161,6 +160,8 @@ def _skip(result: FileResult, root: str | None) -> FileResult:
 
 
 def unified_diff(path: str, doc: Document, new: bytes) -> str:
+    import difflib  # only with --diff
+
     old_lines = doc.data.decode(doc.encoding, "replace").splitlines(keepends=True)
     new_lines = new.decode(doc.encoding, "replace").splitlines(keepends=True)
     name = path.lstrip("/")

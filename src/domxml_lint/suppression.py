@@ -9,7 +9,6 @@ Codes and rule names are accepted.
 from __future__ import annotations
 
 import re
-import xml.parsers.expat
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -45,6 +44,8 @@ def find_suppressions(doc: Document) -> list[Suppression]:
     """Every ``domxml-lint:`` comment in the document, with the element it applies to."""
     if MARKER not in doc.data:
         return []
+    import xml.parsers.expat  # only documents that mention domxml-lint
+
     data = doc.data
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)

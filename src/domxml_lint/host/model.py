@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import attrs
 from lxml import etree
 
 from ..facts import PciAddress
+from ..findings import as_tuple
 
 Element = etree._Element
 
 #: x86_64's and 4 KiB-page arm64's default huge page size (Hugepagesize in /proc/meminfo).
 USUAL_DEFAULT_HUGEPAGE_KIB = 2048
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-def _frozen_mapping(value: Mapping[int, int] | Iterable[tuple[int, int]]) -> Mapping[int, int]:
+
+def _frozen_mapping(value: Mapping[K, V] | Iterable[tuple[K, V]]) -> Mapping[K, V]:
     return types.MappingProxyType(dict(value))
 
 
@@ -61,7 +65,7 @@ class HostCell:
     memory_kib: int | None
     pages: Mapping[int, int] = attrs.field(converter=_frozen_mapping)
     distances: Mapping[int, int] = attrs.field(converter=_frozen_mapping)
-    cpus: tuple[HostCpu, ...] = attrs.field(converter=tuple)
+    cpus: tuple[HostCpu, ...] = attrs.field(converter=as_tuple)
     _cpu_ids: frozenset[int] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -116,7 +120,7 @@ class CacheBank:
     type: str
     size_kib: int
     cpus: frozenset[int]
-    controls: tuple[CacheControl, ...] = attrs.field(converter=tuple)
+    controls: tuple[CacheControl, ...] = attrs.field(converter=as_tuple)
 
 
 @attrs.frozen(slots=True)
@@ -134,7 +138,7 @@ class GuestDomain:
 
     type: str
     emulator: str | None
-    machines: tuple[GuestMachine, ...] = attrs.field(converter=tuple)
+    machines: tuple[GuestMachine, ...] = attrs.field(converter=as_tuple)
 
 
 @attrs.frozen(slots=True)
@@ -145,8 +149,8 @@ class GuestCaps:
     arch: str | None
     wordsize: int | None
     emulator: str | None
-    machines: tuple[GuestMachine, ...] = attrs.field(converter=tuple)
-    domains: tuple[GuestDomain, ...] = attrs.field(converter=tuple)
+    machines: tuple[GuestMachine, ...] = attrs.field(converter=as_tuple)
+    domains: tuple[GuestDomain, ...] = attrs.field(converter=as_tuple)
     features: frozenset[str] = frozenset()
 
     @property
@@ -191,10 +195,10 @@ class Capabilities:
     topology: CpuTopology | None
     features: frozenset[str]
     page_sizes_kib: tuple[int, ...]
-    cells: tuple[HostCell, ...] = attrs.field(converter=tuple)
-    cache_banks: tuple[CacheBank, ...] = attrs.field(converter=tuple)
+    cells: tuple[HostCell, ...] = attrs.field(converter=as_tuple)
+    cache_banks: tuple[CacheBank, ...] = attrs.field(converter=as_tuple)
     iommu: bool | None
-    guests: tuple[GuestCaps, ...] = attrs.field(converter=tuple)
+    guests: tuple[GuestCaps, ...] = attrs.field(converter=as_tuple)
     raw: Element = attrs.field(eq=False, repr=False)
     source: str | None = attrs.field(default=None, eq=False)
     _cells_by_id: Mapping[int, HostCell] = attrs.field(init=False, eq=False, repr=False)
@@ -298,7 +302,7 @@ class DomainCapabilities:
     interface_backends: frozenset[str] | None
     memory_backing_sources: frozenset[str] | None
     hyperv_features: frozenset[str] | None
-    features: Mapping[str, bool] = attrs.field(converter=types.MappingProxyType)
+    features: Mapping[str, bool] = attrs.field(converter=_frozen_mapping)
     raw: Element = attrs.field(eq=False, repr=False)
     source: str | None = attrs.field(default=None, eq=False)
 
@@ -370,9 +374,9 @@ class NodeDevice:
     product: PciId | None
     driver: str | None = None
     parent: str | None = None
-    iommu_group_addresses: tuple[PciAddress, ...] = attrs.field(default=(), converter=tuple)
+    iommu_group_addresses: tuple[PciAddress, ...] = attrs.field(default=(), converter=as_tuple)
     physical_function: PciAddress | None = None
-    virtual_functions: tuple[PciAddress, ...] = attrs.field(default=(), converter=tuple)
+    virtual_functions: tuple[PciAddress, ...] = attrs.field(default=(), converter=as_tuple)
     raw: Element | None = attrs.field(default=None, eq=False, repr=False)
     source: str | None = attrs.field(default=None, eq=False)
 
@@ -391,12 +395,14 @@ class Host:
     """
 
     capabilities: Capabilities | None = None
-    domain_capabilities: tuple[DomainCapabilities, ...] = attrs.field(default=(), converter=tuple)
-    node_devices: Mapping[PciAddress, NodeDevice] = attrs.field(
-        factory=dict, converter=types.MappingProxyType
+    domain_capabilities: tuple[DomainCapabilities, ...] = attrs.field(
+        default=(), converter=as_tuple
     )
-    sources: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    other_devices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    node_devices: Mapping[PciAddress, NodeDevice] = attrs.field(
+        factory=dict, converter=_frozen_mapping
+    )
+    sources: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    other_devices: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
 
     # -- what is known ----------------------------------------------------------------
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-
-import attrs
+from typing import NamedTuple
 
 from ..cpuset import format_cpuset
 from ..facts import DomainFacts
@@ -20,8 +19,7 @@ _CACHE: weakref.WeakKeyDictionary[DomainFacts, tuple[object, HostBinding]] = (
 )
 
 
-@attrs.frozen(slots=True)
-class HostBinding:
+class HostBinding(NamedTuple):
     """The guest's vCPU and memory placement in terms of host NUMA nodes.
 
     ``vcpu_nodes`` maps each pinned vCPU to the host nodes of its CPUs (CPUs the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import attrs
+from typing import NamedTuple
 
 from ..facts import DomainFacts, HugePage, NumaCell
 
@@ -30,8 +30,7 @@ def page_kib(page: HugePage, base_kib: int = BASE_PAGE_KIB) -> int | None:
     return page.size.kib
 
 
-@attrs.frozen(slots=True)
-class HugepageRegion:
+class HugepageRegion(NamedTuple):
     """Guest memory backed by one huge page size.
 
     ``cell`` is the guest NUMA cell, or None for the whole memory of a guest
