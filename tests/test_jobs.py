@@ -148,11 +148,13 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
 
 
 KILLER_PLUGIN = '''
-import multiprocessing
 import os
 import signal
 
 from domxml_lint import hookimpl, rule
+
+# Imported once, in the process that forks the workers.
+FIRST_PROCESS = os.getpid()
 
 
 @rule(code="KIL001", name="kil-worker", severity="info", summary="dies in a worker")
@@ -161,7 +163,7 @@ def kill_worker(ctx):
     ## What it does
     Simulates a worker killed by the OOM killer.
     """
-    if multiprocessing.parent_process() is not None and ctx.facts.root.findtext("name") == "doomed":
+    if os.getpid() != FIRST_PROCESS:
         os.kill(os.getpid(), signal.SIGKILL)
     return []
 
@@ -173,19 +175,68 @@ def domxml_lint_rules():
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path):
-    from samples import disk, domain
     from test_plugins import install_dist_info
 
     site = tmp_path / "site"
     site.mkdir()
     install_dist_info(site, "kil_rules", KILLER_PLUGIN)
-    for index in range(20):
-        write(tmp_path / "vms", f"vm-{index:02}.xml", NATIVE)
-    write(tmp_path / "vms", "vm-10.xml", domain(disk(" io='native'"), name="doomed"))
+    for index in range(200):  # far more than the first process checks before a worker starts
+        write(tmp_path / "vms", f"vm-{index:03}.xml", NATIVE)
     args = ("--no-config", "--select", "KIL001,DX404", str(tmp_path / "vms"))
     pooled = run_cli("--jobs", "2", *args, env={"PYTHONPATH": str(site)}, timeout=120)
     assert pooled.returncode == 2
     lines = pooled.stderr.decode().splitlines()
     assert len(lines) == 1 and "a worker process died" in lines[0] and "--jobs 1" in lines[0]
+    assert pooled.stdout == b""
     serial = run_cli("--jobs", "1", *args, env={"PYTHONPATH": str(site)})
-    assert serial.returncode == 1 and serial.stdout.count(b"DX404") == 20
+    assert serial.returncode == 1 and serial.stdout.count(b"DX404") == 200
+
+
+PID_PLUGIN = '''
+import os
+
+from domxml_lint import hookimpl, rule
+
+
+@rule(code="PID001", name="pid-of-checker", severity="info", summary="says who checked")
+def pid_of_checker(ctx):
+    """
+    ## What it does
+    Reports the id of the process that checked the file.
+    """
+    yield ctx.finding(ctx.doc.root, f"checked by {os.getpid()}")
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [pid_of_checker]
+'''
+
+
+def test_the_first_process_checks_files_too_and_results_keep_input_order(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from test_plugins import install_dist_info
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "pid_rules", PID_PLUGIN)
+    for index in range(600):
+        write(tmp_path / "vms", f"vm-{index:03}.xml", NATIVE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "domxml_lint", "--no-config", "--select", "PID001,DX404"]
+        + ["--jobs", "2", "--output-format", "json", str(tmp_path / "vms")],
+        stdout=subprocess.PIPE,
+        env={**__import__("os").environ, "PYTHONPATH": str(site)},
+    )
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 1
+    records = json.loads(out)
+    checkers = [int(r["message"].split()[-1]) for r in records if r["code"] == "PID001"]
+    assert len(checkers) == 600
+    assert process.pid in checkers, "the process that forks takes chunks as well"
+    assert len(set(checkers)) == 2, "one worker was forked and took chunks"
+    files = [r["filename"] for r in records if r["code"] == "PID001"]
+    assert files == sorted(files), "results come back in input order"

@@ -118,3 +118,8 @@ class Finding:
     @property
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.line, self.column, self.code, self.message)
+
+    def __reduce__(self):
+        # A tuple of the fields, which loads twice as fast as attrs' state dict (--jobs).
+        cls = type(self)
+        return (cls, tuple(getattr(self, field.name) for field in attrs.fields(cls)))

@@ -39,6 +39,11 @@ class FileResult:
     def linted(self) -> bool:
         return not self.skipped and self.error is None
 
+    def __reduce__(self):
+        # A tuple of the fields: --jobs workers send results back pickled, and attrs'
+        # per-field state dict takes twice as long to load.
+        return (type(self), tuple(getattr(self, name) for name in _FILE_RESULT_FIELDS))
+
     def fixable(self, finding: Finding) -> bool:
         """Whether ``--fix`` would fix ``finding`` with this file's settings."""
         return finding.fix is not None and (finding.fix.is_safe or self.unsafe)
@@ -47,6 +52,9 @@ class FileResult:
     def failing(self) -> list[Finding]:
         """Findings at or above the file's ``fail-on`` severity."""
         return [f for f in self.findings if f.severity.rank >= self.fail_on.rank]
+
+
+_FILE_RESULT_FIELDS = tuple(field.name for field in attrs.fields(FileResult))
 
 
 class Run(NamedTuple):
@@ -76,20 +84,35 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
     settings; ``unsafe_fixable`` those needing ``--unsafe-fixes`` on top.
     Host-aware rules skipped are counted once each, however many files skipped them.
     """
-    linted = [r for r in results if r.linted]
-    if host_rules_skipped is None:
-        host_rules_skipped = len({code for r in linted for code in r.host_skipped})
+    files = findings = files_with_findings = safe = unsafe = fixed = errors = 0
+    skipped_codes: set[str] = set()
+    for result in results:  # one pass: the summary of a 10,000-file run is on the clock too
+        fixed += len(result.applied)
+        if result.error is not None:
+            errors += 1
+        if not result.linted:
+            continue
+        files += 1
+        skipped_codes.update(result.host_skipped)
+        if not result.findings:
+            continue
+        files_with_findings += 1
+        findings += len(result.findings)
+        for finding in result.findings:
+            if finding.fix is not None:
+                if result.fixable(finding):
+                    safe += 1
+                else:
+                    unsafe += 1
     return RunSummary(
-        files=len(linted),
-        findings=sum(len(r.findings) for r in linted),
-        files_with_findings=sum(1 for r in linted if r.findings),
-        safe_fixable=sum(1 for r in linted for f in r.findings if r.fixable(f)),
-        unsafe_fixable=sum(
-            1 for r in linted for f in r.findings if f.fix is not None and not r.fixable(f)
-        ),
-        fixed=sum(len(r.applied) for r in results),
-        errors=sum(1 for r in results if r.error is not None),
-        host_rules_skipped=host_rules_skipped,
+        files=files,
+        findings=findings,
+        files_with_findings=files_with_findings,
+        safe_fixable=safe,
+        unsafe_fixable=unsafe,
+        fixed=fixed,
+        errors=errors,
+        host_rules_skipped=len(skipped_codes) if host_rules_skipped is None else host_rules_skipped,
     )
 
 

@@ -1,7 +1,7 @@
-"""Checking and fixing files: one by one, or in a process pool with ``--jobs``.
+"""Checking and fixing files: one by one, or shared among processes with ``--jobs``.
 
 Each file is independent: it is read, linted (or fixed and written) and turned
-into a :class:`~domxml_lint.report.FileResult` in the same process, so a pool
+into a :class:`~domxml_lint.report.FileResult` in the same process, so sharing
 only changes who does the work. Results come back in input order, and the
 output is formatted afterwards from them, so it is byte-identical to a serial
 run.
@@ -9,11 +9,13 @@ run.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, NoReturn
 
 from .config import FileSettings
 from .document import Document, sniff_root_name
@@ -24,14 +26,11 @@ from .linter import Linter
 from .plugins import load_ruleset
 from .report import FileResult
 
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
-
 #: With the default ``--jobs`` (auto), batches smaller than this run serially.
-#: Measured on 2 CPUs with the corpus: starting and joining the pool costs
-#: 15-40 ms and each file ~0.02 ms of transfer, against ~0.15 ms to lint it,
-#: so the pool pays off from roughly a thousand files.
-POOL_THRESHOLD = 1000
+#: Measured on 2 CPUs with corpus files: two processes break even with one at
+#: about 200 files (forking and sending results back cost ~10 ms) and are 1.16x
+#: faster at 400.
+POOL_THRESHOLD = 300
 
 
 class Mode(NamedTuple):
@@ -193,86 +192,177 @@ def workers_for(jobs: int | None, files: int) -> int:
 
 
 def run_tasks(tasks: Sequence[Task], mode: Mode, jobs: int | None) -> list[FileResult]:
-    """Process every task, in order; in a pool when :func:`workers_for` says so."""
+    """Process every task, in order; shared among processes when :func:`workers_for` says so."""
     # Build every Linter (and load every host) first, so that bad settings fail
     # once, before any file is touched, and forked workers inherit them ready-made.
     for settings in dict.fromkeys(task.settings for task in tasks):
         linter_for(settings)
     workers = workers_for(jobs, len(tasks))
-    if workers == 1:
+    if workers == 1 or not hasattr(os, "fork"):  # no fork (Windows): serial
         return [process(task, mode) for task in tasks]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    chunksize = max(1, min(32, len(tasks) // (workers * 4)))
-    # Imported here: a serial run (most runs) does not pay for multiprocessing.
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    return _run_shared(tasks, mode, workers)
 
-    # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies (killed,
-    # out of memory) breaks the pool with an error instead of hanging the run.
-    pool = ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=_init_worker, initargs=(mode,)
-    )
-    try:
-        results = list(pool.map(_process_in_worker, tasks, chunksize=chunksize))
-    except BrokenProcessPool:
-        _stop(pool)
-        raise UsageError(
-            "a worker process died while checking files (killed, or out of memory); files "
-            "it was fixing are unchanged or fully fixed; run again with --jobs 1 to see which "
-            "file it was"
-        ) from None
-    except BaseException:
-        # Interrupted (SIGINT/SIGTERM): stop the workers; each one unwinds its
-        # write in progress, so every file is either untouched or fully fixed.
-        _stop(pool)
-        raise
-    pool.shutdown()
-    return results
 
+#: Most chunks queued at once: their 4-byte records (4 KiB) then fit any pipe, even a
+#: one-page pipe, and are written in one atomic write.
+MAX_CHUNKS = 1024
+_RECORD_SIZE = 4
 
 #: Seconds a worker gets to unwind after SIGTERM before it is killed.
 STOP_GRACE = 3.0
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop every worker: SIGTERM (each unwinds its write in progress), then SIGKILL.
+def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileResult]:
+    """Share the tasks between this process and ``workers - 1`` forked ones.
 
-    The escalation matters: a worker can be stuck for good on a result-queue
-    lock that a killed sibling held, and the pool's own SIGTERM only makes it
-    retry the same put (concurrent.futures catches BaseException there).
-    SIGKILL can leave a stray temporary file, never a half-written one.
+    The tasks are cut into small chunks whose numbers wait in a pipe; every
+    process, this one included, takes the next chunk when it is free, so a
+    process slowed by the machine simply takes fewer. Workers send each chunk's
+    results back as soon as it is done, and this process reads them between its
+    own chunks, so reading them is shared out too instead of waiting at the end.
     """
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    for worker in workers:
-        if worker.is_alive():
-            worker.terminate()
+    size = max(4, -(-len(tasks) // MAX_CHUNKS))
+    queue, queue_in = os.pipe()
+    os.write(queue_in, b"".join(_record(start) for start in range(0, len(tasks), size)))
+    os.close(queue_in)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    workers_started: list[_Worker] = []
+    results: list[FileResult | None] = [None] * len(tasks)
+    try:
+        for _ in range(workers - 1):
+            result_out, result_in = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns into the caller's code
+                os.close(result_out)
+                _work(tasks, mode, size, queue, result_in)
+            os.close(result_in)
+            os.set_blocking(result_out, False)
+            workers_started.append(_Worker(pid, result_out))
+        for index, result in _take_chunks(tasks, mode, size, queue):
+            results[index] = result
+            if index % size == size - 1:  # after each chunk of our own
+                for worker in workers_started:
+                    worker.receive(results, wait=False)
+        died = False
+        for worker in workers_started:
+            worker.receive(results, wait=True)
+            _, status = os.waitpid(worker.pid, 0)
+            died = died or status != 0
+    except BaseException:
+        # Interrupted (SIGINT/SIGTERM), or a bug: stop the workers; each one unwinds
+        # its write in progress, so every file is either untouched or fully fixed.
+        _stop([worker.pid for worker in workers_started])
+        raise
+    finally:
+        os.close(queue)
+        for worker in workers_started:
+            with contextlib.suppress(OSError):
+                os.close(worker.results)
+    if died or any(result is None for result in results):
+        raise UsageError(
+            "a worker process died while checking files (killed, or out of memory); files "
+            "it was fixing are unchanged or fully fixed; run again with --jobs 1 to see which "
+            "file it was"
+        )
+    return results  # type: ignore[return-value]  # every chunk was taken by someone
+
+
+def _take_chunks(
+    tasks: Sequence[Task], mode: Mode, size: int, queue: int
+) -> Iterator[tuple[int, FileResult]]:
+    """Take chunks from the queue until it is empty; process their tasks."""
+    while True:
+        record = os.read(queue, _RECORD_SIZE)  # reads this small are atomic: whole records
+        if not record:
+            return
+        start = int.from_bytes(record, "little")
+        for index in range(start, min(start + size, len(tasks))):
+            yield index, process(tasks[index], mode)
+
+
+def _record(start: int) -> bytes:
+    return start.to_bytes(_RECORD_SIZE, "little")
+
+
+def _work(tasks: Sequence[Task], mode: Mode, size: int, queue: int, out: int) -> NoReturn:
+    """A forked worker: take chunks and send each one's results; exit without returning."""
+    status = 0
+    try:
+        import pickle  # only in workers and _Worker: serial runs do not pay for it
+
+        batch: list[tuple[int, FileResult]] = []
+        for index, result in _take_chunks(tasks, mode, size, queue):
+            batch.append((index, result))
+            if index % size == size - 1 or index == len(tasks) - 1:
+                frame = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+                _write_all(out, len(frame).to_bytes(_RECORD_SIZE, "little") + frame)
+                batch = []
+    except SystemExit as exc:  # SIGTERM/SIGHUP (cli._exit_on_signal): unwound
+        status = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        status = 130
+    except BaseException:  # a bug: the parent reports a dead worker
+        status = 70
+    finally:
+        os._exit(status)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class _Worker:
+    """A forked worker as its parent sees it: its pid and the pipe its results arrive on."""
+
+    def __init__(self, pid: int, results: int) -> None:
+        self.pid = pid
+        self.results = results
+        self._pending = bytearray()
+
+    def receive(self, results: list[FileResult | None], *, wait: bool) -> None:
+        """Read the frames that have arrived (all of them until the worker exits, if ``wait``)."""
+        import pickle
+
+        if wait:
+            os.set_blocking(self.results, True)
+        while True:
+            try:
+                data = os.read(self.results, 1 << 16)
+            except BlockingIOError:
+                return
+            if not data:
+                return  # the worker is done (or died: its missing results tell)
+            self._pending += data
+            while len(self._pending) >= _RECORD_SIZE:
+                length = int.from_bytes(self._pending[:_RECORD_SIZE], "little")
+                end = _RECORD_SIZE + length
+                if len(self._pending) < end:
+                    break
+                for index, result in pickle.loads(self._pending[_RECORD_SIZE:end]):
+                    results[index] = result
+                del self._pending[:end]
+
+
+def _stop(pids: list[int]) -> None:
+    """Stop every worker: SIGTERM (each unwinds its write in progress), then SIGKILL."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    for worker in workers:
-        if worker.is_alive():
-            worker.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _context():
-    # fork: workers start in milliseconds with the rules already loaded. Where
-    # fork is unavailable, the default context re-imports and rebuilds.
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-_WORKER_MODE: Mode | None = None
-
-
-def _init_worker(mode: Mode) -> None:
-    global _WORKER_MODE
-    _WORKER_MODE = mode
-
-
-def _process_in_worker(task: Task) -> FileResult:
-    assert _WORKER_MODE is not None
-    return process(task, _WORKER_MODE)
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            waiting.discard(pid)
+        if waiting:
+            time.sleep(0.01)
+    for pid in waiting:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
