@@ -61,14 +61,28 @@ def run_measured(argv: list[str], *, ok=(0, 1)) -> tuple[float, int]:
 
 
 def median_of(argv: list[str], repeat: int, *, ok=(0, 1), prepare=None) -> tuple[float, int]:
-    times, rss = [], []
+    return medians({"one": (argv, ok, prepare)}, repeat)["one"]
+
+
+def medians(
+    contenders: dict[str, tuple[list[str], tuple[int, ...], object]], repeat: int
+) -> dict[str, tuple[float, int]]:
+    """Median wall time and max RSS of each contender, run in interleaved rounds.
+
+    Each round runs every contender once, so a machine that speeds up or slows
+    down during the run (shared hosts do) shifts all of them alike and the
+    ratios stay fair; running one contender's repetitions back to back would not.
+    """
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    rss: dict[str, list[int]] = {name: [] for name in contenders}
     for _ in range(repeat):
-        if prepare is not None:
-            prepare()
-        elapsed, peak = run_measured(argv, ok=ok)
-        times.append(elapsed)
-        rss.append(peak)
-    return statistics.median(times), max(rss)
+        for name, (argv, ok, prepare) in contenders.items():
+            if prepare is not None:
+                prepare()
+            elapsed, peak = run_measured(argv, ok=ok)
+            times[name].append(elapsed)
+            rss[name].append(peak)
+    return {name: (statistics.median(times[name]), max(rss[name])) for name in contenders}
 
 
 def domxml_lint(*args: str, jobs: int = 1) -> list[str]:
@@ -211,37 +225,49 @@ def main() -> int:
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(CORPUS, copy, copy_function=shutil.copyfile)  # writable copies
 
-    rows: dict[str, tuple[float, int]] = {}
     print(f"corpus: {len(files)} files, repeat {repeat}", flush=True)
     # Warm the page cache once so no contender pays for the first read.
     run_measured([xmllint, "--noout", "--relaxng", str(SCHEMA), *files], ok=(0, 3, 4))
-    rows["xmllint --relaxng domain.rng"] = median_of(
-        [xmllint, "--noout", "--relaxng", str(SCHEMA), *files], repeat, ok=(0, 3, 4)
-    )
-    rows["lxml parse loop (floor)"] = median_of(
-        [sys.executable, "-c", LXML_FLOOR, str(CORPUS)], repeat
-    )
-    rows["domxml-lint (default rules, no host)"] = median_of(domxml_lint(str(CORPUS)), repeat)
-    if host_args:
-        rows["domxml-lint (default, two-node host)"] = median_of(
-            domxml_lint(*host_args, str(CORPUS)), repeat
-        )
-    rows["domxml-lint --select ALL"] = median_of(
-        domxml_lint("--select", "ALL", str(CORPUS)), repeat
-    )
-    rows["domxml-lint --fix --unsafe-fixes (copy)"] = median_of(
-        domxml_lint("--fix", "--unsafe-fixes", "--select", "ALL", str(copy)),
-        repeat,
-        prepare=fresh_copy,
-    )
-    rows["domxml-lint --jobs 2"] = median_of(domxml_lint(str(CORPUS), jobs=2), repeat)
-
-    cold = {
-        "python -c 'import lxml.etree'": median_of(
-            [sys.executable, "-c", "import lxml.etree"], repeat * 2
+    contenders: dict[str, tuple[list[str], tuple[int, ...], object]] = {
+        "xmllint --relaxng domain.rng": (
+            [xmllint, "--noout", "--relaxng", str(SCHEMA), *files],
+            (0, 3, 4),
+            None,
         ),
-        "domxml-lint one typical file": median_of(domxml_lint(str(TYPICAL)), repeat * 2),
+        "lxml parse loop (floor)": ([sys.executable, "-c", LXML_FLOOR, str(CORPUS)], (0,), None),
+        "domxml-lint (default rules, no host)": (domxml_lint(str(CORPUS)), (0, 1), None),
     }
+    if host_args:
+        contenders["domxml-lint (default, two-node host)"] = (
+            domxml_lint(*host_args, str(CORPUS)),
+            (0, 1),
+            None,
+        )
+    contenders["domxml-lint --select ALL"] = (
+        domxml_lint("--select", "ALL", str(CORPUS)),
+        (0, 1),
+        None,
+    )
+    contenders["domxml-lint --fix --unsafe-fixes (copy)"] = (
+        domxml_lint("--fix", "--unsafe-fixes", "--select", "ALL", str(copy)),
+        (0, 1),
+        fresh_copy,
+    )
+    contenders["domxml-lint --jobs 2"] = (domxml_lint(str(CORPUS), jobs=2), (0, 1), None)
+    rows = medians(contenders, repeat)
+
+    cold_rows = medians(
+        {
+            "python -c 'import lxml.etree'": (
+                [sys.executable, "-c", "import lxml.etree"],
+                (0,),
+                None,
+            ),
+            "domxml-lint one typical file": (domxml_lint(str(TYPICAL)), (0, 1), None),
+        },
+        repeat * 2,
+    )
+    cold = dict(cold_rows)
     scale = scaling(repeat)
     shutil.rmtree(work, ignore_errors=True)
 

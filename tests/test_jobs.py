@@ -240,3 +240,67 @@ def test_the_first_process_checks_files_too_and_results_keep_input_order(tmp_pat
     assert len(set(checkers)) == 2, "one worker was forked and took chunks"
     files = [r["filename"] for r in records if r["code"] == "PID001"]
     assert files == sorted(files), "results come back in input order"
+
+
+FIRST_PROCESS_KILLER = '''
+import os
+import signal
+
+from domxml_lint import hookimpl, rule
+
+FIRST_PROCESS = os.getpid()
+
+
+@rule(code="KIL002", name="kil-first", severity="info", summary="kills the first process")
+def kill_first(ctx):
+    """
+    ## What it does
+    Simulates the run being killed outright (SIGKILL) while workers are busy.
+    """
+    if os.getpid() == FIRST_PROCESS:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return []
+
+
+@hookimpl
+def domxml_lint_rules():
+    return [kill_first]
+'''
+
+
+def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path):
+    # SIGKILL cannot be caught: the first process cannot stop its workers. A worker sends
+    # every chunk's results as soon as it is done; with its reader gone that write fails
+    # and the worker exits, so --fix does not go on rewriting files for a killed run.
+    import subprocess
+    import sys
+    import time
+
+    from test_plugins import install_dist_info
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_dist_info(site, "kil_first", FIRST_PROCESS_KILLER)
+    folder = tmp_path / "vms"
+    for index in range(2000):
+        write(folder, f"vm-{index:04}.xml", NATIVE)
+    result = subprocess.run(
+        [sys.executable, "-m", "domxml_lint", "--no-config", "--select", "KIL002,DX404"]
+        + ["--fix", "--jobs", "2", str(folder)],
+        capture_output=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(site)},
+        timeout=120,
+    )
+    assert result.returncode == -9
+
+    def fixed() -> int:
+        return sum(1 for p in folder.iterdir() if p.read_text() != NATIVE)
+
+    seen, stable_since = fixed(), time.monotonic()
+    while time.monotonic() - stable_since < 1.5:  # until the orphaned worker has stopped
+        time.sleep(0.1)
+        now = fixed()
+        if now != seen:
+            seen, stable_since = now, time.monotonic()
+    assert seen < 400, f"an orphaned worker fixed {seen} of 2000 files"
+    assert not [p for p in folder.iterdir() if not p.name.endswith(".xml")], "temporary files"

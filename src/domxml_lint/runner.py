@@ -302,9 +302,12 @@ def _work(tasks: Sequence[Task], mode: Mode, size: int, queue: int, out: int) ->
         status = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         status = 130
-    except BaseException:  # a bug: the parent reports a dead worker
+    except BaseException:  # a bug, or the parent is gone (its results pipe is broken)
         status = 70
     finally:
+        with contextlib.suppress(BaseException):  # whatever a plugin printed
+            sys.stdout.flush()
+            sys.stderr.flush()
         os._exit(status)
 
 
