@@ -221,7 +221,7 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileRes
     results back as soon as it is done, and this process reads them between its
     own chunks, so reading them is shared out too instead of waiting at the end.
     """
-    size = max(4, -(-len(tasks) // MAX_CHUNKS))
+    size = max(8, -(-len(tasks) // MAX_CHUNKS))
     queue, queue_in = os.pipe()
     os.write(queue_in, b"".join(_record(start) for start in range(0, len(tasks), size)))
     os.close(queue_in)
