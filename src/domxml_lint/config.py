@@ -43,13 +43,12 @@ KEYS = (
 FAIL_ON_CHOICES = tuple(s.value for s in Severity)
 
 
-@attrs.frozen
-class PerFileIgnore:
+class PerFileIgnore(NamedTuple):
     """Rules ignored for files matching a glob, relative to the config file's directory."""
 
     pattern: str
     selectors: tuple[str, ...]
-    regex: re.Pattern[str] = attrs.field(eq=False, repr=False)
+    regex: re.Pattern[str]  # the pattern, compiled
 
     def matches(self, relative: str) -> bool:
         """Whether ``relative`` (a /-separated path below the config) or a parent matches."""

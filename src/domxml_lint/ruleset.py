@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-
-import attrs
+from typing import NamedTuple
 
 from .errors import UsageError
-from .findings import as_tuple
 from .rule import Rule
 
 _EXACT = 1000  # specificity of a full code or a name
 
 
-@attrs.frozen
-class Selection:
+class Selection(NamedTuple):
     """One layer of rule selection (a config file, or the command line)."""
 
-    select: tuple[str, ...] | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else tuple(v)
-    )
-    ignore: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
-    extend_select: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
 
 
 def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | None:
@@ -89,7 +84,8 @@ class RuleSet:
         rules run only when a select or extend-select selector names them
         (``ALL``, a prefix, a code or a name). At equal specificity ignore wins.
         """
-        return self.select_layers([Selection(select, tuple(ignore), tuple(extend_select))])
+        chosen = None if select is None else tuple(select)
+        return self.select_layers([Selection(chosen, tuple(ignore), tuple(extend_select))])
 
     def select_layers(self, layers: Sequence[Selection]) -> list[Rule]:
         """Apply selections in order, as ruff stacks configuration and command line.

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TextIO
-
-import attrs
+from typing import NamedTuple, TextIO
 
 from ..report import Run
 
 FORMATS = ("text", "json", "sarif", "github", "junit")
 
 
-@attrs.frozen
-class OutputOptions:
-    """How to present a run. ``root``: the directory repository-relative paths start from."""
+class OutputOptions(NamedTuple):
+    """How to present a run. ``root``: where repository-relative paths start (None: the
+    current directory)."""
 
     colour: bool = False
     show_fixes: bool = False
     statistics: bool = False
     quiet: bool = False
-    root: str = attrs.field(factory=os.getcwd)
+    root: str | None = None
 
 
 def write(fmt: str, run: Run, stream: TextIO, options: OutputOptions) -> None:

@@ -6,6 +6,7 @@ escaped as the Actions runner expects (actions/toolkit ``command.ts``).
 
 from __future__ import annotations
 
+import os
 from typing import TextIO
 
 from ..findings import Severity
@@ -35,7 +36,7 @@ def command(level: str, message: str, **properties: object) -> str:
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
     for result in run.results:
-        path = relative_path(result.path, options.root) or result.path
+        path = relative_path(result.path, options.root or os.getcwd()) or result.path
         for finding in result.findings:
             stream.write(
                 command(

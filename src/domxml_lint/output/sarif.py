@@ -9,6 +9,7 @@ points (``columnKind``). Fixes are byte replacements in the linted file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TextIO
@@ -185,4 +186,5 @@ def sarif_log(run: Run, root: str) -> dict:
 
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
-    stream.write(json.dumps(sarif_log(run, options.root), indent=2, ensure_ascii=False) + "\n")
+    log = sarif_log(run, options.root or os.getcwd())
+    stream.write(json.dumps(log, indent=2, ensure_ascii=False) + "\n")
