@@ -74,8 +74,7 @@ class Linter:
         facts = DomainFacts(doc)
         ctx = RuleContext(doc, facts, self.host, self.options)
         findings: list[Finding] = []
-        for item in self.rules_for(facts.tags):
-            self._run(item, ctx, findings)
+        self._run(self.rules_for(facts.tags), ctx, findings)
         suppressions = find_suppressions(doc)
         if suppressions:
             findings, unused = apply_suppressions(
@@ -83,29 +82,30 @@ class Linter:
             )
             if unused and self.suppression_rule is not None:
                 ctx.unused_suppressions = unused
-                self._run(self.suppression_rule, ctx, findings)
+                self._run([self.suppression_rule], ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
         return Checked(findings, ctx.notes)
 
-    def _run(self, item: Rule, ctx: RuleContext, findings: list[Finding]) -> None:
-        """Run one rule, adding its findings to ``findings``."""
-        ctx.rule = item
-        try:
-            for finding in item.check(ctx):
-                if finding.fix is not None and finding.fix.applicability is not item.fix:
-                    raise InternalError(
-                        ctx.doc.path,
-                        f"rule {item.code} ({item.name}) offered a {finding.fix.applicability} "
-                        f"fix but declares fix={item.fix}",
-                        hint="this is a bug in the rule; please report it",
-                    )
-                findings.append(finding)
-        except DomxmlLintError:
-            raise
-        except Exception as exc:
-            raise InternalError(
-                ctx.doc.path,
-                f"internal error in rule {item.code} ({item.name}) from {item.origin}: "
-                f"{type(exc).__name__}: {exc}",
-                hint="nothing was changed; please report this with the file",
-            ) from exc
+    def _run(self, rules: Sequence[Rule], ctx: RuleContext, findings: list[Finding]) -> None:
+        """Run rules in order, adding their findings to ``findings``."""
+        for item in rules:
+            ctx.rule = item
+            try:
+                for finding in item.check(ctx):
+                    if finding.fix is not None and finding.fix.applicability is not item.fix:
+                        raise InternalError(
+                            ctx.doc.path,
+                            f"rule {item.code} ({item.name}) offered a "
+                            f"{finding.fix.applicability} fix but declares fix={item.fix}",
+                            hint="this is a bug in the rule; please report it",
+                        )
+                    findings.append(finding)
+            except DomxmlLintError:
+                raise
+            except Exception as exc:
+                raise InternalError(
+                    ctx.doc.path,
+                    f"internal error in rule {item.code} ({item.name}) from {item.origin}: "
+                    f"{type(exc).__name__}: {exc}",
+                    hint="nothing was changed; please report this with the file",
+                ) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..facts import child
 from ..rule import rule
 
 #: Modes that give the guest the host CPU (maximum is host-passthrough plus
@@ -121,7 +122,7 @@ def vpmu_needs_host_passthrough(ctx):
     facts = ctx.facts
     if not facts.is_accelerated or facts.features is None:
         return
-    pmu = facts.features.find("pmu")
+    pmu = child(facts.features, "pmu")
     if pmu is None or pmu.get("state") != "on":
         return
     mode = facts.cpu.mode if facts.cpu is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..facts import child
 from ..rule import rule
 from ..units import parse_uint
 from ._support import set_driver_attribute
@@ -41,7 +42,7 @@ def qemu_sizes_queues_itself(facts, controller) -> bool:
         return False
     if (facts.arch or "").startswith("s390"):
         return False
-    address = controller.element.find("address")
+    address = child(controller.element, "address")
     return address is None or address.get("type", "pci") == "pci"
 
 

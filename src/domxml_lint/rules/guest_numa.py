@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..cpuset import format_cpuset
+from ..facts import child
 from ..rule import rule
 from ..units import express_kib, format_kib
 from ._wording import vcpu_list
@@ -171,7 +172,7 @@ def numa_cells_invalid(ctx):
         return
     numa = facts.guest_numa
     if numa is None:
-        numa_element = cpu.element.find("numa")
+        numa_element = child(cpu.element, "numa")
         if numa_element is not None:
             yield ctx.finding(numa_element, "NUMA topology defined without NUMA cells")
         return
@@ -211,7 +212,7 @@ def numa_cells_invalid(ctx):
     highest = numa.highest_vcpu
     if numa.cpu_total > maximum and not numa.overlaps:  # overlaps inflate the total
         yield ctx.finding(
-            cpu.element.find("numa"),
+            child(cpu.element, "numa"),
             f"Number of CPUs in <numa> exceeds the <vcpu> count: the cells name {numa.cpu_total} "
             f"vCPUs, <vcpu> is {maximum}",
         )
@@ -219,7 +220,7 @@ def numa_cells_invalid(ctx):
         beyond = frozenset(v for v in numa.cell_of_vcpu if v >= maximum)
         owner = numa.cells_by_id.get(numa.cell_of_vcpu[highest])
         yield ctx.finding(
-            owner.element if owner is not None else cpu.element.find("numa"),
+            owner.element if owner is not None else child(cpu.element, "numa"),
             f"CPU IDs in <numa> exceed the <vcpu> count: {vcpu_list(beyond)} "
             f"{'does' if len(beyond) == 1 else 'do'} not exist (<vcpu> is {maximum})",
             attribute="cpus" if owner is not None else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import child
 from ..rule import rule
 from ._support import insert_children, insert_top_level, merge_insertions, set_attributes
 
@@ -40,13 +41,13 @@ CONSERVATIVE_SET = (
 
 
 def _child_enabled(hyperv, path: str) -> bool:
-    parent, _, child = path.partition("/")
-    if not child:
+    parent, _, sub = path.partition("/")
+    if not sub:
         return hyperv.enabled(parent)
     feature = hyperv.feature(parent)
     if feature is None:
         return False
-    element = feature.element.find(child)
+    element = feature.element.find(sub)
     return element is not None and element.get("state") == "on"
 
 
@@ -105,7 +106,7 @@ def _hypervclock_edits(ctx) -> list:
     if timer is not None:
         return set_attributes(ctx, timer.element, {"present": "yes"})
     wanted = new_element("timer", {"name": "hypervclock", "present": "yes"})
-    clock = facts.root.find("clock")
+    clock = child(facts.root, "clock")
     if clock is None:
         return [insert_top_level(ctx, new_element("clock", {"offset": "utc"}, wanted))]
     return [insert_children(ctx, clock, [wanted])]
@@ -297,10 +298,10 @@ def hyperv_dependency_missing(ctx):
         ]  # fmt: skip
         if not missing:
             continue
-        parent, _, child = path.partition("/")
+        parent, _, sub = path.partition("/")
         element = hyperv.feature(parent).element
-        if child:
-            element = element.find(child)
+        if sub:
+            element = element.find(sub)
         shown = ["hypervclock timer (hv-time)" if m == "time" else m for m in missing]
         yield ctx.finding(
             element,
@@ -389,10 +390,10 @@ def hyperv_value_invalid(ctx):
             )
             continue
         if feature.name in KNOWN_CHILDREN:
-            for child in element:
-                if isinstance(child.tag, str) and child.tag not in KNOWN_CHILDREN[feature.name]:
+            for sub in element:
+                if isinstance(sub.tag, str) and sub.tag not in KNOWN_CHILDREN[feature.name]:
                     label = "Hyper-V stimer" if feature.name == "stimer" else "Hyper-V tlbflush"
-                    yield ctx.finding(child, f"unsupported {label} feature: {child.tag}")
+                    yield ctx.finding(sub, f"unsupported {label} feature: {sub.tag}")
         if not feature.enabled:
             continue
         if feature.name == "spinlocks":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
-from ..facts import MAX_IOTHREADS
+from ..facts import MAX_IOTHREADS, child
 from ..rule import rule
 from ..units import parse_uint
 from ._support import insert_children, insert_top_level, set_attributes
@@ -34,7 +34,7 @@ def _mapping(disk) -> list:
 def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
     """Edits that define the IOThread ids in ``missing`` (as libvirt numbers them)."""
     facts = ctx.facts
-    current = facts.root.find("iothreads")
+    current = child(facts.root, "iothreads")
     listed = facts.iothreadid_elements
     if not listed:
         count = str(max(max(missing), facts.iothreads or 0))
@@ -267,7 +267,7 @@ def iothreads_suggested(ctx):
         thread = 1
         edits.append(insert_top_level(ctx, new_element("iothreads", text="1")))
     for element in devices:
-        driver = element.find("driver")
+        driver = child(element, "driver")
         if driver is not None:
             edits.extend(set_attributes(ctx, driver, {"iothread": str(thread)}))
         else:
@@ -290,7 +290,7 @@ def iothreads_suggested(ctx):
 
 def _device_label(element) -> str:
     if element.tag == "disk":
-        dev = element.find("target")
+        dev = child(element, "target")
         return f"disk '{dev.get('dev')}'" if dev is not None and dev.get("dev") else "disk"
     return f"controller scsi index {element.get('index', '0')}"
 
@@ -355,7 +355,7 @@ def iothreads_oversized(ctx):
     count = max(len(facts.iothread_ids), facts.iothreads or 0)  # ids stop at MAX_IOTHREADS
     if not count:
         return
-    element = facts.root.find("iothreads")
+    element = child(facts.root, "iothreads")
     if element is None:
         element = facts.iothreadid_elements[0].getparent()
     vcpus = facts.vcpu_count or 1
@@ -513,7 +513,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
             )
         if disk.effective_bus != "virtio":
             yield ctx.finding(
-                driver.find("iothreads"),
+                child(driver, "iothreads"),
                 f"{disk.label}: IOThread mapping needs a virtio disk, not bus {disk.effective_bus}",
             )
             continue
@@ -530,7 +530,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
         with_queues = [bool(item.findall("queue")) for item in items]
         if any(with_queues) and not all(with_queues):
             yield ctx.finding(
-                driver.find("iothreads"),
+                child(driver, "iothreads"),
                 f"{disk.label}: either all items in iothread-vq-mapping must have vqs or none "
                 "of them must have it",
             )
@@ -569,7 +569,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
         missing = [q for q in range(queues) if q not in assigned]
         if missing:
             yield ctx.finding(
-                driver.find("iothreads"),
+                child(driver, "iothreads"),
                 f"{disk.label}: missing vq {missing[0]} IOThread assignment in iothread-vq-mapping",
             )
 
@@ -638,7 +638,7 @@ def iothread_settings_invalid(ctx):
                 )
             seen.add(number)
     pools = list(facts.iothreadid_elements)
-    default = facts.root.find("defaultiothread")
+    default = child(facts.root, "defaultiothread")
     if default is not None:
         pools.append(default)
     for element in pools:

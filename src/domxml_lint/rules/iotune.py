@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..facts import child, child_text
 from ..rule import rule
 from ..units import parse_uint
 
@@ -64,7 +65,7 @@ def iotune_total_with_read_write(ctx):
     `choice` between the total and the read/write elements).
     """
     for disk in ctx.facts.disks:
-        iotune = disk.element.find("iotune")
+        iotune = child(disk.element, "iotune")
         if iotune is None:
             continue
         for kind in IOTUNE_PAIRS:
@@ -152,13 +153,13 @@ def blkiotune_weight_range(ctx):
     """
     if ctx.facts.virt_type not in CGROUP_VIRT_TYPES:
         return
-    blkiotune = ctx.facts.root.find("blkiotune")
+    blkiotune = child(ctx.facts.root, "blkiotune")
     if blkiotune is None:
         return
-    checks = [(blkiotune.find("weight"), "weight")]
+    checks = [(child(blkiotune, "weight"), "weight")]
     for device in blkiotune.iterchildren("device"):
-        path = (device.findtext("path") or "").strip() or "?"
-        checks.append((device.find("weight"), f"device '{path}' weight"))
+        path = (child_text(device, "path") or "").strip() or "?"
+        checks.append((child(device, "weight"), f"device '{path}' weight"))
     for element, label in checks:
         if element is None:
             continue

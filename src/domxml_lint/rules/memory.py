@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import child
 from ..rule import rule
 from ..units import format_kib
 from ._hugepages import effective_nodeset, hugepage_regions, page_kib
@@ -131,7 +132,7 @@ def locked_without_hard_limit(ctx):
             edit,
         )
     yield ctx.finding(
-        backing.element.find("locked"),
+        child(backing.element, "locked"),
         "<locked/> without <memtune><hard_limit>: libvirt sets QEMU's memory-locking limit to "
         "unlimited, so the guest can pin all host memory",
         fix=fix,

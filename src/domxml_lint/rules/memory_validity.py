@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..facts import child
 from ..rule import rule
 from ..units import format_kib, parse_uint
 
@@ -58,13 +59,13 @@ def hugepage_backing_incompatible(ctx):
         return
     if backing.allocation_mode == "ondemand":
         yield ctx.finding(
-            backing.element.find("allocation"),
+            child(backing.element, "allocation"),
             "hugepages are not allowed with memory allocation ondemand",
             attribute="mode",
         )
     if backing.source_type == "anonymous":
         yield ctx.finding(
-            backing.element.find("source"),
+            child(backing.element, "source"),
             "hugepages are not allowed with anonymous memory source",
             attribute="type",
         )
@@ -248,7 +249,7 @@ def _virtio_mem(ctx, device):
     size = device.size.kib if device.size is not None else None
     block = device.block.kib if device.block is not None else None
     requested = device.requested.kib if device.requested is not None else 0
-    target = device.element.find("target")
+    target = child(device.element, "target")
     anchor = target if target is not None else device.element
     if size is not None and requested is not None and requested > size:
         yield ctx.finding(

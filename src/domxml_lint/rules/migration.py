@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..facts import child
 from ..rule import rule
 
 
@@ -114,7 +115,7 @@ def migration_hostdev(ctx):
         return
     for hostdev in facts.hostdevs:
         element = hostdev.element
-        teaming = element.find("teaming")
+        teaming = child(element, "teaming")
         if teaming is not None and teaming.get("type") == "transient":
             continue
         if hostdev.mode == "capabilities":
@@ -178,6 +179,6 @@ def migration_transient_disk(ctx):
     for disk in facts.disks:
         if disk.transient:
             yield ctx.finding(
-                disk.element.find("transient"),
+                child(disk.element, "transient"),
                 f"{disk.label} is transient: migration with transient disk is not supported",
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import child
 from ..rule import rule
 from ..units import parse_uint
 from ._support import VIRTIO_MODELS, insert_children, insert_top_level, set_attributes
@@ -232,9 +233,9 @@ def net_option_unsupported_for_type(ctx):
     for iface in facts.interfaces:
         element = iface.element
         kind = iface.type
-        virtualport = element.find("virtualport")
+        virtualport = child(element, "virtualport")
         vport_type = virtualport.get("type") if virtualport is not None else None
-        port = element.find("port")
+        port = child(element, "port")
         if port is not None and port.get("isolated") == "yes":
             if kind not in ("network", "bridge"):
                 yield ctx.finding(
@@ -250,9 +251,9 @@ def net_option_unsupported_for_type(ctx):
                     f"virtualport type='{vport_type}'",
                     attribute="isolated",
                 )
-        vlan = element.find("vlan")
+        vlan = child(element, "vlan")
         if vlan is not None and kind != "network":
-            source = element.find("source")
+            source = child(element, "source")
             mode = source.get("mode", "vepa") if source is not None else "vepa"
             allowed = (
                 kind == "hostdev"
@@ -265,12 +266,12 @@ def net_option_unsupported_for_type(ctx):
                     f"<vlan> on a type='{kind}' interface: vlan tag not supported for this "
                     "connection type (only hostdev, direct passthrough and Open vSwitch bridges)",
                 )
-        bandwidth = element.find("bandwidth")
+        bandwidth = child(element, "bandwidth")
         if bandwidth is not None and kind == "hostdev":
             yield ctx.finding(
                 bandwidth, "bandwidth settings are not supported for hostdev interfaces"
             )
-        coalesce = element.find("coalesce")
+        coalesce = child(element, "coalesce")
         if coalesce is not None and facts.is_qemu and kind not in ("network", "bridge"):
             yield ctx.finding(
                 coalesce, f"coalesce settings on interface type {kind} are not supported"
@@ -293,7 +294,7 @@ def _vhost_user_devices(facts):
     """(element, name libvirt uses, severity or None) for every device needing shared memory."""
     for iface in facts.interfaces:
         if iface.type == "vhostuser":
-            backend = iface.element.find("backend")
+            backend = child(iface.element, "backend")
             if backend is not None and backend.get("type") == "passt":
                 yield iface.element, "interface", None
             else:
@@ -302,7 +303,7 @@ def _vhost_user_devices(facts):
         if disk.type in ("vhostuser", "vhostvdpa"):
             yield disk.element, disk.type, None
     for fs in facts.device_elements("filesystem"):
-        driver = fs.find("driver")
+        driver = child(fs, "driver")
         if driver is not None and driver.get("type") == "virtiofs":
             yield fs, "virtiofs", None
 
@@ -400,7 +401,7 @@ def _share_memory_edits(ctx):
                 ),
             )
         ]
-    access = backing.element.find("access")
+    access = child(backing.element, "access")
     if access is not None:
         return set_attributes(ctx, access, {"mode": "shared"})
     children = []

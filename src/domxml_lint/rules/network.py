@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..facts import child
 from ..rule import rule
 from ._support import set_driver_attribute
 
@@ -20,7 +21,7 @@ COALESCE_INTERFACE_TYPES = frozenset({"network", "bridge"})
 
 def interface_label(iface) -> str:
     """How messages name an interface: ``interface 'br0' (bridge)``."""
-    source = iface.element.find("source")
+    source = child(iface.element, "source")
     name = None
     if source is not None:
         name = source.get("bridge") or source.get("network") or source.get("dev")
@@ -101,7 +102,7 @@ def nic_model_emulated(ctx):
     for iface in ctx.facts.interfaces:
         if iface.type not in TAP_INTERFACE_TYPES or iface.model in VIRTIO_NET_MODELS:
             continue
-        model_el = iface.element.find("model")
+        model_el = child(iface.element, "model")
         if iface.model is None:
             if ctx.facts.arch not in _X86:
                 continue
@@ -387,7 +388,7 @@ def net_coalesce_unsupported(ctx):
     for iface in ctx.facts.interfaces:
         if iface.type in COALESCE_INTERFACE_TYPES:
             continue
-        coalesce = iface.element.find("coalesce")
+        coalesce = child(iface.element, "coalesce")
         if coalesce is None:
             continue
         yield ctx.finding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import child
 from ..rule import rule
 from ._support import ensure_feature, insert_children, insert_top_level
 
@@ -62,10 +63,10 @@ def iommu_invalid(ctx):
     formatdomain "IOMMU devices".
     """
     facts = ctx.facts
-    ioapic = facts.features.find("ioapic") if facts.features is not None else None
+    ioapic = child(facts.features, "ioapic") if facts.features is not None else None
     split_ioapic = ioapic is not None and ioapic.get("driver") == "qemu"
     for iommu in facts.device_elements("iommu"):
-        driver = iommu.find("driver")
+        driver = child(iommu, "driver")
         intremap = driver.get("intremap") if driver is not None else None
         eim = driver.get("eim") if driver is not None else None
         if intremap == "on" and not split_ioapic:
@@ -257,9 +258,9 @@ def timer_invalid(ctx):
                     f"timer {name} doesn't support setting of timer {attribute}",
                     attribute=attribute,
                 )
-        if element.find("catchup") is not None and tickpolicy != "catchup":
+        if child(element, "catchup") is not None and tickpolicy != "catchup":
             yield ctx.finding(
-                element.find("catchup"),
+                child(element, "catchup"),
                 "setting of timer catchup policies is only supported with tickpolicy='catchup'",
             )
         if facts.is_qemu:
@@ -354,13 +355,13 @@ def timer_defaults_suggested(ctx):
     wanted = [new_element("timer", attrs) for _name, attrs in DEFAULT_TIMERS]
     if facts.is_windows and facts.windows_has_enlightenments:
         wanted.append(new_element("timer", {"name": "hypervclock", "present": "yes"}))
-    clock = facts.root.find("clock")
-    names = ", ".join(child.attributes[0][1] for child in wanted)
+    clock = child(facts.root, "clock")
+    names = ", ".join(timer.attributes[0][1] for timer in wanted)
     if clock is None:
         edit = insert_top_level(ctx, new_element("clock", {"offset": "utc"}, *wanted))
     else:
         edit = insert_children(ctx, clock, wanted)
-    anchor = clock if clock is not None else facts.root.find("os")
+    anchor = clock if clock is not None else child(facts.root, "os")
     yield ctx.finding(
         anchor if anchor is not None else facts.root,
         f"no timer settings: consider {names} (virt-manager's defaults)",
@@ -420,10 +421,10 @@ def secure_boot_requirements(ctx):
     facts = ctx.facts
     if not facts.is_qemu:
         return
-    os_el = facts.root.find("os")
+    os_el = child(facts.root, "os")
     if os_el is None:
         return
-    loader = os_el.find("loader")
+    loader = child(os_el, "loader")
     uefi = os_el.get("firmware") == "efi" or (loader is not None and loader.get("type") == "pflash")
     if loader is not None and loader.get("secure") == "yes":
         if facts.is_q35 is False:
@@ -458,7 +459,7 @@ def secure_boot_requirements(ctx):
 
 def _acpi_edits(ctx):
     features = ctx.facts.features
-    acpi = features.find("acpi") if features is not None else None
+    acpi = child(features, "acpi") if features is not None else None
     if acpi is not None:  # <acpi state='off'/> is not a thing libvirt writes; drop the state
         return [ctx.edit.remove_attribute(acpi, "state")]
     return ensure_feature(ctx, "acpi")

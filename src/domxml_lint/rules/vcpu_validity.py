@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..edits import new_element
+from ..facts import child
 from ..rule import rule
 from ..units import parse_uint
 from ._support import ensure_feature, insert_children, merge_insertions, set_attributes
@@ -199,8 +200,8 @@ def vcpus_over_255_need_iommu_eim(ctx):
             "supported on q35-based machine types",
         )
         return
-    iommu = facts.devices.find("iommu") if facts.devices is not None else None
-    driver = iommu.find("driver") if iommu is not None else None
+    iommu = child(facts.devices, "iommu") if facts.devices is not None else None
+    driver = child(iommu, "driver") if iommu is not None else None
     if driver is not None and driver.get("eim") == "on":
         return
     fix = None
@@ -381,7 +382,7 @@ def cpu_cache_mode_invalid(ctx):
     cpu = facts.cpu
     if not facts.is_qemu or cpu is None:
         return
-    cache = cpu.element.find("cache")
+    cache = child(cpu.element, "cache")
     if cache is None:
         return
     if facts.arch is not None and not facts.is_x86:
