@@ -165,7 +165,9 @@ class Document:
         _reject_unsupported_encoding(data, path)
         if b"<!DOCTYPE" in data:
             _reject_doctype(data, path)
-        if data.count(b"<") > MAX_ELEMENTS:  # cheap upper bound; count exactly only then
+        # Cheap upper bounds first (an element takes at least 4 bytes, "<a/>"); count exactly
+        # only then.
+        if len(data) > 4 * MAX_ELEMENTS and data.count(b"<") > MAX_ELEMENTS:
             _reject_too_many_elements(data, path)
         try:
             root = etree.fromstring(data, _PARSER)
@@ -521,11 +523,8 @@ def _reject_xinclude(root: etree._Element, path: str) -> None:
 
 def _python_codec(declared: str | None, path: str) -> str:
     name = declared or "utf-8"
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:  # lxml accepted it, Python does not know it
-        codec = None
-    if codec is None or not _byte_mappable(codec):
+    codec = _supported_codec(name)
+    if codec is None:
         # the source map's byte scan reads only UTF-8 and ASCII-compatible single-byte encodings
         raise InputError(
             path,
@@ -535,6 +534,16 @@ def _python_codec(declared: str | None, path: str) -> str:
             line=1,
         )
     return codec
+
+
+@functools.cache
+def _supported_codec(name: str) -> str | None:
+    """Python's name for a declared encoding the source map can read, else None."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:  # lxml accepted it, Python does not know it
+        return None
+    return codec if _byte_mappable(codec) else None
 
 
 @functools.cache
