@@ -171,3 +171,29 @@ def test_the_command_prints_and_exits_as_main_returns(tmp_path, capsys):
         expected = capsys.readouterr().out
         result = run_cli(*args)
         assert (result.returncode, result.stdout.decode()) == (status, expected)
+
+
+def test_values_from_the_xml_cannot_forge_output_lines(tmp_path):
+    # An attribute may hold a newline (&#10;) or a C1 control (U+009B, a terminal CSI):
+    # quoted in a message, they would start a new line, a GitHub workflow command
+    # ("::error ...") or an escape sequence. Text output shows them escaped.
+    from samples import disk, domain, write
+
+    sneaky = "vda&#10;::error file=x::forged&#x9b;2J&#13;"
+    path = write(tmp_path, "vm.xml", domain(disk(" cache='unsafe'", sneaky)))
+    for env in ({}, {"FORCE_COLOR": "1"}):
+        result = run_cli("--no-config", "--select", "DX401", "--show-fixes", str(path), env=env)
+        assert result.returncode == 1, result.stderr
+        out = result.stdout.decode()
+        lines = out.splitlines()
+        assert len(lines) == 3, out  # the finding, its fix, the summary
+        assert not any(line.startswith("::") for line in lines)
+        assert "\\n::error file=x::forged\\x9b2J\\r" in lines[0]
+        assert "\x9b" not in out and "\r" not in out
+    # A file name with a newline, in an error line on stderr.
+    odd = tmp_path / "odd\n::warning::name.xml"
+    odd.write_bytes(b"<domain")
+    result = run_cli("--no-config", str(odd))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert len(err.splitlines()) == 1 and "odd\\n::warning::name.xml" in err

@@ -23,7 +23,7 @@ from .findings import Severity
 from .output import FORMATS, OutputOptions, source_root
 from .output import write as write_output
 from .plugins import load_ruleset
-from .report import FileResult, Run, plural
+from .report import FileResult, Run, plural, printable
 from .runner import Mode, Task, linter_for, process, provide_host, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -82,7 +82,7 @@ def error(message: str) -> None:
     prefix = "domxml-lint: error:"
     if use_colour(sys.stderr):
         prefix = f"\x1b[1;31m{prefix}\x1b[0m"
-    print(f"{prefix} {message}", file=sys.stderr)
+    print(f"{prefix} {printable(message)}", file=sys.stderr)
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -403,7 +403,7 @@ def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
     """--verbose: what was read, skipped and left unsaid, on stderr."""
 
     def say(text: str) -> None:
-        print(f"domxml-lint: {text}", file=sys.stderr)
+        print(f"domxml-lint: {printable(text)}", file=sys.stderr)
 
     configs = resolver.used()
     for config in configs:

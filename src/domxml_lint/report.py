@@ -120,11 +120,23 @@ def fix_marker(result: FileResult, finding: Finding) -> str:
     return " [*]" if result.fixable(finding) else ""
 
 
+# Control characters (but tab), DEL and the C1 range, shown escaped: a value quoted from the
+# XML (``dev='a&#10;::error::b'``, U+009B) or a file name must not start a new output line,
+# a CI workflow command or a terminal escape sequence.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
+_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r"})
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``), for line-based output."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
+
+
 def format_finding_text(path: str, finding: Finding, *, marker: str | None = None) -> str:
     """``path:line:col: CODE [*] message (name)``; ``[*]``: ``--fix`` fixes it."""
     if marker is None:
         marker = " [*]" if finding.fix is not None and finding.fix.is_safe else ""
-    return (
+    return printable(
         f"{path}:{finding.line}:{finding.column}: {finding.code}{marker} "
         f"{finding.message} ({finding.name})"
     )

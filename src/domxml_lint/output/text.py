@@ -6,7 +6,15 @@ from collections import Counter
 from typing import TextIO
 
 from ..findings import Finding, Severity
-from ..report import FileResult, Run, fix_marker, format_finding_text, summarize, summary_line
+from ..report import (
+    FileResult,
+    Run,
+    fix_marker,
+    format_finding_text,
+    printable,
+    summarize,
+    summary_line,
+)
 from . import OutputOptions
 
 RESET = "\x1b[0m"
@@ -31,7 +39,8 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
                 if options.show_fixes and finding.fix is not None and not run.fixing:
                     needs = "" if result.fixable(finding) else ", needs --unsafe-fixes"
                     stream.write(
-                        f"    fix ({finding.fix.applicability}{needs}): {finding.fix.title}\n"
+                        f"    fix ({finding.fix.applicability}{needs}): "
+                        f"{printable(finding.fix.title)}\n"
                     )
         if options.show_fixes and run.fixing:
             write_fixed(run, stream)
@@ -50,8 +59,8 @@ def finding_line(result: FileResult, finding: Finding, colour: bool) -> str:
     code = SEVERITY_COLOUR[finding.severity] + finding.code + RESET
     marker = f" {FIXABLE}[*]{RESET}" if marker else ""
     return (
-        f"{BOLD}{result.path}{RESET}:{finding.line}:{finding.column}: {code}{marker} "
-        f"{finding.message} ({finding.name})"
+        f"{BOLD}{printable(result.path)}{RESET}:{finding.line}:{finding.column}: {code}{marker} "
+        f"{printable(finding.message)} ({printable(finding.name)})"
     )
 
 
@@ -64,7 +73,7 @@ def write_fixed(run: Run, stream: TextIO) -> None:
     verb = "Would fix" if run.dry_run else "Fixed"
     stream.write(f"{verb} {total} finding{'' if total == 1 else 's'}:\n")
     for result in fixed:
-        stream.write(f"- {result.path}:\n")
+        stream.write(f"- {printable(result.path)}:\n")
         counts = Counter((f.code, f.name) for f in result.applied)
         for (code, name), count in sorted(counts.items()):
             stream.write(f"    {count} x {code} ({name})\n")
