@@ -147,31 +147,39 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
             assert path.read_text() in (BOTH, fixed), path
 
 
-KILLER_PLUGIN = '''
+def killer_plugin(code: str, name: str, kills: str) -> str:
+    """A plugin whose rule SIGKILLs the process it runs in when the expression ``kills`` holds.
+
+    ``FIRST_PROCESS`` is the process that imported the plugin: the one that forks the workers.
+    """
+    return f"""
 import os
 import signal
 
 from domxml_lint import hookimpl, rule
 
-# Imported once, in the process that forks the workers.
 FIRST_PROCESS = os.getpid()
 
 
-@rule(code="KIL001", name="kil-worker", severity="info", summary="dies in a worker")
-def kill_worker(ctx):
-    """
+@rule(code="{code}", name="{name}", severity="info", summary="kills a process")
+def kill(ctx):
+    '''
     ## What it does
-    Simulates a worker killed by the OOM killer.
-    """
-    if os.getpid() != FIRST_PROCESS:
+    Simulates a process killed outright (the OOM killer, or kill -9).
+    '''
+    if {kills}:
         os.kill(os.getpid(), signal.SIGKILL)
     return []
 
 
 @hookimpl
 def domxml_lint_rules():
-    return [kill_worker]
-'''
+    return [kill]
+"""
+
+
+KILLER_PLUGIN = killer_plugin("KIL001", "kil-worker", "os.getpid() != FIRST_PROCESS")
+FIRST_PROCESS_KILLER = killer_plugin("KIL002", "kil-first", "os.getpid() == FIRST_PROCESS")
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path):
@@ -242,38 +250,10 @@ def test_the_first_process_checks_files_too_and_results_keep_input_order(tmp_pat
     assert files == sorted(files), "results come back in input order"
 
 
-FIRST_PROCESS_KILLER = '''
-import os
-import signal
-
-from domxml_lint import hookimpl, rule
-
-FIRST_PROCESS = os.getpid()
-
-
-@rule(code="KIL002", name="kil-first", severity="info", summary="kills the first process")
-def kill_first(ctx):
-    """
-    ## What it does
-    Simulates the run being killed outright (SIGKILL) while workers are busy.
-    """
-    if os.getpid() == FIRST_PROCESS:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return []
-
-
-@hookimpl
-def domxml_lint_rules():
-    return [kill_first]
-'''
-
-
 def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path):
     # SIGKILL cannot be caught: the first process cannot stop its workers. A worker sends
     # every chunk's results as soon as it is done; with its reader gone that write fails
     # and the worker exits, so --fix does not go on rewriting files for a killed run.
-    import subprocess
-    import sys
     import time
 
     from test_plugins import install_dist_info
@@ -284,12 +264,15 @@ def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path):
     folder = tmp_path / "vms"
     for index in range(2000):
         write(folder, f"vm-{index:04}.xml", NATIVE)
-    result = subprocess.run(
-        [sys.executable, "-m", "domxml_lint", "--no-config", "--select", "KIL002,DX404"]
-        + ["--fix", "--jobs", "2", str(folder)],
-        capture_output=True,
-        env={**__import__("os").environ, "PYTHONPATH": str(site)},
-        timeout=120,
+    result = run_cli(
+        "--no-config",
+        "--select",
+        "KIL002,DX404",
+        "--fix",
+        "--jobs",
+        "2",
+        str(folder),
+        env={"PYTHONPATH": str(site)},
     )
     assert result.returncode == -9
 
