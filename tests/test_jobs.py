@@ -250,7 +250,8 @@ def test_the_first_process_checks_files_too_and_results_keep_input_order(tmp_pat
     assert files == sorted(files), "results come back in input order"
 
 
-def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path):
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path, jobs):
     # SIGKILL cannot be caught: the first process cannot stop its workers. A worker sends
     # every chunk's results as soon as it is done; with its reader gone that write fails
     # and the worker exits, so --fix does not go on rewriting files for a killed run.
@@ -270,7 +271,7 @@ def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path):
         "KIL002,DX404",
         "--fix",
         "--jobs",
-        "2",
+        jobs,
         str(folder),
         env={"PYTHONPATH": str(site)},
     )

@@ -234,7 +234,10 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileRes
             result_out, result_in = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: never returns into the caller's code
-                os.close(result_out)
+                # Only the first process may hold the read ends: were an earlier worker's
+                # still open here, that worker would not see its reader go away.
+                for fd in (result_out, *(worker.results for worker in workers_started)):
+                    os.close(fd)
                 _work(tasks, mode, size, queue, result_in)
             os.close(result_in)
             os.set_blocking(result_out, False)
