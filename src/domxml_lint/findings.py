@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -77,6 +78,9 @@ class Edit:
         if not 0 <= self.start <= self.end:
             raise ValueError(f"bad edit range {self.start}:{self.end}")
 
+    def __reduce__(self):
+        return (_edit, (self.start, self.end, self.content, self.anchor))
+
 
 @attrs.frozen
 class Fix:
@@ -85,6 +89,9 @@ class Fix:
     applicability: Applicability
     title: str
     edits: tuple[Edit, ...] = attrs.field(converter=as_tuple)
+
+    def __reduce__(self):
+        return (type(self), (self.applicability, self.title, self.edits))
 
     @property
     def is_safe(self) -> bool:
@@ -120,6 +127,13 @@ class Finding:
         return (self.line, self.column, self.code, self.message)
 
     def __reduce__(self):
-        # A tuple of the fields, which loads twice as fast as attrs' state dict (--jobs).
-        cls = type(self)
-        return (cls, tuple(getattr(self, field.name) for field in attrs.fields(cls)))
+        return (type(self), _finding_fields(self))
+
+
+# --jobs workers send findings back pickled. As a tuple of fields (every class here
+# defines __reduce__), they load twice as fast as attrs' per-field state dicts.
+_finding_fields = operator.attrgetter(*(field.name for field in attrs.fields(Finding)))
+
+
+def _edit(start: int, end: int, content: str, anchor: int | None) -> Edit:
+    return Edit(start, end, content, anchor=anchor)

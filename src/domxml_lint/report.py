@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -42,7 +43,7 @@ class FileResult:
     def __reduce__(self):
         # A tuple of the fields: --jobs workers send results back pickled, and attrs'
         # per-field state dict takes twice as long to load.
-        return (type(self), tuple(getattr(self, name) for name in _FILE_RESULT_FIELDS))
+        return (type(self), _file_result_fields(self))
 
     def fixable(self, finding: Finding) -> bool:
         """Whether ``--fix`` would fix ``finding`` with this file's settings."""
@@ -54,7 +55,7 @@ class FileResult:
         return [f for f in self.findings if f.severity.rank >= self.fail_on.rank]
 
 
-_FILE_RESULT_FIELDS = tuple(field.name for field in attrs.fields(FileResult))
+_file_result_fields = operator.attrgetter(*(field.name for field in attrs.fields(FileResult)))
 
 
 class Run(NamedTuple):
