@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import jsonschema
 import pytest
@@ -323,3 +325,42 @@ def test_machine_formats_have_no_summary_or_colour(tmp_path, fmt):
     target = write(tmp_path, "vm.xml", NATIVE)
     result = cli("--output-format", fmt, str(target), env={"FORCE_COLOR": "1"})
     assert b"\x1b[" not in result.stdout and b"findings in" not in result.stdout
+
+
+# -- file names that are not plain text -----------------------------------------------------
+
+ODD_NAMES = [b"esc\x1bape.xml", b"latin-\xe9.xml", "caf\u00e9-\u865a\u62df.xml".encode()]
+
+
+@pytest.fixture
+def odd_names(tmp_path):
+    """Legal POSIX file names: a control character, a byte that is not UTF-8, and UTF-8."""
+    for name in ODD_NAMES:
+        Path(os.fsdecode(tmp_path / os.fsdecode(name))).write_text(NATIVE)
+    return tmp_path
+
+
+def test_json_holds_any_file_name_and_stays_valid_utf8(odd_names):
+    result = cli("--output-format", "json", ".", cwd=odd_names)
+    assert result.returncode == 1, result.stderr
+    result.stdout.decode("utf-8")  # strict: no raw undecodable byte leaked
+    names = {os.fsencode(record["filename"]) for record in json.loads(result.stdout)}
+    assert names == {b"./" + name for name in ODD_NAMES}
+    assert "\u865a\u62df".encode() in result.stdout  # non-ASCII stays readable
+
+
+def test_sarif_holds_any_file_name(odd_names):
+    log = sarif(".", cwd=odd_names)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+    }
+    assert uris == {"esc%1Bape.xml", "latin-%E9.xml", "caf%C3%A9-%E8%99%9A%E6%8B%9F.xml"}
+    assert {unquote_to_bytes(uri) for uri in uris} == set(ODD_NAMES)
+
+
+def test_junit_holds_any_file_name(odd_names):
+    suites = junit(".", cwd=odd_names)
+    names = sorted(case.get("name") for case in suites.iter("testcase"))
+    assert names == ["./caf\u00e9-\u865a\u62df.xml", "./esc\\x1bape.xml", "./latin-\\xe9.xml"]
+    assert all(f.text.startswith(f"{c.get('name')}:") for c in suites.iter("testcase") for f in c)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from ..findings import Finding
 from ..report import FileResult, Run, documentation_url
-from . import OutputOptions, rules_by_code
+from . import OutputOptions, json_text, rules_by_code
 from .text import statistics
 
 
@@ -51,4 +50,4 @@ def records(run: Run) -> list[dict]:
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
     data = statistics(run) if options.statistics else records(run)
-    stream.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    stream.write(json_text(data) + "\n")

@@ -12,28 +12,27 @@ from typing import TextIO
 from lxml import etree
 
 from ..report import Run, documentation_url
-from . import OutputOptions, rules_by_code
+from . import OutputOptions, rules_by_code, xml_text
 
 
 def junit_tree(run: Run) -> etree._Element:
     rules = rules_by_code(run)
     suites = etree.Element("testsuites", name="domxml-lint")
-    suite = etree.SubElement(suites, "testsuite", name="domxml-lint")
+    suite = _child(suites, "testsuite", name="domxml-lint")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for result in run.results:
         counts["tests"] += 1
-        case = etree.SubElement(
+        case = _child(
             suite, "testcase", classname="domxml-lint", name=result.path, file=result.path
         )
         if result.error is not None:
             counts["errors"] += 1
-            error = etree.SubElement(case, "error", message=str(result.error), type="input-error")
-            error.text = str(result.error)
+            problem = str(result.error)
+            _child(case, "error", problem, message=problem, type="input-error")
             continue
         if result.skipped:
             counts["skipped"] += 1
-            reason = result.skip_reason or "not a domain definition"
-            etree.SubElement(case, "skipped", message=reason)
+            _child(case, "skipped", message=result.skip_reason or "not a domain definition")
             continue
         failing = {id(f) for f in result.failing}
         advice = []
@@ -44,21 +43,29 @@ def junit_tree(run: Run) -> etree._Element:
             if id(finding) not in failing:
                 advice.append(f"{text} ({finding.name}, {finding.severity})")
                 continue
-            failure = etree.SubElement(
+            _child(
                 case,
                 "failure",
+                text + (f"\nsee {url}" if url else ""),
                 message=f"{finding.code} {finding.name}: {finding.message}",
                 type=f"{finding.severity}",
             )
-            failure.text = text + (f"\nsee {url}" if url else "")
         if len(failing):
             counts["failures"] += 1
         if advice:
-            etree.SubElement(case, "system-out").text = "\n".join(advice)
+            _child(case, "system-out", "\n".join(advice))
     for element in (suites, suite):
         for key, value in counts.items():
             element.set(key, str(value))
     return suites
+
+
+def _child(parent: etree._Element, tag: str, text: str | None = None, **attributes: str):
+    """A child element; every string made XML-safe (file names may hold control characters)."""
+    child = etree.SubElement(parent, tag, {k: xml_text(v) for k, v in attributes.items()})
+    if text is not None:
+        child.text = xml_text(text)
+    return child
 
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:

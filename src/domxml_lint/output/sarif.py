@@ -8,7 +8,6 @@ points (``columnKind``). Fixes are byte replacements in the linted file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..errors import InputError
 from ..findings import Finding, Severity
 from ..report import FileResult, Run, documentation_url
 from ..rule import Rule
-from . import OutputOptions, relative_path
+from . import OutputOptions, json_text, relative_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ROOT_ID = "%SRCROOT%"
@@ -45,7 +44,7 @@ def artifact_location(path: str, root: str) -> dict:
     relative = relative_path(path, root)
     if relative is None:
         return {"uri": Path(path).resolve().as_uri()}
-    return {"uri": quote(relative), "uriBaseId": ROOT_ID}
+    return {"uri": quote(os.fsencode(relative)), "uriBaseId": ROOT_ID}  # the bytes
 
 
 def rule_descriptor(rule: Rule) -> dict:
@@ -187,4 +186,4 @@ def sarif_log(run: Run, root: str) -> dict:
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
     log = sarif_log(run, options.root or os.getcwd())
-    stream.write(json.dumps(log, indent=2, ensure_ascii=False) + "\n")
+    stream.write(json_text(log) + "\n")
