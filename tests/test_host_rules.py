@@ -35,6 +35,7 @@ HOST_RULES = [
     "pci-device-numa-remote",
     "hugepage-size-unavailable",
     "hugepage-pool-insufficient",
+    "guest-type-unsupported-by-host",
 ]
 
 
@@ -156,6 +157,48 @@ def test_start_time_errors_pass_libvirts_define_and_schema(rule):
             domain.undefine()
     finally:
         connection.close()
+
+
+# -- what the host can run at all ---------------------------------------------------------
+
+QEMU_ONLY_CAPS = """<capabilities>
+  <host><cpu><arch>x86_64</arch></cpu></host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'>
+      <wordsize>64</wordsize>
+      <emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <domain type='qemu'/>
+    </arch>
+  </guest>
+</capabilities>
+"""
+
+
+def test_kvm_guest_on_a_host_without_kvm(tmp_path):
+    """A VM without nested virtualisation, say: its libvirt offers only emulation."""
+    (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS)
+    host = load_host(tmp_path / "caps.xml")
+    findings, _ = check(domain(""), host, "guest-type-unsupported-by-host")
+    assert [f.code for f in findings] == ["DX645"]
+    assert "offers virt type 'qemu' for 'x86_64' guests, not 'kvm' (no usable KVM here)" in (
+        findings[0].message
+    )
+    emulated = domain("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
+    assert codes(emulated, host, "guest-type-unsupported-by-host") == []
+
+
+def test_guest_types_unknown_to_the_snapshot_are_a_note(tmp_path):
+    (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS.replace("<guest>", "<!--").replace(
+        "</guest>", "-->"))  # fmt: skip
+    findings, notes = check(domain(""), load_host(tmp_path / "caps.xml"), "DX645")
+    assert findings == [] and any("guests it can run" in text for _, text in notes)
+
+
+def test_a_host_that_is_not_a_qemu_host_says_nothing_about_qemu_guests(test_default):
+    """libvirt's test driver defines any guest; only the QEMU driver's refusals are known."""
+    findings, notes = check(domain(""), test_default, "DX645")
+    assert findings == [] and any("not from libvirt's QEMU driver" in text for _, text in notes)
 
 
 # -- libvirt's capabilities files: multi-node, multi-die, resctrl --------------------------
