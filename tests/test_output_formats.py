@@ -320,6 +320,27 @@ def test_json_url_is_null_for_plugin_rules(tmp_path):
     assert record["code"] == "ODD001" and record["url"] is None and record["severity"] == "info"
 
 
+def test_a_plugin_rule_with_a_url_links_to_it_in_every_format(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    url = "https://acme.example/rules/ODD001"
+    source = ODD_PLUGIN.replace('triggers=("name",)', f'triggers=("name",), url="{url}"')
+    install_dist_info(site, "odd_rules", source)
+    write(tmp_path, "vm.xml", CLEAN)
+
+    def run(fmt: str) -> bytes:
+        return run_cli(
+            "--no-config", "--select", "ODD001", "--output-format", fmt, ".",
+            cwd=tmp_path, env={"PYTHONPATH": str(site)},
+        ).stdout  # fmt: skip
+
+    assert json.loads(run("json"))[0]["url"] == url
+    (descriptor,) = json.loads(run("sarif"))["runs"][0]["tool"]["driver"]["rules"]
+    assert descriptor["helpUri"] == url
+    (failure,) = etree.fromstring(run("junit")).iter("failure")
+    assert failure.text.endswith(f"see {url}")
+
+
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit"])
 def test_machine_formats_have_no_summary_or_colour(tmp_path, fmt):
     target = write(tmp_path, "vm.xml", NATIVE)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from helpers import RULE_FIXTURES, run_cli
 
 PLUGIN = '''
@@ -85,3 +87,10 @@ def test_entry_point_scan_agrees_with_importlib_metadata():
     assert ("domxml-lint", "domxml_lint.cli:run") in {
         (name, value) for _, name, value in entry_points("console_scripts")
     }
+
+
+def test_a_rule_url_must_be_a_web_address():
+    from domxml_lint import rule
+
+    with pytest.raises(ValueError, match="must be an http:// or https:// address"):
+        rule(code="ACME009", name="acme-x", severity="info", summary="x", url="acme.example/x")

@@ -179,5 +179,7 @@ def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) ->
 
 
 def documentation_url(rule: Rule) -> str | None:
-    """The rule's page in rules/ for built-in rules; None for plugins, documented elsewhere."""
+    """The rule's page: in rules/ for built-in rules; a plugin's own ``url=``, if it gave one."""
+    if rule.help_url is not None:
+        return rule.help_url
     return rule.url if rule.origin == "domxml_lint" else None

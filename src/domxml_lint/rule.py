@@ -61,6 +61,8 @@ class Rule:
     #: The check function's docstring as written; :attr:`doc` is it dedented.
     docstring: str = attrs.field(default="", repr=False, alias="doc")
     options: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    #: Where a plugin documents the rule (http or https); built-ins use :data:`DOCS_URL`.
+    help_url: str | None = attrs.field(default=None, repr=False)
 
     @functools.cached_property
     def doc(self) -> str:
@@ -94,12 +96,16 @@ def rule(
     needs_host: bool = False,
     triggers: Iterable[str] | None = None,
     options: Mapping[str, Any] | None = None,
+    url: str | None = None,
 ) -> Callable[[CheckFunction], Rule]:
-    """Declare a rule. ``triggers``: element names of which at least one must be present."""
+    """Declare a rule. ``triggers``: element names of which at least one must be present;
+    ``url``: the rule's documentation page, for a plugin (JSON ``url``, SARIF ``helpUri``)."""
     if not CODE_PATTERN.match(code):
         raise ValueError(f"rule code {code!r} must look like DX401 (letters then digits)")
     if not NAME_PATTERN.match(name):
         raise ValueError(f"rule name {name!r} must be kebab-case")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ValueError(f"rule {code}: url {url!r} must be an http:// or https:// address")
 
     def decorate(check: CheckFunction) -> Rule:
         return Rule(
@@ -114,6 +120,7 @@ def rule(
             triggers=None if triggers is None else frozenset(triggers),
             doc=check.__doc__ or "",
             options=dict(options or {}),
+            help_url=url,
         )
 
     return decorate
