@@ -12,6 +12,13 @@ def _sizes(sizes) -> str:
     return ", ".join(format_kib(s) for s in sizes)
 
 
+def _offered(sizes) -> str:
+    """``huge pages of 2 MiB, 1 GiB; base pages of 4 KiB``: the smallest size is the base page."""
+    base, huge = sizes[0], sizes[1:]
+    listed = f"huge pages of {_sizes(huge)}" if huge else "no huge pages"
+    return f"{listed}; base pages of {format_kib(base)}"
+
+
 @rule(
     code="DX320",
     name="hugepage-size-unavailable",
@@ -81,7 +88,7 @@ def hugepage_size_unavailable(ctx):
             yield ctx.finding(
                 backing.hugepages,
                 f"<hugepages/> asks for the host's default huge page size, but the host offers "
-                f'no huge pages (page sizes: {_sizes(sizes)}): "hugetlbfs filesystem is not '
+                f'no huge pages (base pages of {_sizes(sizes)}): "hugetlbfs filesystem is not '
                 'mounted or disabled by administrator config"',
             )
         return
@@ -91,7 +98,7 @@ def hugepage_size_unavailable(ctx):
             continue  # an invalid or zero size is refused on define
         yield ctx.finding(
             page.element,
-            f"page size {format_kib(size)} is not one the host offers ({_sizes(sizes)}): "
+            f"page size {format_kib(size)} is not one the host offers ({_offered(sizes)}): "
             f'"Unable to find any usable hugetlbfs mount for {size} KiB"',
             attribute="size",
         )
