@@ -356,6 +356,8 @@ class MemoryDevice(NamedTuple):
     block: MemorySize | None
     requested: MemorySize | None
     path: str | None
+    #: ``<source><pagesize>``: the page size backing the device (hugetlbfs), if given.
+    pagesize: MemorySize | None = None
 
 
 # -- IOThreads, schedulers, clock, Hyper-V ---------------------------------------------
@@ -939,6 +941,7 @@ class DomainFacts:
                     access=element.get("access"),
                     node=None if target is None else parse_uint(child_text(target, "node")),
                     path=element.findtext("source/path"),
+                    pagesize=_size_element(grandchild(element, "source", "pagesize")),
                     **sizes,
                 )
             )

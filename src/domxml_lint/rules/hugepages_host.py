@@ -25,12 +25,13 @@ def _offered(sizes) -> str:
     severity="error",
     summary="A huge page size the host does not offer",
     needs_host=True,
-    triggers=("hugepages",),
+    triggers=("hugepages", "pagesize"),
 )
 def hugepage_size_unavailable(ctx):
     """
     ## What it does
-    Checks every `<hugepages><page size>` against the page sizes the host
+    Checks every `<hugepages><page size>`, and the `<source><pagesize>` of
+    every memory device (a DIMM, say), against the page sizes the host
     snapshot lists (capabilities `host/cpu/pages`). `<hugepages/>` without a
     `<page>` asks for the host's default huge page size, so a host that
     offers no huge page size at all is reported too.
@@ -77,11 +78,24 @@ def hugepage_size_unavailable(ctx):
     """
     facts = ctx.facts
     backing = facts.memory_backing
-    if not facts.is_qemu or backing is None or backing.hugepages is None:
+    if backing is not None and backing.hugepages is None:
+        backing = None
+    device_pages = [d.pagesize for d in facts.memory_devices if d.pagesize is not None]
+    if not facts.is_qemu or (backing is None and not device_pages):
         return
     sizes = ctx.host.page_sizes_kib
     if sizes is None:
         ctx.note("the host snapshot lists no page sizes (capabilities host/cpu/pages)")
+        return
+    for pagesize in device_pages:
+        if pagesize.kib and pagesize.kib not in sizes:  # an invalid size is refused on define
+            yield ctx.finding(
+                pagesize.element,
+                f"memory device page size {format_kib(pagesize.kib)} is not one the host offers "
+                f'({_offered(sizes)}): "Unable to find any usable hugetlbfs mount for '
+                f'{pagesize.kib} KiB"',
+            )
+    if backing is None:
         return
     if not backing.pages:
         if ctx.host.default_hugepage_kib is None:
