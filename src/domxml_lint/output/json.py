@@ -6,7 +6,8 @@ from typing import TextIO
 
 from ..findings import Finding
 from ..report import FileResult, Run, documentation_url
-from . import OutputOptions, json_text, rules_by_code
+from . import OutputOptions, rules_by_code
+from ._safe import json_text
 from .text import statistics
 
 

@@ -12,7 +12,8 @@ from typing import TextIO
 from lxml import etree
 
 from ..report import Run, documentation_url
-from . import OutputOptions, rules_by_code, xml_text
+from . import OutputOptions, rules_by_code
+from ._safe import xml_text
 
 
 def junit_tree(run: Run) -> etree._Element:

@@ -19,7 +19,8 @@ from ..errors import InputError
 from ..findings import Finding, Severity
 from ..report import FileResult, Run, documentation_url
 from ..rule import Rule
-from . import OutputOptions, json_text, relative_path
+from . import OutputOptions, relative_path
+from ._safe import json_text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ROOT_ID = "%SRCROOT%"
