@@ -36,6 +36,7 @@ HOST_RULES = [
     "hugepage-size-unavailable",
     "hugepage-pool-insufficient",
     "guest-type-unsupported-by-host",
+    "machine-type-unsupported-by-host",
 ]
 
 
@@ -193,6 +194,19 @@ def test_guest_types_unknown_to_the_snapshot_are_a_note(tmp_path):
         "</guest>", "-->"))  # fmt: skip
     findings, notes = check(domain(""), load_host(tmp_path / "caps.xml"), "DX645")
     assert findings == [] and any("guests it can run" in text for _, text in notes)
+
+
+def test_machine_types_unknown_to_the_snapshot_are_a_note(tmp_path):
+    (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS)  # a guest with no <machine> listed
+    emulated = domain("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
+    findings, notes = check(emulated, load_host(tmp_path / "caps.xml"), "DX646")
+    assert findings == [] and any("no machine types for qemu/x86_64" in t for _, t in notes)
+
+
+def test_machine_type_aliases_and_every_listed_version_pass(epyc):
+    for machine in ("q35", "pc", "pc-q35-2.4", "pc-q35-4.0.1", "pc-i440fx-2.0", "microvm"):
+        data = domain("").replace(b"machine='q35'", f"machine='{machine}'".encode())
+        assert codes(data, epyc, "DX646") == [], machine
 
 
 def test_a_host_that_is_not_a_qemu_host_says_nothing_about_qemu_guests(test_default):

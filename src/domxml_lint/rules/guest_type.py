@@ -1,6 +1,8 @@
-"""DX645: a QEMU/KVM guest whose architecture or virt type the host does not offer."""
+"""DX645-DX646: a QEMU/KVM guest whose architecture, virt type or machine the host lacks."""
 
 from __future__ import annotations
+
+import re
 
 from ..facts import QEMU_VIRT_TYPES, child
 from ..rule import rule
@@ -141,3 +143,107 @@ def _offered(caps) -> str:
 def _either(types: list[str]) -> str:
     quoted = [f"'{t}'" for t in types]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+@rule(
+    code="DX646",
+    name="machine-type-unsupported-by-host",
+    severity="error",
+    summary="A machine type the host's QEMU does not offer for this architecture",
+    needs_host=True,
+    triggers=("os",),
+)
+def machine_type_unsupported_by_host(ctx):
+    """
+    ## What it does
+    Looks up the guest's machine type (`<os><type machine=...>`) among the
+    machine types the host's capabilities list for its architecture and virt
+    type (`<guest><arch><machine>`, aliases such as `q35` included).
+
+    ## Why is this bad?
+    libvirt refuses to define the guest: "Emulator '%s' does not support
+    machine type '%s'". Machine types are versioned per QEMU release and
+    distributions add their own, so this is what a definition moved between
+    hosts usually hits: `pc-q35-rhel9.2.0` (a RHEL build's type) on an
+    upstream QEMU, a type newer than the host's QEMU (`pc-q35-9.0` on QEMU
+    8.2), or an old one QEMU has removed (`pc-1.2`).
+
+    The rule needs a host snapshot, taken from libvirt's QEMU driver, whose
+    capabilities list machine types for the guest's architecture; without one
+    it stays silent (`--verbose` says why). A guest of an architecture or virt
+    type the host does not offer at all is `guest-type-unsupported-by-host`'s.
+
+    ## Example
+    ```xml
+    <!-- on a host with upstream QEMU 8.2 -->
+    <os>
+      <type arch='x86_64' machine='pc-q35-rhel9.2.0'>hvm</type>
+    </os>
+    ```
+
+    ## Use instead
+    ```xml
+    <os>
+      <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>
+    </os>
+    ```
+
+    ## Fix safety
+    No fix: another machine type changes the hardware the guest sees (and may
+    break its migration back); the author picks the version.
+
+    ## Source
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDef`: "Emulator '%s'
+    does not support machine type '%s'", via `virQEMUCapsIsMachineSupported`);
+    src/qemu/qemu_domain.c (`qemuCanonicalizeMachine`: aliases such as `q35`
+    become the machine they name); formatcaps "Guest capabilities" (the
+    `<machine>` elements and their `canonical` attribute).
+    """
+    facts = ctx.facts
+    os_type = facts.os_type
+    machine, arch, virt_type = facts.machine, facts.arch, facts.virt_type
+    if not facts.is_qemu or os_type is None or not machine or not arch:
+        return
+    caps = ctx.host.capabilities
+    guests = () if caps is None else caps.guests_for(arch, "hvm")
+    offered = [g for g in guests if virt_type in g.domain_types]
+    names = {m.name for guest in offered for m in guest.machines_for(virt_type)}
+    if not names:
+        ctx.note(f"the host snapshot lists no machine types for {virt_type}/{arch} guests")
+        return
+    if machine in names:
+        return
+    yield ctx.finding(
+        os_type,
+        f"machine type '{machine}' is not one this host's QEMU offers for {virt_type}/{arch} "
+        f"guests ({_nearest(machine, offered, virt_type)}): libvirt refuses the definition "
+        f"(\"Emulator ... does not support machine type '{machine}'\")",
+        attribute="machine",
+    )
+
+
+def _nearest(machine: str, guests, virt_type: str | None) -> str:
+    """What to offer instead: the newest of the same family (``pc-q35-*``), else the aliases."""
+    machines = [m for guest in guests for m in guest.machines_for(virt_type)]
+    family = _family(machine)
+    same = sorted(
+        {m.name for m in machines if not m.canonical and _family(m.name) == family},
+        key=_version_key,
+    )
+    if same:
+        return f"its newest {family} type is {same[-1]}"
+    aliases = sorted({f"{m.name} = {m.canonical}" for m in machines if m.canonical})
+    listed = f"; aliases: {', '.join(aliases)}" if aliases else ""
+    return f"it offers {len({m.name for m in machines})} machine types{listed}"
+
+
+_VERSION_SUFFIX = re.compile(r"-(?:rhel)?\d+(?:\.\d+)*$")
+
+
+def _family(name: str) -> str:
+    """``pc-q35-rhel9.2.0`` and ``pc-q35-8.2`` -> ``pc-q35``; ``pc-1.2`` -> ``pc``."""
+    return _VERSION_SUFFIX.sub("", name)
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", name))
