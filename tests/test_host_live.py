@@ -125,7 +125,7 @@ def test_fix_redefines_only_when_a_fix_applied(driver, capsys):
     try:
         code, out, err = _run(capsys, "--connect", URI, "--domain", "dx-native", "--fix")
         assert code == 0, out + err
-        assert out == "No findings left in 1 file (1 fixed).\n"
+        assert out == "No findings left in 1 domain (1 fixed).\n"
         assert err == f"domxml-lint: redefined {URI}/domain/dx-native with 1 fix\n"
         assert driver.redefinitions("dx-native") == 1
         assert "<driver name='qemu' type='raw' cache='none' io='native'/>" in driver.inactive_xml(
@@ -133,7 +133,7 @@ def test_fix_redefines_only_when_a_fix_applied(driver, capsys):
         )
         # Nothing left to fix: the domain is not redefined again.
         code, out, err = _run(capsys, "--connect", URI, "--domain", "dx-native", "--fix")
-        assert (code, out, err) == (0, "No findings in 1 file.\n", "")
+        assert (code, out, err) == (0, "No findings in 1 domain.\n", "")
         assert driver.redefinitions("dx-native") == 1
     finally:
         driver.conn.lookupByName("dx-native").undefine()
@@ -196,7 +196,7 @@ def test_all_domains_lints_every_persistent_domain(driver, capsys):
         lines = out.splitlines()
         assert len(lines) == 2  # `test` is clean; the transient domain is not linted
         assert lines[0].startswith(f"{URI}/domain/dx-all:") and " DX404 [*] disk 'vda'" in lines[0]
-        assert lines[-1] == "1 finding in 1 file (1 fixable with --fix)."
+        assert lines[-1] == "1 finding in 1 domain (1 fixable with --fix)."
         # A transient domain has no persistent definition: asking for it is an error.
         code, out, err = _run(capsys, "--connect", URI, "--domain", "dx-transient")
         assert code == 2
@@ -226,7 +226,11 @@ def test_lint_the_test_domain(tmp_path):
     require_libvirt()
     for selection in (["--domain", "test"], ["--all-domains"]):
         done = run_cli("--connect", URI, *selection)
-        assert (done.returncode, done.stdout, done.stderr) == (0, b"No findings in 1 file.\n", b"")
+        assert (done.returncode, done.stdout, done.stderr) == (
+            0,
+            b"No findings in 1 domain.\n",
+            b"",
+        )
     done = run_cli("--connect", URI, "--domain", "test", "--output-format", "json")
     assert done.returncode == 0 and done.stdout == b"[]\n"
 
@@ -320,6 +324,9 @@ def test_files_lint_against_the_connection_host():
     clean = RULE_FIXTURES / "disk-cache-unsafe" / "clean.xml"
     done = run_cli("--connect", URI, str(clean))
     assert (done.returncode, done.stdout) == (0, b"No findings in 1 file.\n")
+    # a file and a live domain in one run: the summary counts each as what it is
+    done = run_cli("--connect", URI, "--domain", "test", str(clean))
+    assert (done.returncode, done.stdout) == (0, b"No findings in 1 file and 1 domain.\n")
 
 
 @pytest.mark.parametrize("via", ["libvirt-python", "virsh"])
@@ -332,7 +339,7 @@ def test_fix_redefines_through_either_client(tmp_path, via):
     uri = f"test://{node}"
     done = run_cli("--connect", uri, "--domain", "dx404", "--via", via, "--fix")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == b"No findings left in 1 file (1 fixed).\n"
+    assert done.stdout == b"No findings left in 1 domain (1 fixed).\n"
     assert done.stderr.decode() == (
         f"domxml-lint: redefined {uri}/domain/dx404 with 1 fix "
         "(the running guest uses it from its next start)\n"

@@ -35,6 +35,8 @@ class FileResult:
     fail_on: Severity = Severity.INFO
     host_skipped: tuple[str, ...] = ()
     output: bytes | None = attrs.field(default=None, repr=False)
+    #: What was checked: ``file`` (a file or stdin) or ``domain`` (a live libvirt domain).
+    kind: str = "file"
 
     @property
     def linted(self) -> bool:
@@ -76,6 +78,9 @@ class RunSummary(NamedTuple):
     fixed: int
     errors: int
     host_rules_skipped: int
+    #: How many of ``files`` (and of ``files_with_findings``) are live libvirt domains.
+    domains: int = 0
+    domains_with_findings: int = 0
 
 
 def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = None) -> RunSummary:
@@ -86,6 +91,7 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
     Host-aware rules skipped are counted once each, however many files skipped them.
     """
     files = findings = files_with_findings = safe = unsafe = fixed = errors = 0
+    domains = domains_with_findings = 0
     skipped_codes: set[str] = set()
     for result in results:  # one pass: the summary of a 10,000-file run is on the clock too
         fixed += len(result.applied)
@@ -94,10 +100,13 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
         if not result.linted:
             continue
         files += 1
+        domain = result.kind == "domain"
+        domains += domain
         skipped_codes.update(result.host_skipped)
         if not result.findings:
             continue
         files_with_findings += 1
+        domains_with_findings += domain
         findings += len(result.findings)
         for finding in result.findings:
             if finding.fix is not None:
@@ -114,6 +123,8 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
         fixed=fixed,
         errors=errors,
         host_rules_skipped=len(skipped_codes) if host_rules_skipped is None else host_rules_skipped,
+        domains=domains,
+        domains_with_findings=domains_with_findings,
     )
 
 
@@ -150,15 +161,12 @@ def plural(count: int, word: str) -> str:
 def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) -> str:
     """``12 findings in 3 files (5 fixable with --fix, 2 more with --unsafe-fixes; ...)``."""
     if summary.findings == 0:
-        head = (
-            f"No findings left in {plural(summary.files, 'file')}"
-            if summary.fixed
-            else (f"No findings in {plural(summary.files, 'file')}")
-        )
+        checked = _documents(summary.files, summary.domains)
+        head = f"No findings left in {checked}" if summary.fixed else f"No findings in {checked}"
     else:
         head = (
             f"{plural(summary.findings, 'finding')} in "
-            f"{plural(summary.files_with_findings, 'file')}"
+            f"{_documents(summary.files_with_findings, summary.domains_with_findings)}"
         )
     notes = []
     if summary.fixed:
@@ -176,6 +184,16 @@ def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) ->
     if summary.errors:
         notes.append(f"{plural(summary.errors, 'file')} could not be checked")
     return head + (f" ({'; '.join(notes)})" if notes else "") + "."
+
+
+def _documents(total: int, domains: int) -> str:
+    """``3 files``, ``1 domain``, ``2 files and 1 domain`` (live libvirt domains are not files)."""
+    files = total - domains
+    if not domains:
+        return plural(files, "file")
+    if not files:
+        return plural(domains, "domain")
+    return f"{plural(files, 'file')} and {plural(domains, 'domain')}"
 
 
 def documentation_url(rule: Rule) -> str | None:
