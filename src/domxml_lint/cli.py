@@ -316,8 +316,8 @@ def run_check(args: argparse.Namespace) -> int:
         settings_used.add(live_settings)
         results = (
             session.lint(
-                lambda shown, data: _live_domain(
-                    process(Task(shown, live_settings, display=shown), mode, data=data)
+                lambda shown, data: process(
+                    Task(shown, live_settings, display=shown, kind="domain"), mode, data=data
                 ),
                 fixing=args.fix and not args.diff,
             )
@@ -344,11 +344,6 @@ def run_check(args: argparse.Namespace) -> int:
     if args.verbose:
         _explain(run, resolver, len(results), args.jobs)
     return exit_code(run, args)
-
-
-def _live_domain(result: FileResult) -> FileResult:
-    result.kind = "domain"  # the summary counts domains, not files
-    return result
 
 
 def _validate(args: argparse.Namespace) -> None:

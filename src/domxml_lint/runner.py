@@ -50,6 +50,8 @@ class Task(NamedTuple):
     path: str
     settings: FileSettings
     display: str = ""
+    #: ``file``, or ``domain`` for a live libvirt domain's definition (the summary says so).
+    kind: str = "file"
 
     @property
     def shown(self) -> str:
@@ -111,7 +113,9 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
     domain); nothing is written, and the fixed bytes go to ``result.output``.
     """
     settings = task.settings
-    result = FileResult(task.shown, unsafe=settings.unsafe_fixes, fail_on=settings.fail_on)
+    result = FileResult(
+        task.shown, unsafe=settings.unsafe_fixes, fail_on=settings.fail_on, kind=task.kind
+    )
     in_memory = data is not None
     try:
         if data is None:
