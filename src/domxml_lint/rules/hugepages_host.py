@@ -12,7 +12,7 @@ def _sizes(sizes) -> str:
     return ", ".join(format_kib(s) for s in sizes)
 
 
-def _offered(sizes) -> str:
+def _page_sizes_offered(sizes) -> str:
     """``huge pages of 2 MiB, 1 GiB; base pages of 4 KiB``: the smallest size is the base page."""
     base, huge = sizes[0], sizes[1:]
     listed = f"huge pages of {_sizes(huge)}" if huge else "no huge pages"
@@ -92,7 +92,7 @@ def hugepage_size_unavailable(ctx):
             yield ctx.finding(
                 pagesize.element,
                 f"memory device page size {format_kib(pagesize.kib)} is not one the host offers "
-                f'({_offered(sizes)}): "Unable to find any usable hugetlbfs mount for '
+                f'({_page_sizes_offered(sizes)}): "Unable to find any usable hugetlbfs mount for '
                 f'{pagesize.kib} KiB"',
             )
     if backing is None:
@@ -112,7 +112,7 @@ def hugepage_size_unavailable(ctx):
             continue  # an invalid or zero size is refused on define
         yield ctx.finding(
             page.element,
-            f"page size {format_kib(size)} is not one the host offers ({_offered(sizes)}): "
+            f"page size {format_kib(size)} is not one the host offers ({_page_sizes_offered(sizes)}): "
             f'"Unable to find any usable hugetlbfs mount for {size} KiB"',
             attribute="size",
         )
