@@ -112,8 +112,9 @@ def hugepage_size_unavailable(ctx):
             continue  # an invalid or zero size is refused on define
         yield ctx.finding(
             page.element,
-            f"page size {format_kib(size)} is not one the host offers ({_page_sizes_offered(sizes)}): "
-            f'"Unable to find any usable hugetlbfs mount for {size} KiB"',
+            f"page size {format_kib(size)} is not one the host offers "
+            f'({_page_sizes_offered(sizes)}): "Unable to find any usable hugetlbfs mount for '
+            f'{size} KiB"',
             attribute="size",
         )
 
