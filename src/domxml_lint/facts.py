@@ -358,6 +358,8 @@ class MemoryDevice(NamedTuple):
     path: str | None
     #: ``<source><pagesize>``: the page size backing the device (hugetlbfs), if given.
     pagesize: MemorySize | None = None
+    #: ``<source><nodemask>``: the host nodes its memory comes from (None: not given or invalid).
+    nodemask: frozenset[int] | None = None
 
 
 # -- IOThreads, schedulers, clock, Hyper-V ---------------------------------------------
@@ -942,6 +944,7 @@ class DomainFacts:
                     node=None if target is None else parse_uint(child_text(target, "node")),
                     path=element.findtext("source/path"),
                     pagesize=_size_element(grandchild(element, "source", "pagesize")),
+                    nodemask=_ids(element.findtext("source/nodemask")),
                     **sizes,
                 )
             )
@@ -1155,6 +1158,16 @@ def _cpuset(element: Element, attribute: str) -> CpusetRef | None:
         return CpusetRef(element, attribute, text, parse_cpuset(text))
     except CpusetError as exc:
         return CpusetRef(element, attribute, text, None, str(exc))
+
+
+def _ids(text: str | None) -> frozenset[int] | None:
+    """A cpuset/nodeset written as element text; None when absent or invalid."""
+    if text is None:
+        return None
+    try:
+        return parse_cpuset(text)
+    except CpusetError:
+        return None
 
 
 def _int(text: str | None) -> int | None:

@@ -125,7 +125,7 @@ def hugepage_size_unavailable(ctx):
     severity="warning",
     summary="The host nodes the guest may use have fewer huge pages than it needs",
     needs_host=True,
-    triggers=("hugepages",),
+    triggers=("hugepages", "pagesize"),
 )
 def hugepage_pool_insufficient(ctx):
     """
@@ -135,7 +135,9 @@ def hugepage_pool_insufficient(ctx):
     up; `<hugepages/>` without a size uses the host's default huge page size)
     and compares that with the pages configured on the host nodes it may use:
     a cell's `<memnode>` nodeset, else the `<numatune>` memory nodeset, else
-    the host nodes of its pinned vCPUs, else every node.
+    the host nodes of its pinned vCPUs, else every node. Memory devices with
+    a `<source><pagesize>` (a DIMM, say) add their size, on their
+    `<source><nodemask>` if they give one, else on their target cell's nodes.
 
     The counts are the pages *configured* in the snapshot (`cell/pages`),
     not the ones free when the guest starts: a pool other guests already use
@@ -180,14 +182,17 @@ def hugepage_pool_insufficient(ctx):
     """
     facts = ctx.facts
     backing = facts.memory_backing
-    if not facts.is_qemu or backing is None or backing.hugepages is None:
+    if backing is not None and backing.hugepages is None:
+        backing = None
+    devices = [d for d in facts.memory_devices if d.pagesize is not None]
+    if not facts.is_qemu or (backing is None and not devices):
         return
     host = ctx.host
     if not host.has_numa:
         ctx.note("the host snapshot lists no NUMA cells, so its huge page pools are unknown")
         return
     regions = hugepage_regions(facts)
-    if not regions:
+    if not regions and not devices:
         return
     default_kib = host.default_hugepage_kib
     base_kib = host.capabilities.base_page_kib or 0
@@ -212,6 +217,16 @@ def hugepage_pool_insufficient(ctx):
         entry = demands.setdefault((size, nodes), [0, element, []])
         entry[0] += -(-kib // size)
         entry[2].append(what)
+    for number, device in enumerate(facts.memory_devices, 1):
+        size = device.pagesize.kib if device.pagesize is not None else None
+        kib = device.size.kib if device.size is not None else None
+        if not size or size <= base_kib or not kib:
+            continue
+        cell_nodes = None if device.node is None else binding.cell_memory_nodes(device.node)
+        nodes = device.nodemask or cell_nodes or binding.bound_nodes or all_nodes
+        entry = demands.setdefault((size, nodes), [0, device.pagesize.element, []])
+        entry[0] += -(-kib // size)
+        entry[2].append(f"memory device {number} ({device.model or 'memory'})")
     checked: dict[int, list] = {}
     for (size, nodes), (needed, element, whats) in demands.items():
         finding = _check_pool(ctx, host, size, nodes, needed, element, whats)
