@@ -933,6 +933,7 @@ class DomainFacts:
         result = []
         for element in self.device_elements("memory"):
             target = child(element, "target")
+            source = child(element, "source")
             sizes = {}
             for tag in ("size", "block", "requested"):
                 sizes[tag] = _size_element(None if target is None else child(target, tag))
@@ -942,9 +943,9 @@ class DomainFacts:
                     model=element.get("model"),
                     access=element.get("access"),
                     node=None if target is None else parse_uint(child_text(target, "node")),
-                    path=element.findtext("source/path"),
-                    pagesize=_size_element(grandchild(element, "source", "pagesize")),
-                    nodemask=_ids(element.findtext("source/nodemask")),
+                    path=None if source is None else child_text(source, "path"),
+                    pagesize=None if source is None else _size_element(child(source, "pagesize")),
+                    nodemask=None if source is None else _ids(child_text(source, "nodemask")),
                     **sizes,
                 )
             )
