@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from domxml_lint.facts import PciAddress
 from domxml_lint.host import (
     CacheBank,
     CacheControl,
@@ -13,6 +12,7 @@ from domxml_lint.host import (
     PciId,
     load_host,
 )
+from domxml_lint.pci import PciAddress
 from helpers import HOSTS
 
 EPYC = HOSTS / "epyc-2node.xml"

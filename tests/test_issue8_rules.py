@@ -6,12 +6,11 @@ import pytest
 
 from domxml_lint.api import build_linter, lint
 from domxml_lint.document import Document
-from domxml_lint.edits import new_element
+from domxml_lint.edits import Editor, new_element
 from domxml_lint.facts import DomainFacts
 from domxml_lint.findings import Edit
 from domxml_lint.fixer import fix_document
 from domxml_lint.rule import RuleContext
-from domxml_lint.rules._support import insert_children, merge_insertions
 from helpers import CORPUS
 
 LIBOSINFO = "xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'"
@@ -234,14 +233,14 @@ def test_insert_children_in_one_edit(parent_xml, expected):
     xml = f"<domain>\n  {parent_xml}\n</domain>\n"
     ctx = _ctx(xml)
     parent = ctx.doc.root.find("hyperv")
-    edit = insert_children(ctx, parent, [new_element("a"), new_element("b")])
+    edit = ctx.edit.insert_children(parent, [new_element("a"), new_element("b")])
     data = xml.encode()
     out = (data[: edit.start] + edit.content.encode() + data[edit.end :]).decode()
     assert out == f"<domain>\n  {expected}\n</domain>\n"
 
 
 def test_merge_insertions_joins_same_offset_in_order():
-    merged = merge_insertions([Edit(5, 5, "a"), Edit(1, 2, "x"), Edit(5, 5, "b")])
+    merged = Editor.merge_insertions([Edit(5, 5, "a"), Edit(1, 2, "x"), Edit(5, 5, "b")])
     assert merged == [Edit(5, 5, "ab"), Edit(1, 2, "x")]
 
 

@@ -16,7 +16,7 @@ libvirt.
 
 from __future__ import annotations
 
-from ..facts import PciAddress
+from ..pci import PciAddress
 from .bundle import build_bundle, inner_documents
 from .load import ACCEPTED_KINDS, host_from_documents, load_host
 from .model import (

@@ -14,8 +14,8 @@ from lxml import etree
 
 from ..document import Document
 from ..errors import InputError
-from ..facts import PciAddress
 from ..fileio import read_file
+from ..pci import PciAddress
 from .bundle import ROOT as BUNDLE_ROOT
 from .bundle import bundle_parts
 from .model import Capabilities, DomainCapabilities, Host, NodeDevice

@@ -16,8 +16,8 @@ from typing import NamedTuple, TypeVar
 import attrs
 from lxml import etree
 
-from ..facts import PciAddress
 from ..findings import as_tuple
+from ..pci import PciAddress
 
 Element = etree._Element
 

@@ -13,7 +13,7 @@ from lxml import etree
 
 from ..cpuset import CpusetError, parse_cpuset
 from ..errors import InputError
-from ..facts import PciAddress, _address_int, _pci_address
+from ..pci import PciAddress, address_number, pci_address
 from ..units import parse_uint, to_kib
 from .model import (
     CacheBank,
@@ -91,7 +91,7 @@ class _Reader:
             raise self.error(element, f"<{element.tag} {name}='{text}'> {exc}") from None
 
     def address(self, element: Element) -> PciAddress:
-        address = _pci_address(element)
+        address = pci_address(element)
         if address is None:
             raise self.error(element, "<address> is not a PCI address")
         return address
@@ -365,7 +365,7 @@ def parse_node_device(root: Element, source: str) -> NodeDevice | None:
 def _pci_id(read: _Reader, element: Element | None) -> PciId | None:
     if element is None:
         return None
-    number = _address_int(element.get("id"))
+    number = address_number(element.get("id"))
     if number is None:
         raise read.error(element, f"<{element.tag} id='{element.get('id')}'> is not a PCI id")
     return PciId(number, _text(element))

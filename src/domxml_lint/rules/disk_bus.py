@@ -7,7 +7,6 @@ import re
 from ..facts import child
 from ..rule import rule
 from ..units import parse_uint
-from ._support import set_driver_attribute
 
 #: Disk buses QEMU emulates in full (a real controller's registers, trapped per I/O).
 EMULATED_DISK_BUSES = frozenset({"ide", "sata", "usb"})
@@ -228,8 +227,8 @@ def virtio_scsi_queues_missing(ctx):
                 "gives virtio-scsi-pci one queue per vCPU"
             )
             continue
-        edit = set_driver_attribute(
-            ctx, controller.element, controller.driver, "queues", str(vcpus), before=("address",)
+        edit = ctx.edit.set_driver_attribute(
+            controller.element, controller.driver, "queues", str(vcpus), before=("address",)
         )
         yield ctx.finding(
             controller.driver if controller.driver is not None else controller.element,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..rule import rule
-from ._support import set_driver_attribute
 
 DIRECT_CACHE_MODES = ("none", "directsync")
 
@@ -237,10 +236,10 @@ def disk_cache_unset(ctx):
     for disk in ctx.facts.disks:
         if disk.cache is not None or not disk.writable or disk.type == "vhostuser":
             continue
-        if not has_source(disk):
+        if not disk.has_source:
             continue
-        edit = set_driver_attribute(
-            ctx, disk.element, disk.driver, "cache", "none", before=("source", "target")
+        edit = ctx.edit.set_driver_attribute(
+            disk.element, disk.driver, "cache", "none", before=("source", "target")
         )
         where = "it has no <driver>" if disk.driver is None else "its <driver> has no cache mode"
         yield ctx.finding(
@@ -324,17 +323,3 @@ def io_native_suggested(ctx):
             attribute="io" if disk.io else "cache",
             fix=fix,
         )
-
-
-def has_source(disk) -> bool:
-    """Whether a disk names a source (libvirt's ``virStorageSourceIsEmpty``, roughly)."""
-    source = disk.source
-    if source is None:
-        return False
-    if any(source.get(a) for a in SOURCE_ATTRIBUTES):
-        return True
-    return any(isinstance(child.tag, str) for child in source)
-
-
-#: Attributes of ``<source>`` that name what a disk reads (file, device, volume, ...).
-SOURCE_ATTRIBUTES = ("file", "dev", "dir", "pool", "volume", "name", "path", "protocol")

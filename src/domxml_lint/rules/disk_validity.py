@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..facts import VIRTIO_MODELS
 from ..rule import rule
-from ._support import VIRTIO_MODELS
 
 #: Driver attributes that only a virtio disk takes, and libvirt's words for each.
 VIRTIO_DISK_OPTIONS = (

@@ -374,13 +374,10 @@ def numa_memory_mismatch(ctx):
     cells_kib = total - devices_kib
     if total == memory.kib:
         return
-    edits = []
+    edits = ctx.edit.resize(memory.element, total)
     value = express_kib(total, memory.unit)
-    if value is None:
-        value = str(total)
-        edits.append(ctx.edit.set_attribute(memory.element, "unit", "KiB"))
-    edits.insert(0, ctx.edit.replace_text(memory.element, value))
-    shown_unit = memory.unit if express_kib(total, memory.unit) is not None else "KiB"
+    shown_unit = memory.unit if value is not None else "KiB"
+    value = value or str(total)
     devices = f" + {format_kib(devices_kib)} of memory devices" if devices_kib else ""
     yield ctx.finding(
         memory.element,

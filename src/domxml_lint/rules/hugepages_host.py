@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..rule import rule
 from ..units import format_kib
 from ._host_binding import describe_nodes, host_binding
-from ._hugepages import hugepage_regions
 
 
 def _sizes(sizes) -> str:
@@ -77,10 +76,8 @@ def hugepage_size_unavailable(ctx):
     size; the default mount is the one of /proc/meminfo's Hugepagesize).
     """
     facts = ctx.facts
-    backing = facts.memory_backing
-    if backing is not None and backing.hugepages is None:
-        backing = None
-    device_pages = [d.pagesize for d in facts.memory_devices if d.pagesize is not None]
+    backing = facts.hugepage_backing
+    device_pages = [d.pagesize for d in facts.hugepage_devices if d.pagesize is not None]
     if not facts.is_qemu or (backing is None and not device_pages):
         return
     sizes = ctx.host.page_sizes_kib
@@ -181,17 +178,15 @@ def hugepage_pool_insufficient(ctx):
     configured per node and size); libvirt formatdomain, "NUMA Node Tuning".
     """
     facts = ctx.facts
-    backing = facts.memory_backing
-    if backing is not None and backing.hugepages is None:
-        backing = None
-    devices = [d for d in facts.memory_devices if d.pagesize is not None]
+    backing = facts.hugepage_backing
+    devices = facts.hugepage_devices
     if not facts.is_qemu or (backing is None and not devices):
         return
     host = ctx.host
     if not host.has_numa:
         ctx.note("the host snapshot lists no NUMA cells, so its huge page pools are unknown")
         return
-    regions = hugepage_regions(facts)
+    regions = facts.hugepage_regions
     if not regions and not devices:
         return
     default_kib = host.default_hugepage_kib

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..edits import new_element
 from ..facts import child
 from ..rule import rule
-from ._support import insert_children, insert_top_level, merge_insertions, set_attributes
 
 #: Every <hyperv> child some libvirt release knows (9.0 up to 11.x).
 KNOWN_FEATURES = frozenset({
@@ -76,10 +75,10 @@ def _enable_edits(ctx, names: list[str]) -> list:
         if feature is None:
             absent.append(_feature_element(name))
         else:
-            edits.extend(set_attributes(ctx, feature.element, {"state": "on"}))
+            edits.extend(ctx.edit.set_attributes(feature.element, {"state": "on"}))
     if absent:
         if hyperv is not None:
-            edits.append(insert_children(ctx, hyperv.element, absent))
+            edits.append(ctx.edit.insert_children(hyperv.element, absent))
         elif facts.features is not None:
             edits.append(
                 ctx.edit.insert_child(
@@ -88,8 +87,7 @@ def _enable_edits(ctx, names: list[str]) -> list:
             )
         else:
             edits.append(
-                insert_top_level(
-                    ctx,
+                ctx.edit.insert_top_level(
                     new_element(
                         "features", None, new_element("hyperv", {"mode": "custom"}, *absent)
                     ),
@@ -97,19 +95,19 @@ def _enable_edits(ctx, names: list[str]) -> list:
             )
     if "time" in names:
         edits.extend(_hypervclock_edits(ctx))
-    return merge_insertions(edits)
+    return ctx.edit.merge_insertions(edits)
 
 
 def _hypervclock_edits(ctx) -> list:
     facts = ctx.facts
     timer = facts.timer("hypervclock")
     if timer is not None:
-        return set_attributes(ctx, timer.element, {"present": "yes"})
+        return ctx.edit.set_attributes(timer.element, {"present": "yes"})
     wanted = new_element("timer", {"name": "hypervclock", "present": "yes"})
     clock = child(facts.root, "clock")
     if clock is None:
-        return [insert_top_level(ctx, new_element("clock", {"offset": "utc"}, wanted))]
-    return [insert_children(ctx, clock, [wanted])]
+        return [ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, wanted))]
+    return [ctx.edit.insert_children(clock, [wanted])]
 
 
 @rule(

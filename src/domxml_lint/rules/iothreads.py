@@ -6,7 +6,6 @@ from ..edits import new_element
 from ..facts import MAX_IOTHREADS, child
 from ..rule import rule
 from ..units import parse_uint
-from ._support import insert_children, insert_top_level, set_attributes
 
 VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
 VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
@@ -35,16 +34,15 @@ def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
     """Edits that define the IOThread ids in ``missing`` (as libvirt numbers them)."""
     facts = ctx.facts
     current = child(facts.root, "iothreads")
-    listed = facts.iothreadid_elements
+    listed = facts.iothread_id_entries
     if not listed:
         count = str(max(max(missing), facts.iothreads or 0))
         if current is None:
-            return [insert_top_level(ctx, new_element("iothreads", text=count))]
+            return [ctx.edit.insert_top_level(new_element("iothreads", text=count))]
         return [ctx.edit.replace_text(current, count)]
     edits = [
-        insert_children(
-            ctx,
-            listed[0].getparent(),
+        ctx.edit.insert_children(
+            listed[0].element.getparent(),
             [new_element("iothread", {"id": str(i)}) for i in sorted(missing)],
         )
     ]
@@ -265,18 +263,18 @@ def iothreads_suggested(ctx):
         thread = min(facts.iothread_ids)
     else:
         thread = 1
-        edits.append(insert_top_level(ctx, new_element("iothreads", text="1")))
+        edits.append(ctx.edit.insert_top_level(new_element("iothreads", text="1")))
     for element in devices:
         driver = child(element, "driver")
         if driver is not None:
-            edits.extend(set_attributes(ctx, driver, {"iothread": str(thread)}))
+            edits.extend(ctx.edit.set_attributes(driver, {"iothread": str(thread)}))
         else:
             attributes = {"name": "qemu"} if element.tag == "disk" else {}
             attributes["iothread"] = str(thread)
             first_child = next((c for c in element if isinstance(c.tag, str)), None)
             edits.append(
-                insert_children(
-                    ctx, element, [new_element("driver", attributes)], before=first_child
+                ctx.edit.insert_children(
+                    element, [new_element("driver", attributes)], before=first_child
                 )
             )
     names = [_device_label(el) for el in devices]
@@ -357,7 +355,7 @@ def iothreads_oversized(ctx):
         return
     element = child(facts.root, "iothreads")
     if element is None:
-        element = facts.iothreadid_elements[0].getparent()
+        element = facts.iothread_id_entries[0].element.getparent()
     vcpus = facts.vcpu_count or 1
     capacity = _iothread_capacity(facts)
     if count > capacity and count > vcpus:
@@ -622,9 +620,7 @@ def iothread_settings_invalid(ctx):
     """
     facts = ctx.facts
     seen: set[int] = set()
-    for element in facts.iothreadid_elements:
-        text = element.get("id")
-        number = parse_uint(text)
+    for element, number in facts.iothread_id_entries:
         if number == 0:
             yield ctx.finding(
                 element,
@@ -637,7 +633,7 @@ def iothread_settings_invalid(ctx):
                     element, f"duplicate iothread id '{number}' found", attribute="id"
                 )
             seen.add(number)
-    pools = list(facts.iothreadid_elements)
+    pools = [entry.element for entry in facts.iothread_id_entries]
     default = child(facts.root, "defaultiothread")
     if default is not None:
         pools.append(default)

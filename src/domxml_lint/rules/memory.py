@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from ..edits import new_element
-from ..facts import child
+from ..facts import child, page_kib
 from ..rule import rule
 from ..units import format_kib
-from ._hugepages import effective_nodeset, hugepage_regions, page_kib
-from ._support import insert_in_order, insert_top_level, size_edits
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
 UNLIMITED_KIB = 9007199254740991
@@ -120,7 +118,7 @@ def locked_without_hard_limit(ctx):
     if limit is not None:
         hard_limit = new_element("hard_limit", {"unit": "KiB"}, text=str(limit))
         if memtune is not None:
-            edit = insert_in_order(ctx, memtune.element, hard_limit, before=MEMTUNE_ORDER[1:])
+            edit = ctx.edit.insert_in_order(memtune.element, hard_limit, before=MEMTUNE_ORDER[1:])
         else:
             edit = ctx.edit.insert_child(
                 facts.root, new_element("memtune", None, hard_limit), before=backing.element
@@ -374,8 +372,8 @@ def memory_not_hugepage_aligned(ctx):
     facts = ctx.facts
     if not facts.is_qemu:
         return
-    backing = facts.memory_backing
-    if backing is None or backing.hugepages is None:
+    backing = facts.hugepage_backing
+    if backing is None:
         return
     default_kib = ctx.host.default_hugepage_kib if ctx.host is not None else None
     if not backing.pages and default_kib is None:
@@ -384,7 +382,7 @@ def memory_not_hugepage_aligned(ctx):
             + ("(the host lists no huge page size)" if ctx.host is not None else "without a host")
         )
         return
-    for region in hugepage_regions(facts):
+    for region in facts.hugepage_regions:
         size = default_kib if region.page is None else page_kib(region.page)
         if size is None:
             continue
@@ -411,10 +409,10 @@ def _check_memory(ctx, size: int):
         return
     severity, reason = verdict
     rounded = -(-memory.kib // size) * size
-    edits = size_edits(ctx, memory.element, rounded)
+    edits = ctx.edit.resize(memory.element, rounded)
     current = facts.current_memory
     if current is not None and current.kib == memory.kib:
-        edits += size_edits(ctx, current.element, rounded)
+        edits += ctx.edit.resize(current.element, rounded)
     fix = None
     if _within_hard_limit(facts, rounded):
         fix = ctx.unsafe_fix(f"Round the memory up to {format_kib(rounded)}", *edits)
@@ -446,14 +444,14 @@ def _check_cell(ctx, cell, size: int):
         return
     severity, reason = verdict
     rounded = -(-kib // size) * size
-    edits = size_edits(ctx, cell.element, rounded, value_attribute="memory")
+    edits = ctx.edit.resize(cell.element, rounded, value_attribute="memory")
     total = facts.memory_total_kib
     new_total = None
     if total is not None:
         new_total = total + rounded - kib
         for follower in (facts.memory, facts.current_memory):
             if follower is not None and follower.kib == total:
-                edits += size_edits(ctx, follower.element, new_total)
+                edits += ctx.edit.resize(follower.element, new_total)
     fix = None
     if _within_hard_limit(facts, new_total):
         fix = ctx.unsafe_fix(f"Round cell {cell.id} up to {format_kib(rounded)}", *edits)
@@ -530,10 +528,10 @@ def hugepage_nodeset_invalid(ctx):
     for page in backing.pages:
         if page.nodeset is not None and page.nodeset.ids is None:
             continue  # cpuset-invalid reports the syntax
-        nodeset = effective_nodeset(page, facts)
+        nodeset = facts.page_nodeset(page)
         size = _size_text(page)
         for earlier in seen:
-            earlier_set = effective_nodeset(earlier, facts)
+            earlier_set = facts.page_nodeset(earlier)
             if nodeset is None and earlier_set is None:
                 yield ctx.finding(
                     page.element,
@@ -632,14 +630,13 @@ def nosharepages_missing(ctx):
     backing = facts.memory_backing
     if backing is not None and backing.nosharepages:
         return
-    hugepages = backing is not None and backing.hugepages is not None
+    hugepages = facts.hugepage_backing is not None
     pinned = bool(facts.pinned_host_cpus)
     if not (hugepages or pinned):
         return
     why = "pinned" if pinned else "hugepage-backed"
     if backing is not None:
-        edit = insert_in_order(
-            ctx,
+        edit = ctx.edit.insert_in_order(
             backing.element,
             new_element("nosharepages"),
             after=("hugepages",),
@@ -648,7 +645,7 @@ def nosharepages_missing(ctx):
         where = backing.element
     else:
         backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
-        edit = insert_top_level(ctx, backing_element)
+        edit = ctx.edit.insert_top_level(backing_element)
         where = facts.cputune.element if facts.cputune is not None else facts.vcpus.element
     yield ctx.finding(
         where,
@@ -709,7 +706,7 @@ def current_memory_exceeds_memory(ctx):
     total = facts.memory_total_kib
     if current is None or current.kib is None or total is None or current.kib <= total:
         return
-    edits = size_edits(ctx, current.element, total)
+    edits = ctx.edit.resize(current.element, total)
     memory = facts.memory
     origin = ""
     if memory is None or memory.kib != total:

@@ -54,8 +54,8 @@ def hugepage_backing_incompatible(ctx):
     formatdomain "Memory Backing"; guide 8.3.3 (huge pages).
     """
     facts = ctx.facts
-    backing = facts.memory_backing
-    if not facts.is_qemu or backing is None or backing.hugepages is None:
+    backing = facts.hugepage_backing
+    if not facts.is_qemu or backing is None:
         return
     if backing.allocation_mode == "ondemand":
         yield ctx.finding(

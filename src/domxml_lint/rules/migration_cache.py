@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..rule import rule
-from ._support import set_driver_attribute
-from .disk_cache import DIRECT_CACHE_MODES, has_source
+from .disk_cache import DIRECT_CACHE_MODES
 
 
 @rule(
@@ -69,11 +68,11 @@ def migration_unsafe_cache(ctx):
             continue
         if disk.readonly or disk.device == "cdrom" or disk.type in ("network", "vhostuser"):
             continue
-        if not has_source(disk):
+        if not disk.has_source:
             continue
         current = f"cache='{disk.cache}'" if disk.cache else "no cache mode (QEMU uses writeback)"
-        edit = set_driver_attribute(
-            ctx, disk.element, disk.driver, "cache", "none", before=("source", "target")
+        edit = ctx.edit.set_driver_attribute(
+            disk.element, disk.driver, "cache", "none", before=("source", "target")
         )
         yield ctx.finding(
             disk.driver if disk.driver is not None else disk.element,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from ..edits import new_element
-from ..facts import child
+from ..facts import VIRTIO_MODELS, child
 from ..rule import rule
 from ..units import parse_uint
-from ._support import VIRTIO_MODELS, insert_children, insert_top_level, set_attributes
 
 #: QEMU hw/net/virtio-net.c: VIRTIO_NET_RX/TX_QUEUE_MIN_SIZE and VIRTQUEUE_MAX_SIZE.
 RING_MIN, RING_MAX = 256, 1024
@@ -391,8 +390,7 @@ def _share_memory_edits(ctx):
     backing = ctx.facts.memory_backing
     if backing is None:
         return [
-            insert_top_level(
-                ctx,
+            ctx.edit.insert_top_level(
                 new_element(
                     "memoryBacking",
                     None,
@@ -403,9 +401,9 @@ def _share_memory_edits(ctx):
         ]
     access = child(backing.element, "access")
     if access is not None:
-        return set_attributes(ctx, access, {"mode": "shared"})
+        return ctx.edit.set_attributes(access, {"mode": "shared"})
     children = []
     if backing.source_type is None and backing.hugepages is None:
         children.append(new_element("source", {"type": "memfd"}))
     children.append(new_element("access", {"mode": "shared"}))
-    return [insert_children(ctx, backing.element, children)]
+    return [ctx.edit.insert_children(backing.element, children)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..facts import child
 from ..rule import rule
-from ._support import set_driver_attribute
 
 #: Interface types whose backend is a host tap (or macvtap) device.
 TAP_INTERFACE_TYPES = frozenset({"network", "bridge", "direct", "ethernet"})
@@ -38,8 +37,7 @@ def queue_limit(iface, vcpus: int | None) -> int | None:
 
 
 def _set_queues(ctx, iface, queues: int):
-    return set_driver_attribute(
-        ctx,
+    return ctx.edit.set_driver_attribute(
         iface.element,
         iface.driver,
         "queues",

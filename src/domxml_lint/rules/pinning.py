@@ -6,7 +6,6 @@ from ..cpuset import format_cpuset
 from ..edits import new_element
 from ..rule import rule
 from ._host_binding import describe_nodes, host_binding, host_cpus_of_nodes
-from ._support import insert_in_order
 from ._wording import vcpu_list
 
 #: libvirt's order of the <cputune> children that come after emulatorpin.
@@ -320,8 +319,8 @@ def _emulatorpin_fix(ctx):
     pin = new_element("emulatorpin", {"cpuset": cpuset})
     return ctx.unsafe_fix(
         f"Pin the emulator to host CPUs {cpuset} ({describe_nodes(nodes)}, no vCPU on them)",
-        insert_in_order(
-            ctx, facts.cputune.element, pin, after=("vcpupin",), before=AFTER_EMULATORPIN
+        ctx.edit.insert_in_order(
+            facts.cputune.element, pin, after=("vcpupin",), before=AFTER_EMULATORPIN
         ),
     )
 

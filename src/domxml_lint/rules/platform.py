@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..edits import new_element
 from ..facts import child
 from ..rule import rule
-from ._support import ensure_feature, insert_children, insert_top_level
 
 TIMER_NAMES = frozenset(
     {"platform", "pit", "rtc", "hpet", "tsc", "kvmclock", "hypervclock", "armvtimer"}
@@ -76,7 +75,7 @@ def iommu_invalid(ctx):
                 attribute="intremap",
                 fix=ctx.safe_fix(
                     "Add <ioapic driver='qemu'/>",
-                    *ensure_feature(ctx, "ioapic", {"driver": "qemu"}),
+                    *ctx.edit.ensure_feature("ioapic", {"driver": "qemu"}),
                 ),
             )
         if eim == "on" and intremap != "on":
@@ -358,9 +357,9 @@ def timer_defaults_suggested(ctx):
     clock = child(facts.root, "clock")
     names = ", ".join(timer.attributes[0][1] for timer in wanted)
     if clock is None:
-        edit = insert_top_level(ctx, new_element("clock", {"offset": "utc"}, *wanted))
+        edit = ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, *wanted))
     else:
-        edit = insert_children(ctx, clock, wanted)
+        edit = ctx.edit.insert_children(clock, wanted)
     anchor = clock if clock is not None else child(facts.root, "os")
     yield ctx.finding(
         anchor if anchor is not None else facts.root,
@@ -443,7 +442,7 @@ def secure_boot_requirements(ctx):
             fix = None
             if facts.is_q35:
                 fix = ctx.safe_fix(
-                    "Add <smm state='on'/>", *ensure_feature(ctx, "smm", {"state": "on"})
+                    "Add <smm state='on'/>", *ctx.edit.ensure_feature("smm", {"state": "on"})
                 )
             yield ctx.finding(
                 loader, "Secure boot requires SMM feature enabled", attribute="secure", fix=fix
@@ -462,7 +461,7 @@ def _acpi_edits(ctx):
     acpi = child(features, "acpi") if features is not None else None
     if acpi is not None:  # <acpi state='off'/> is not a thing libvirt writes; drop the state
         return [ctx.edit.remove_attribute(acpi, "state")]
-    return ensure_feature(ctx, "acpi")
+    return ctx.edit.ensure_feature("acpi")
 
 
 @rule(

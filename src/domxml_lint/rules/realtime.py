@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..cpuset import format_cpuset
 from ..edits import new_element
 from ..rule import rule
-from ._support import ensure_feature, insert_top_level, set_attributes
 
 
 def _realtime_vcpus(facts) -> set[int]:
@@ -188,13 +187,13 @@ def realtime_profile_incomplete(ctx):
         )
     if facts.feature_state("pmu") != "off":
         fix = ctx.unsafe_fix(
-            "Add <pmu state='off'/>", *ensure_feature(ctx, "pmu", {"state": "off"})
+            "Add <pmu state='off'/>", *ctx.edit.ensure_feature("pmu", {"state": "off"})
         )
         yield ctx.finding(
             anchor, "real-time guest with the PMU enabled: add <pmu state='off'/>", fix=fix
         )
     backing = facts.memory_backing
-    if backing is None or backing.hugepages is None:
+    if facts.hugepage_backing is None:
         yield ctx.finding(anchor, "real-time guest without huge pages")
     if backing is None or not backing.locked:
         yield ctx.finding(anchor, "real-time guest without <locked/> memory")
@@ -209,8 +208,8 @@ def realtime_profile_incomplete(ctx):
 
 def _nosharepages_edit(ctx, backing):
     if backing is None:
-        return insert_top_level(
-            ctx, new_element("memoryBacking", None, new_element("nosharepages"))
+        return ctx.edit.insert_top_level(
+            new_element("memoryBacking", None, new_element("nosharepages"))
         )
     return ctx.edit.insert_child(backing.element, new_element("nosharepages"))
 
@@ -231,7 +230,7 @@ def _usb_and_balloon(ctx, anchor):
         fix = None
         if not usb_users and len(usb) <= 1:
             if usb:
-                edit = set_attributes(ctx, usb[0].element, {"model": "none"})
+                edit = ctx.edit.set_attributes(usb[0].element, {"model": "none"})
                 if not len(usb[0].element):
                     fix = ctx.unsafe_fix("Set the USB controller's model to 'none'", *edit)
             else:
@@ -260,7 +259,7 @@ def _usb_and_balloon(ctx, anchor):
         elif not len(balloons[0]):
             fix = ctx.unsafe_fix(
                 "Set the balloon's model to 'none'",
-                *set_attributes(ctx, balloons[0], {"model": "none"}),
+                *ctx.edit.set_attributes(balloons[0], {"model": "none"}),
             )
         message = "real-time guest with a memory balloon: use <memballoon model='none'/>"
         if not balloons:

@@ -6,7 +6,6 @@ from ..edits import new_element
 from ..facts import child
 from ..rule import rule
 from ..units import parse_uint
-from ._support import ensure_feature, insert_children, merge_insertions, set_attributes
 
 #: QEMU_MAX_VCPUS_WITHOUT_EIM in src/qemu/qemu_validate.c.
 MAX_VCPUS_WITHOUT_EIM = 255
@@ -220,7 +219,7 @@ def vcpus_over_255_need_iommu_eim(ctx):
 
 
 def _eim_edits(ctx, iommu, driver):
-    edits = list(ensure_feature(ctx, "ioapic", {"driver": "qemu"}))
+    edits = list(ctx.edit.ensure_feature("ioapic", {"driver": "qemu"}))
     wanted = {"intremap": "on", "eim": "on"}
     if iommu is None:
         edits.append(
@@ -230,10 +229,10 @@ def _eim_edits(ctx, iommu, driver):
             )
         )
     elif driver is None:
-        edits.append(insert_children(ctx, iommu, [new_element("driver", wanted)]))
+        edits.append(ctx.edit.insert_children(iommu, [new_element("driver", wanted)]))
     else:
-        edits.extend(set_attributes(ctx, driver, wanted))
-    return merge_insertions(edits)
+        edits.extend(ctx.edit.set_attributes(driver, wanted))
+    return ctx.edit.merge_insertions(edits)
 
 
 @rule(

@@ -1,0 +1,83 @@
+"""DomainFacts: what a domain definition says, derived once per document.
+
+Rules read facts; they never re-parse strings that facts already parsed. Every
+part is computed on first use and cached, so a rule that does not run costs
+nothing. Facts never raise on bad input: a value libvirt would refuse becomes
+None (or a :class:`CpusetRef` carrying an error) for rules to report.
+
+The facts come in families, one module each, so that each stays small:
+
+- :mod:`.domain`: type and driver, arch, machine, devices, features (the base of all);
+- :mod:`.cpu`: vCPUs, ``<cpu>``, topology, pins and schedulers;
+- :mod:`.numa`: guest NUMA cells and ``<numatune>``;
+- :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
+- :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
+- :mod:`.platform`: clock and timers, Hyper-V, the guest OS.
+
+:class:`DomainFacts` joins them. A family that reads another family's facts
+derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
+"""
+
+from __future__ import annotations
+
+from .._lazy import lazy
+from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
+from .devices import Controller, DeviceFacts, Hostdev
+from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
+from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
+from .memory import (
+    HugePage,
+    HugepageRegion,
+    MemoryBacking,
+    MemoryDevice,
+    MemoryFacts,
+    Memtune,
+    page_kib,
+)
+from .network import Interface
+from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
+from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
+from .storage import Disk, StorageFacts
+from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
+
+__all__ = [
+    "ACCELERATED_VIRT_TYPES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES", "VIRTIO_MODELS",
+    "Controller", "Cpu", "CpusetRef", "Cputune", "Disk", "DomainBase", "DomainFacts",
+    "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
+    "IOThreadId", "Interface", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode",
+    "Memtune", "NumaCell", "Numatune", "NumatuneMemory", "Pin", "ThreadSched", "Timer",
+    "Topology", "Vcpus", "child", "child_text", "grandchild", "page_kib",
+]  # fmt: skip
+
+_CPUTUNE_SETS = (
+    ("vcpusched", "vcpus"),
+    ("iothreadsched", "iothreads"),
+    ("cachetune", "vcpus"),
+    ("memorytune", "vcpus"),
+)
+
+
+class DomainFacts(
+    MemoryFacts, StorageFacts, IOThreadFacts, DeviceFacts, PlatformFacts, CpuFacts, DomainBase
+):
+    """Everything rules need to know about one domain, derived lazily and once."""
+
+    @lazy
+    def cpusets(self) -> tuple[CpusetRef, ...]:
+        """Every cpuset/nodeset/vcpus attribute in the document, parsed once."""
+        refs: list[CpusetRef | None] = [self.vcpus.cpuset]
+        tags = self.tags
+        if "cputune" in tags and self.cputune is not None:
+            tune = self.cputune
+            refs += [p.cpuset for p in (*tune.vcpupins, *tune.emulatorpins, *tune.iothreadpins)]
+            for tag, attribute in _CPUTUNE_SETS:
+                refs += [cpuset_ref(el, attribute) for el in tune.element.iterchildren(tag)]
+        if "numatune" in tags and self.numatune is not None:
+            if self.numatune.memory is not None:
+                refs.append(self.numatune.memory.nodeset)
+            refs += [m.nodeset for m in self.numatune.memnodes]
+        if "page" in tags and self.memory_backing is not None:
+            refs += [p.nodeset for p in self.memory_backing.pages]
+        if "cell" in tags:
+            refs += [c.cpus for c in self.numa_cells]
+        return tuple(r for r in refs if r is not None)

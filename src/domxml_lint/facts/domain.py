@@ -1,0 +1,124 @@
+"""The domain as a whole: its type and driver, architecture, machine, devices and features."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .._lazy import lazy
+from ..document import Document
+from .values import child, grandchild
+
+Element = etree._Element
+
+#: The libvirt driver that runs each domain type (``<domain type=...>``).
+DRIVER_OF_TYPE = {
+    "kvm": "qemu", "qemu": "qemu", "hvf": "qemu",
+    "xen": "xen", "lxc": "lxc", "bhyve": "bhyve", "vz": "vz", "parallels": "vz", "openvz": "openvz",
+    "vmware": "vmware", "hyperv": "hyperv", "vbox": "vbox", "test": "test", "ch": "ch",
+    "uml": "uml", "phyp": "phyp",
+}  # fmt: skip
+#: Domain types that libvirt's QEMU driver handles.
+QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
+#: QEMU domain types that run on a hardware accelerator rather than TCG.
+ACCELERATED_VIRT_TYPES = frozenset({"kvm", "hvf"})
+#: Device models that make a device virtio (disks, NICs, controllers, ...).
+VIRTIO_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"})
+X86_ARCHES = frozenset({"i686", "x86_64"})
+ARM_ARCHES = frozenset({"armv6l", "armv7l", "aarch64"})
+
+
+class DomainBase:
+    """What every family of facts starts from: the document and the domain's platform."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.root = doc.root
+
+    @lazy
+    def tags(self) -> frozenset[str]:
+        """Names of every element present, to skip rules whose elements are absent.
+
+        Namespaced elements appear as ``{uri}name`` and never match a trigger.
+        """
+        return frozenset([el.tag for el in self.doc.elements])
+
+    @lazy
+    def virt_type(self) -> str | None:
+        """``<domain type=...>``: kvm, qemu, hvf, xen, lxc ..."""
+        return self.root.get("type")
+
+    @lazy
+    def driver(self) -> str | None:
+        """The libvirt driver that runs this domain (``qemu`` for kvm, qemu and hvf)."""
+        return DRIVER_OF_TYPE.get(self.virt_type or "")
+
+    @lazy
+    def is_qemu(self) -> bool:
+        return self.root.get("type") in QEMU_VIRT_TYPES
+
+    @lazy
+    def is_accelerated(self) -> bool:
+        return self.root.get("type") in ACCELERATED_VIRT_TYPES
+
+    @lazy
+    def os_type(self) -> Element | None:
+        return grandchild(self.root, "os", "type")
+
+    @lazy
+    def arch(self) -> str | None:
+        return None if self.os_type is None else self.os_type.get("arch")
+
+    @lazy
+    def machine(self) -> str | None:
+        return None if self.os_type is None else self.os_type.get("machine")
+
+    @lazy
+    def is_x86(self) -> bool:
+        return self.arch in X86_ARCHES
+
+    @lazy
+    def is_q35(self) -> bool | None:
+        """Whether the machine is q35 (as ``qemuDomainIsQ35``); None when no machine is given."""
+        machine = self.machine
+        if not machine:
+            return None
+        return machine == "q35" or machine.startswith("pc-q35")
+
+    @lazy
+    def is_arm_virt(self) -> bool:
+        """An ARM ``virt`` machine, as ``qemuDomainIsARMVirt`` tests it."""
+        machine = self.machine or ""
+        return self.arch in ARM_ARCHES and (machine == "virt" or machine.startswith("virt-"))
+
+    @lazy
+    def devices(self) -> Element | None:
+        return child(self.root, "devices")
+
+    @lazy
+    def _devices_by_tag(self) -> dict[str, tuple[Element, ...]]:
+        grouped: dict[str, list[Element]] = {}
+        if self.devices is not None:
+            for device in self.devices:
+                if isinstance(device.tag, str):
+                    grouped.setdefault(device.tag, []).append(device)
+        return {tag: tuple(children) for tag, children in grouped.items()}
+
+    def device_elements(self, tag: str) -> tuple[Element, ...]:
+        """Direct children of ``<devices>`` named ``tag`` (grouped once per document)."""
+        return self._devices_by_tag.get(tag, ())
+
+    @lazy
+    def features(self) -> Element | None:
+        return child(self.root, "features")
+
+    def feature_state(self, name: str) -> str | None:
+        """``<features><name>`` as libvirt reads it: 'on', 'off', or None when absent.
+
+        A feature element without ``state`` (``<acpi/>``, ``<smm/>``) means on.
+        """
+        if self.features is None:
+            return None
+        element = child(self.features, name)
+        if element is None:
+            return None
+        return element.get("state", "on")

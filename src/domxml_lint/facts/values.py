@@ -1,0 +1,110 @@
+"""Small values the facts are made of, and the readers that build them from elements.
+
+Readers never raise on bad input: a value libvirt would refuse becomes None, or
+a :class:`CpusetRef` that carries the parse error, for rules to report.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from lxml import etree
+
+from ..cpuset import CpusetError, parse_cpuset
+from ..units import to_kib
+
+Element = etree._Element
+
+
+class CpusetRef(NamedTuple):
+    """One cpuset/nodeset attribute and what it parsed to.
+
+    ``ids`` is None when the text is invalid; ``error`` then says why.
+    """
+
+    element: Element
+    attribute: str
+    text: str
+    ids: frozenset[int] | None
+    error: str | None = None
+
+
+class MemorySize(NamedTuple):
+    """A scaled size element or attribute, converted to KiB (None if invalid)."""
+
+    element: Element
+    kib: int | None
+    text: str
+    unit: str | None
+
+
+def child(element: Element, tag: str) -> Element | None:
+    """The first child named ``tag``: ``find(tag)`` without ElementPath, at a third of the cost.
+
+    Rules use it too: ``child(facts.root, "clock")``.
+    """
+    return next(element.iterchildren(tag), None)
+
+
+def child_text(element: Element, tag: str) -> str | None:
+    """``findtext(tag)``: the first such child's text ('' when empty), None without one."""
+    found = next(element.iterchildren(tag), None)
+    return None if found is None else (found.text or "")
+
+
+def grandchild(element: Element, tag: str, inner: str) -> Element | None:
+    """``find("tag/inner")``: the first ``inner`` under any ``tag`` child."""
+    for outer in element.iterchildren(tag):
+        found = next(outer.iterchildren(inner), None)
+        if found is not None:
+            return found
+    return None
+
+
+def cpuset_ref(element: Element, attribute: str) -> CpusetRef | None:
+    """The cpuset/nodeset in ``attribute``, parsed; None when the attribute is absent."""
+    text = element.get(attribute)
+    if text is None:
+        return None
+    try:
+        return CpusetRef(element, attribute, text, parse_cpuset(text))
+    except CpusetError as exc:
+        return CpusetRef(element, attribute, text, None, str(exc))
+
+
+def ids_in_text(text: str | None) -> frozenset[int] | None:
+    """A cpuset/nodeset written as element text; None when absent or invalid."""
+    if text is None:
+        return None
+    try:
+        return parse_cpuset(text)
+    except CpusetError:
+        return None
+
+
+def signed_int(text: str | None) -> int | None:
+    """A signed decimal integer (libvirt's virStrToLong_i), or None."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        return None
+
+
+def size_of_element(element: Element | None) -> MemorySize | None:
+    """A size written as element text with a ``unit`` attribute: ``<memory unit='GiB'>4``."""
+    if element is None:
+        return None
+    text = element.text or ""
+    unit = element.get("unit")
+    return MemorySize(element, to_kib(text, unit), text.strip(), unit)
+
+
+def size_of_attribute(element: Element, attribute: str, unit_attribute: str) -> MemorySize | None:
+    """A size written as an attribute with its unit in another (``<cell memory= unit=>``)."""
+    text = element.get(attribute)
+    if text is None:
+        return None
+    unit = element.get(unit_attribute)
+    return MemorySize(element, to_kib(text, unit), text, unit)
