@@ -37,11 +37,13 @@ def test_machine_limit_unknown_for_host_without_domcaps_is_a_note():
 def test_hyperv_host_support_is_silent_without_domcaps():
     trigger = RULE_FIXTURES / "hyperv-unsupported-by-host" / "trigger.xml"
     linter = build_linter(select=["hyperv-unsupported-by-host"])
-    assert [r.name for r in linter.skipped_for_host] == ["hyperv-unsupported-by-host"]
-    checked = check(trigger, ["hyperv-unsupported-by-host"], load_host(TEST_DEFAULT))
-    assert not checked.findings
-    assert checked.notes and checked.notes[0][0] == "DX704"
-    assert "no domain capabilities" in checked.notes[0][1]
+    assert [s.rule.name for s in linter.skipped] == ["hyperv-unsupported-by-host"]
+    assert linter.skipped[0].reason == "no host snapshot (--host)"
+    on_test_driver = build_linter(select=["DX704"], host=load_host(TEST_DEFAULT))
+    assert [(s.rule.code, s.reason) for s in on_test_driver.skipped] == [
+        ("DX704", "the host snapshot lacks domain capabilities (virsh domcapabilities)")
+    ]
+    assert not check(trigger, ["hyperv-unsupported-by-host"], load_host(TEST_DEFAULT)).findings
 
 
 def test_iothreads_per_host_cpu_needs_a_host():

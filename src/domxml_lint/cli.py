@@ -342,7 +342,7 @@ def run_check(args: argparse.Namespace) -> int:
         if result.error is not None:
             error(str(result.error))
     if args.verbose:
-        _explain(run, resolver, len(results), args.jobs)
+        _explain(run, resolver, len(results), args.jobs, settings_used)
     return exit_code(run, args)
 
 
@@ -365,9 +365,8 @@ def _rules_that_ran(settings_used: set[FileSettings]):
     chosen = {}
     for settings in settings_used:
         linter = linter_for(settings)
-        for item in [*linter.rules, linter.suppression_rule]:
-            if item is not None:
-                chosen[item.code] = item
+        for item in linter.runs:
+            chosen[item.code] = item
     return tuple(chosen[code] for code in sorted(chosen))
 
 
@@ -399,7 +398,9 @@ def _output_options(args: argparse.Namespace, *, colour: bool) -> OutputOptions:
     )
 
 
-def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
+def _explain(
+    run: Run, resolver: ConfigResolver, files: int, jobs: int, settings_used: set[FileSettings]
+) -> None:
     """--verbose: what was read, skipped and left unsaid, on stderr."""
 
     def say(text: str) -> None:
@@ -421,6 +422,32 @@ def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int) -> None:
         if result.host_skipped:
             skipped = ", ".join(result.host_skipped)
             say(f"{result.path}: skipped host-aware rules (no --host): {skipped}")
+    for reason, codes in _skipped_for_host_parts(run, settings_used):
+        say(f"skipped {', '.join(codes)}: {reason}")
+    documents: dict[str, int] = {}
+    for result in run.results:
+        for label, _count in result.not_applicable:
+            documents[label] = documents.get(label, 0) + 1
+    for label, count in sorted(documents.items()):
+        rules = sorted({n for r in run.results for lab, n in r.not_applicable if lab == label})
+        say(
+            f"rules for {label} did not run on {plural(count, 'document')} of other types "
+            f"({rules[-1]} rules at most)"
+        )
+
+
+def _skipped_for_host_parts(
+    run: Run, settings_used: set[FileSettings]
+) -> list[tuple[str, list[str]]]:
+    """Rules a host snapshot could not serve, grouped by what it lacks (once per run)."""
+    by_reason: dict[str, set[str]] = {}
+    for settings in settings_used:
+        linter = linter_for(settings)
+        if linter.host is None:
+            continue  # the per-file "no --host" line says it
+        for skipped in linter.skipped:
+            by_reason.setdefault(skipped.reason, set()).add(skipped.rule.code)
+    return [(reason, sorted(codes)) for reason, codes in sorted(by_reason.items())]
 
 
 def exit_code(run: Run, args: argparse.Namespace) -> int:

@@ -1,30 +1,54 @@
 """The engine: document -> facts -> rules -> findings.
 
 A :class:`Linter` is built once per run from the selected rules and the host,
-then checks documents one by one.
+then checks documents one by one. It decides what runs, from what the rules
+declare: a rule whose host parts the snapshot lacks is left out of the whole
+run; per document, rules whose trigger elements are absent, or whose domains
+do not include this one, are skipped. Rules of the suppressions stage run last,
+and see which suppression comments suppressed nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .document import Document
 from .errors import DomxmlLintError, InternalError
 from .facts import DomainFacts
 from .findings import Finding
-from .rule import Rule, RuleContext
+from .rule import Rule, RuleContext, Stage
 from .ruleset import RuleSet
 from .suppression import apply_suppressions, find_suppressions
 
-UNUSED_SUPPRESSION = "unused-suppression"
+if TYPE_CHECKING:
+    from .host import Host
 
 
 class Checked(NamedTuple):
-    """The findings for one document, plus notes on why rules stayed silent."""
+    """The findings for one document, plus notes on why rules stayed silent.
+
+    ``not_applicable`` counts the rules skipped because the document's domain
+    type or architecture is not one they apply to, per :class:`~.rule.Domains` label.
+    """
 
     findings: list[Finding]
     notes: list[tuple[str, str]]
+    not_applicable: tuple[tuple[str, int], ...] = ()
+
+
+class SkippedRule(NamedTuple):
+    """A selected rule that cannot run at all in this run, and why."""
+
+    rule: Rule
+    reason: str
+
+
+class _Plan(NamedTuple):
+    """The rules to run on documents of one shape (trigger elements, type, arch)."""
+
+    rules: list[Rule]
+    not_applicable: tuple[tuple[str, int], ...]
 
 
 class Linter:
@@ -35,17 +59,26 @@ class Linter:
         rules: Sequence[Rule],
         ruleset: RuleSet,
         *,
-        host: Any = None,
+        host: Host | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.host = host
         self.options = options or {}
-        self.skipped_for_host = [r for r in rules if r.needs_host and host is None]
-        self.skipped_codes = tuple(r.code for r in self.skipped_for_host)
-        runnable = [r for r in rules if not (r.needs_host and host is None)]
-        self.suppression_rule = next((r for r in runnable if r.name == UNUSED_SUPPRESSION), None)
-        self.rules = [r for r in runnable if r.name != UNUSED_SUPPRESSION]
+        self.selected = tuple(rules)
+        skipped: list[SkippedRule] = []
+        runnable: list[Rule] = []
+        for item in rules:
+            reason = self._missing_host_part(item)
+            if reason is None:
+                runnable.append(item)
+            else:
+                skipped.append(SkippedRule(item, reason))
+        self.skipped = tuple(skipped)
+        #: Rules skipped because no host snapshot was given (the summary counts them).
+        self.skipped_codes = tuple(s.rule.code for s in skipped if host is None)
+        self.rules = [r for r in runnable if r.stage is Stage.DOCUMENT]
+        self.late_rules = [r for r in runnable if r.stage is Stage.SUPPRESSIONS]
         self.active_codes = {r.code for r in self.rules}
         # Rules indexed by the element names that trigger them, so a document
         # only visits the rules whose elements it has (positions keep code order).
@@ -55,36 +88,65 @@ class Linter:
             for tag in item.triggers or ():
                 self._by_tag.setdefault(tag, []).append(position)
         self._trigger_tags = frozenset(self._by_tag)
-        # Documents of one repository share a few shapes: the rule list per set of triggers.
-        self._rules_by_triggers: dict[frozenset[str], list[Rule]] = {}
+        # Documents of one repository share a few shapes: the rule list per shape.
+        self._plans: dict[tuple[frozenset[str], str | None, str | None], _Plan] = {}
 
-    def rules_for(self, tags: frozenset[str]) -> list[Rule]:
-        """The selected rules that can fire on a document with these element names."""
-        present = tags & self._trigger_tags
-        chosen = self._rules_by_triggers.get(present)
-        if chosen is None:
+    @property
+    def runs(self) -> tuple[Rule, ...]:
+        """The selected rules this run applies: all but host-aware ones when there is no host.
+
+        A rule whose host part is missing counts: it was asked for, and ``-v`` says why
+        it found nothing (SARIF lists these rules as the run's rules).
+        """
+        return tuple(r for r in self.selected if not (r.needs and self.host is None))
+
+    def _missing_host_part(self, item: Rule) -> str | None:
+        if not item.needs:
+            return None
+        if self.host is None:
+            return "no host snapshot (--host)"
+        missing = [part for part in item.needs if not part.present(self.host)]
+        if not missing:
+            return None
+        return "the host snapshot lacks " + " and ".join(sorted(p.value for p in missing))
+
+    def rules_for(self, facts: DomainFacts) -> _Plan:
+        """The selected rules that can fire on a document of this shape."""
+        present = facts.tags & self._trigger_tags
+        key = (present, facts.virt_type, facts.arch)
+        plan = self._plans.get(key)
+        if plan is None:
             positions = set(self._always)
             for tag in present:
                 positions.update(self._by_tag[tag])
-            chosen = self._rules_by_triggers[present] = [self.rules[p] for p in sorted(positions)]
-        return chosen
+            chosen: list[Rule] = []
+            skipped: dict[str, int] = {}
+            for position in sorted(positions):
+                item = self.rules[position]
+                if item.domains.applies(facts):
+                    chosen.append(item)
+                else:
+                    skipped[item.domains.label] = skipped.get(item.domains.label, 0) + 1
+            plan = self._plans[key] = _Plan(chosen, tuple(sorted(skipped.items())))
+        return plan
 
     def check(self, doc: Document) -> Checked:
         """Run every selected rule on ``doc`` (whose root must be ``<domain>``)."""
         facts = DomainFacts(doc)
         ctx = RuleContext(doc, facts, self.host, self.options)
         findings: list[Finding] = []
-        self._run(self.rules_for(facts.tags), ctx, findings)
+        plan = self.rules_for(facts)
+        self._run(plan.rules, ctx, findings)
         suppressions = find_suppressions(doc)
         if suppressions:
             findings, unused = apply_suppressions(
                 doc, findings, suppressions, self.ruleset, self.active_codes
             )
-            if unused and self.suppression_rule is not None:
+            if unused and self.late_rules:
                 ctx.unused_suppressions = unused
-                self._run([self.suppression_rule], ctx, findings)
+                self._run(self.late_rules, ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
-        return Checked(findings, ctx.notes)
+        return Checked(findings, ctx.notes, plan.not_applicable)
 
     def _run(self, rules: Sequence[Rule], ctx: RuleContext, findings: list[Finding]) -> None:
         """Run rules in order, adding their findings to ``findings``."""

@@ -34,6 +34,8 @@ class FileResult:
     unsafe: bool = False
     fail_on: Severity = Severity.INFO
     host_skipped: tuple[str, ...] = ()
+    #: Rules skipped because the domain's type or arch is not theirs: (domains label, count).
+    not_applicable: tuple[tuple[str, int], ...] = ()
     output: bytes | None = attrs.field(default=None, repr=False)
     #: What was checked: ``file`` (a file or stdin) or ``domain`` (a live libvirt domain).
     kind: str = "file"

@@ -5,30 +5,43 @@ documentation, in ruff's sections (What it does / Why is this bad? / Example /
 Use instead / Fix safety / Source). The decorator returns a :class:`Rule`.
 
     @rule(code="DX401", name="disk-cache-unsafe", severity="error", fix="unsafe",
-          summary="Disk cache mode 'unsafe' ignores guest flushes", triggers=("driver",))
-    def disk_cache_unsafe(ctx):
+          summary="Disk cache mode 'unsafe' ignores guest flushes", triggers=("disk",),
+          domains=QEMU)
+    def disk_cache_unsafe(ctx: RuleContext) -> Iterator[Finding]:
         for disk in ctx.facts.disks:
             if disk.cache == "unsafe":
                 yield ctx.finding(disk.driver, "...", attribute="cache", fix=...)
+
+What a rule applies to is declared, not tested in its body: ``domains`` (which
+domain types and architectures), ``needs`` (which parts of a host snapshot),
+``triggers`` (which elements must be present). The engine skips a rule that
+does not apply and says why under ``--verbose``.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 from lxml import etree
 
+from ._lazy import lazy
 from .edits import Editor
+from .errors import InternalError
+from .facts import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, DomainBase
 from .findings import Applicability, Edit, Finding, Fix, Severity
 
 if TYPE_CHECKING:
     from .document import Document
     from .facts import DomainFacts
+    from .host import Host
+    from .placement import HostBinding
+    from .suppression import UnusedSelector
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{1,4}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -45,6 +58,78 @@ DOCS_URL = "https://github.com/domxml-lint/domxml-lint/blob/main/rules/{code}-{n
 CheckFunction = Callable[["RuleContext"], Iterable[Finding]]
 
 
+# -- what a rule applies to -----------------------------------------------------------------
+
+
+class Domains(NamedTuple):
+    """The domains a rule applies to: domain types and architectures (None: any)."""
+
+    types: frozenset[str] | None = None
+    arches: frozenset[str] | None = None
+    label: str = "every domain"
+
+    def applies(self, facts: DomainBase) -> bool:
+        if self.types is not None and facts.virt_type not in self.types:
+            return False
+        return self.arches is None or facts.arch in self.arches
+
+    def on(self, *arches: str) -> Domains:
+        """The same domain types, on these architectures only."""
+        return Domains(self.types, frozenset(arches), f"{self.label} on {', '.join(arches)}")
+
+
+#: Every domain, whatever its type.
+ANY_DOMAIN = Domains()
+#: Domains libvirt's QEMU driver runs (type kvm, qemu or hvf): its checks and KVM tuning advice.
+QEMU = Domains(QEMU_VIRT_TYPES, label="QEMU domains (kvm, qemu, hvf)")
+#: QEMU domains on a hardware accelerator (kvm, hvf), where host-CPU advice applies; not TCG.
+ACCELERATED = Domains(ACCELERATED_VIRT_TYPES, label="accelerated QEMU domains (kvm, hvf)")
+#: Architectures, for ``QEMU.on(*X86)``.
+X86 = ("i686", "x86_64")
+
+
+class HostPart(enum.Enum):
+    """A part of a host snapshot that a rule needs; without it the rule does not run."""
+
+    SNAPSHOT = "a host snapshot"
+    CAPABILITIES = "host capabilities (virsh capabilities)"
+    NUMA = "host NUMA cells (capabilities host/topology/cells)"
+    PAGE_SIZES = "host page sizes (capabilities host/cpu/pages)"
+    CACHE_BANKS = "host cache banks (capabilities host/cache)"
+    QEMU_GUESTS = "QEMU guests in the capabilities (a snapshot from libvirt's QEMU driver)"
+    DOMAIN_CAPABILITIES = "domain capabilities (virsh domcapabilities)"
+    NODE_DEVICES = "PCI node devices (virsh nodedev-dumpxml)"
+
+    def present(self, host: Host) -> bool:
+        caps = host.capabilities
+        if self is HostPart.SNAPSHOT:
+            return True
+        if self is HostPart.CAPABILITIES:
+            return caps is not None
+        if self is HostPart.NUMA:
+            return host.has_numa
+        if self is HostPart.PAGE_SIZES:
+            return host.page_sizes_kib is not None
+        if self is HostPart.CACHE_BANKS:
+            return host.has_cache_banks
+        if self is HostPart.QEMU_GUESTS:
+            return caps is not None and any(g.domain_types & QEMU_VIRT_TYPES for g in caps.guests)
+        if self is HostPart.DOMAIN_CAPABILITIES:
+            return host.has_domain_capabilities
+        return host.has_node_devices
+
+
+class Stage(enum.Enum):
+    """When a rule runs: on the document, or after suppression comments were applied."""
+
+    DOCUMENT = "document"
+    #: Sees which suppressions suppressed nothing (``ctx.unused_suppressions``).
+    SUPPRESSIONS = "suppressions"
+
+
+# -- the rule -------------------------------------------------------------------------------
+
+
 @attrs.frozen
 class Rule:
     """A lint rule's metadata and its check function."""
@@ -56,13 +141,21 @@ class Rule:
     check: CheckFunction = attrs.field(eq=False, repr=False)
     fix: Applicability | None = None
     default: bool = True
-    needs_host: bool = False
     triggers: frozenset[str] | None = None
+    domains: Domains = ANY_DOMAIN
+    needs: frozenset[HostPart] = frozenset()
+    #: The libvirt functions whose refusals the rule reproduces (empty for advice).
+    libvirt: tuple[str, ...] = ()
+    stage: Stage = Stage.DOCUMENT
     #: The check function's docstring as written; :attr:`doc` is it dedented.
     docstring: str = attrs.field(default="", repr=False, alias="doc")
     options: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     #: Where a plugin documents the rule (http or https); built-ins use :data:`DOCS_URL`.
     help_url: str | None = attrs.field(default=None, repr=False)
+
+    @property
+    def needs_host(self) -> bool:
+        return bool(self.needs)
 
     @functools.cached_property
     def doc(self) -> str:
@@ -73,6 +166,25 @@ class Rule:
     def origin(self) -> str:
         """The top-level package that provides the rule (``domxml_lint`` for built-ins)."""
         return (getattr(self.check, "__module__", None) or "?").split(".")[0]
+
+    @property
+    def source_file(self) -> str:
+        """Where the rule is defined: ``src/domxml_lint/rules/dx4_storage/disk_cache.py`` for a
+        built-in (relative to the repository), else the module's file or name."""
+        module = getattr(self.check, "__module__", "?")
+        if self.origin == "domxml_lint":
+            return "src/" + module.replace(".", "/") + ".py"
+        try:
+            return inspect.getsourcefile(self.check) or module
+        except TypeError:
+            return module
+
+    @property
+    def source_line(self) -> int | None:
+        try:
+            return inspect.getsourcelines(self.check)[1]
+        except (OSError, TypeError):
+            return None
 
     @property
     def url(self) -> str:
@@ -93,19 +205,30 @@ def rule(
     summary: str,
     fix: str | Applicability | None = None,
     default: bool = True,
-    needs_host: bool = False,
     triggers: Iterable[str] | None = None,
+    domains: Domains = ANY_DOMAIN,
+    needs: Iterable[HostPart] = (),
+    needs_host: bool = False,
+    libvirt: Sequence[str] = (),
+    stage: Stage = Stage.DOCUMENT,
     options: Mapping[str, Any] | None = None,
     url: str | None = None,
 ) -> Callable[[CheckFunction], Rule]:
-    """Declare a rule. ``triggers``: element names of which at least one must be present;
-    ``url``: the rule's documentation page, for a plugin (JSON ``url``, SARIF ``helpUri``)."""
+    """Declare a rule.
+
+    ``triggers``: element names of which at least one must be present; ``domains``:
+    the domains it applies to (:data:`QEMU`, ``QEMU.on(*X86)`` ...); ``needs``: the
+    host parts it reads (``needs_host=True`` is short for "any host snapshot");
+    ``libvirt``: the libvirt functions it reproduces; ``url``: the rule's
+    documentation page, for a plugin (JSON ``url``, SARIF ``helpUri``).
+    """
     if not CODE_PATTERN.match(code):
         raise ValueError(f"rule code {code!r} must look like DX401 (letters then digits)")
     if not NAME_PATTERN.match(name):
         raise ValueError(f"rule name {name!r} must be kebab-case")
     if url is not None and not url.startswith(("https://", "http://")):
         raise ValueError(f"rule {code}: url {url!r} must be an http:// or https:// address")
+    parts = frozenset(needs) | ({HostPart.SNAPSHOT} if needs_host else frozenset())
 
     def decorate(check: CheckFunction) -> Rule:
         return Rule(
@@ -116,8 +239,11 @@ def rule(
             check=check,
             fix=None if fix is None else Applicability(fix),
             default=default,
-            needs_host=needs_host,
             triggers=None if triggers is None else frozenset(triggers),
+            domains=domains,
+            needs=parts,
+            libvirt=tuple(libvirt),
+            stage=stage,
             doc=check.__doc__ or "",
             options=dict(options or {}),
             help_url=url,
@@ -126,8 +252,11 @@ def rule(
     return decorate
 
 
+# -- what a rule sees -----------------------------------------------------------------------
+
+
 class RuleContext:
-    """What a rule sees: the document, its facts, the host (or None) and its options.
+    """What a rule sees: the document, its facts, the host, its options and an editor.
 
     One context serves every rule run on a document; the engine sets ``rule``.
     """
@@ -136,17 +265,37 @@ class RuleContext:
         self,
         doc: Document,
         facts: DomainFacts,
-        host: Any = None,
+        host: Host | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.doc = doc
         self.facts = facts
-        self.host = host
+        self.optional_host = host
         self.rule: Rule | None = None
         self.edit = Editor(doc)
         self.notes: list[tuple[str, str]] = []
-        self.unused_suppressions: list[Any] = []  # filled by the engine for unused-suppression
+        #: For rules of :attr:`Stage.SUPPRESSIONS`: suppressions that suppressed nothing.
+        self.unused_suppressions: Sequence[UnusedSelector] = ()
         self._options = options or {}
+
+    @property
+    def host(self) -> Host:
+        """The host snapshot; only rules that declare ``needs`` may read it."""
+        if self.optional_host is None:
+            current = self.rule.code if self.rule is not None else "?"
+            raise InternalError(
+                self.doc.path,
+                f"rule {current} reads ctx.host without declaring needs=",
+                hint="declare the host parts it reads, or use ctx.optional_host",
+            )
+        return self.optional_host
+
+    @lazy
+    def placement(self) -> HostBinding:
+        """Where the guest sits on the host's NUMA nodes (derived once per document)."""
+        from .placement import host_binding
+
+        return host_binding(self.facts, self.host)
 
     def option(self, key: str) -> Any:
         """A per-rule option: the configured value, else the rule's default."""
@@ -211,7 +360,7 @@ class RuleContext:
         return Fix(Applicability.UNSAFE, title, edits)
 
     def note(self, message: str) -> None:
-        """Say why the rule stayed silent (e.g. the host snapshot lacks node devices).
+        """Say why the rule stayed silent (e.g. the guest's PCI device is not in the snapshot).
 
         Shown with ``--verbose``; never a finding.
         """

@@ -131,6 +131,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         if not mode.fixing:
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
+            result.not_applicable = checked.not_applicable
             return result
         fixed = fix_document(doc, linter, unsafe=settings.unsafe_fixes)
         result.findings = list(fixed.remaining)

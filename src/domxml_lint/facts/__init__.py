@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .._lazy import lazy
 from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
-from .devices import Controller, DeviceFacts, Hostdev
+from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
 from .memory import (
@@ -37,11 +37,12 @@ from .memory import (
 from .network import Interface
 from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
-from .storage import Disk, StorageFacts
+from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
 
 __all__ = [
-    "ACCELERATED_VIRT_TYPES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES", "VIRTIO_MODELS",
+    "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
+    "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpusetRef", "Cputune", "Disk", "DomainBase", "DomainFacts",
     "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
     "IOThreadId", "Interface", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode",

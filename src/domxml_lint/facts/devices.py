@@ -14,6 +14,9 @@ from .values import child, grandchild
 
 Element = etree._Element
 
+#: SCSI controller models that are virtio-scsi.
+VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
+
 
 class Controller(NamedTuple):
     element: Element

@@ -53,14 +53,6 @@ class DomainBase:
         return DRIVER_OF_TYPE.get(self.virt_type or "")
 
     @lazy
-    def is_qemu(self) -> bool:
-        return self.root.get("type") in QEMU_VIRT_TYPES
-
-    @lazy
-    def is_accelerated(self) -> bool:
-        return self.root.get("type") in ACCELERATED_VIRT_TYPES
-
-    @lazy
     def os_type(self) -> Element | None:
         return grandchild(self.root, "os", "type")
 

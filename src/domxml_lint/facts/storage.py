@@ -18,6 +18,9 @@ _BUS_BY_DEV_PREFIX = (
 )  # fmt: skip
 
 
+#: Cache modes that open the image with O_DIRECT (what io='native' and migration need).
+DIRECT_CACHE_MODES = ("none", "directsync")
+
 #: Attributes of ``<source>`` that name what a disk reads (file, device, volume, ...).
 SOURCE_ATTRIBUTES = ("file", "dev", "dir", "pool", "volume", "name", "path", "protocol")
 

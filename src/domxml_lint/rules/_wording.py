@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from ..cpuset import format_cpuset
 from ..units import format_kib
@@ -22,3 +22,9 @@ def approx_kib(kib: int) -> str:
     if kib >= 1024**2:
         return f"{kib / 1024**2:.1f} GiB"
     return f"{kib / 1024:.1f} MiB"
+
+
+def describe_nodes(nodes: Iterable[int]) -> str:
+    """``node 1`` or ``nodes 0-1``."""
+    ids = frozenset(nodes)
+    return f"{'node' if len(ids) == 1 else 'nodes'} {format_cpuset(ids)}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..rule import rule
+from ..rule import QEMU, HostPart, rule
 from ..units import KIB, UnitError, format_kib, parse_uint, unit_scale
 from ._wording import vcpu_list
 
@@ -17,6 +17,11 @@ RESCTRL_ORDER = ("cachetune", "memorytune")
     severity="error",
     summary="Two cachetune/memorytune elements whose vcpus overlap; libvirt refuses the domain",
     triggers=RESCTRL_ORDER,
+    libvirt=(
+        "virDomainCachetuneDefParse",
+        "virDomainMemorytuneDefParse",
+        "virDomainResctrlVcpuMatch",
+    ),
 )
 def cachetune_overlap(ctx):
     """
@@ -123,8 +128,10 @@ CACHE_TYPES = ("both", "code", "data")
     name="cachetune-host-unsupported",
     severity="error",
     summary="A cachetune allocation the host's cache banks cannot make",
-    needs_host=True,
+    needs=(HostPart.CACHE_BANKS,),
     triggers=("cachetune",),
+    domains=QEMU,
+    libvirt=("virResctrlAllocAssign",),
 )
 def cachetune_host_unsupported(ctx):
     """
@@ -185,15 +192,10 @@ def cachetune_host_unsupported(ctx):
     """
     facts = ctx.facts
     tune = facts.cputune
-    if not facts.is_qemu or tune is None:
+    if tune is None:
         return
     caps = ctx.host.capabilities
-    if caps is None or not caps.cache_banks:
-        ctx.note(
-            "the host snapshot lists no cache banks (capabilities host/cache), so cachetune "
-            "cannot be checked against them"
-        )
-        return
+    assert caps is not None  # needs=CACHE_BANKS
     banks: dict[int, list] = {}
     for bank in caps.cache_banks:
         banks.setdefault(bank.level, []).append(bank)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..facts import VIRTIO_SCSI_MODELS
 from ..rule import rule
-from .iothreads import VIRTIO_SCSI_MODELS
 
 #: PCI controller models that may carry <target><node> (besides pSeries PHBs).
 NUMA_CAPABLE_PCI_MODELS = frozenset({"pci-expander-bus", "pcie-expander-bus"})
@@ -22,6 +22,7 @@ VIRTIO_SCSI_OPTIONS = (
     severity="error",
     summary="A NUMA node on the PCI root controller or on a PCI controller model without NUMA",
     triggers=("node",),
+    libvirt=("virDomainControllerDefValidate", "qemuValidateDomainDeviceDefControllerPCI"),
 )
 def pci_controller_numa_node_invalid(ctx):
     """
@@ -77,7 +78,7 @@ def pci_controller_numa_node_invalid(ctx):
             )
             continue
         model = controller.model
-        if not facts.is_qemu or model is None or model in NUMA_CAPABLE_PCI_MODELS:
+        if facts.driver != "qemu" or model is None or model in NUMA_CAPABLE_PCI_MODELS:
             continue
         if model == "pci-root" and facts.arch in ("ppc64", "ppc64le"):
             continue  # a pSeries PHB (spapr-pci-host-bridge) takes a NUMA node
@@ -96,6 +97,7 @@ def pci_controller_numa_node_invalid(ctx):
     summary="A virtio-scsi-only controller option (queues, iothread ...) on another controller",
     fix="safe",
     triggers=("controller",),
+    libvirt=("qemuValidateDomainDeviceDefControllerAttributes",),
 )
 def scsi_controller_virtio_only_option(ctx):
     """
@@ -154,7 +156,7 @@ def scsi_controller_virtio_only_option(ctx):
                 ("iothread", "'iothread' attribute only supported for virtio scsi controllers")
             )
         model_known = controller.type != "scsi" or controller.model is not None
-        if facts.is_qemu and model_known:
+        if facts.driver == "qemu" and model_known:
             problems += [
                 (name, text) for name, text in VIRTIO_SCSI_OPTIONS if driver.get(name) is not None
             ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import child
-from ..rule import rule
+from ..rule import ACCELERATED, rule
 
 #: Modes that give the guest the host CPU (maximum is host-passthrough plus
 #: every feature KVM can emulate).
@@ -16,6 +16,7 @@ HOST_CPU_MODES = frozenset({"host-passthrough", "maximum"})
     severity="info",
     summary="No <cpu> or a custom/named CPU model; the guide recommends the host CPU configuration",
     default=False,
+    domains=ACCELERATED,
 )
 def cpu_mode_not_host(ctx):
     """
@@ -54,8 +55,6 @@ def cpu_mode_not_host(ctx):
     topology": mode custom, host-model, host-passthrough, maximum.
     """
     facts = ctx.facts
-    if not facts.is_accelerated:
-        return
     cpu = facts.cpu
     if cpu is None:
         yield ctx.finding(
@@ -80,6 +79,7 @@ def cpu_mode_not_host(ctx):
     severity="info",
     summary="<pmu state='on'/> without host-passthrough: the guide enables vPMU with the host CPU",
     triggers=("pmu",),
+    domains=ACCELERATED,
 )
 def vpmu_needs_host_passthrough(ctx):
     """
@@ -120,7 +120,7 @@ def vpmu_needs_host_passthrough(ctx):
     features": pmu.
     """
     facts = ctx.facts
-    if not facts.is_accelerated or facts.features is None:
+    if facts.features is None:
         return
     pmu = child(facts.features, "pmu")
     if pmu is None or pmu.get("state") != "on":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..rule import rule
+from ..rule import ACCELERATED, rule
 
 
 def _shape(topology) -> str:
@@ -21,6 +21,7 @@ def _shape(topology) -> str:
     severity="error",
     summary="sockets x dies x clusters x cores x threads differs from the maximum vCPU count",
     triggers=("topology",),
+    libvirt=("qemuValidateDomainVCpuTopology", "virDomainDefGetVcpusTopology"),
 )
 def cpu_topology_mismatch(ctx):
     """
@@ -73,7 +74,7 @@ def cpu_topology_mismatch(ctx):
     topology = cpu.topology
     if topology.vcpus_per_socket is None:
         return
-    if facts.is_qemu:
+    if facts.driver == "qemu":
         maximum = facts.vcpu_count
         if maximum is not None and topology.total != maximum:
             yield ctx.finding(
@@ -101,6 +102,7 @@ def cpu_topology_mismatch(ctx):
     summary="A topology with more than one core or thread per socket (dated RHEL 7 advice)",
     default=False,
     triggers=("topology",),
+    domains=ACCELERATED,
 )
 def cpu_topology_one_core_sockets(ctx):
     """
@@ -143,7 +145,7 @@ def cpu_topology_one_core_sockets(ctx):
     """
     facts = ctx.facts
     cpu = facts.cpu
-    if not facts.is_accelerated or cpu is None or cpu.topology is None:
+    if cpu is None or cpu.topology is None:
         return
     topology = cpu.topology
     per_socket = topology.vcpus_per_socket

@@ -11,6 +11,7 @@ from ..rule import rule
     severity="error",
     summary="A cpuset or nodeset that libvirt cannot parse, or that names no CPU or node",
     triggers=("vcpu", "cputune", "numatune", "hugepages", "numa"),
+    libvirt=("virBitmapParseInternal",),
 )
 def cpuset_invalid(ctx):
     """

@@ -20,6 +20,7 @@ QUOTAS = ("quota", "global_quota", "emulator_quota", "iothread_quota")
     severity="error",
     summary="A cputune shares, period or quota value outside the range libvirt accepts",
     triggers=("cputune",),
+    libvirt=("virDomainDefCputuneValidate",),
 )
 def cputune_value_out_of_range(ctx):
     """
@@ -99,7 +100,7 @@ def cputune_value_out_of_range(ctx):
 
 
 def _cgroup_driver(facts) -> bool:
-    return facts.is_qemu or facts.virt_type == "lxc"
+    return facts.driver in ("qemu", "lxc")
 
 
 def _number(text: str) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..rule import rule
+from ..rule import QEMU, rule
 
 
 @rule(
@@ -13,6 +13,7 @@ from ..rule import rule
     fix="unsafe",
     default=False,
     triggers=("sound",),
+    domains=QEMU,
 )
 def device_sound_present(ctx):
     """
@@ -40,8 +41,6 @@ def device_sound_present(ctx):
     ## Source
     Guide 3.1.2 (删除未使用的设备): "作为 Web 服务器的客户机不大需要音频功能或附加表格".
     """
-    if not ctx.facts.is_qemu:
-        return
     for sound in ctx.facts.device_elements("sound"):
         model = sound.get("model", "?")
         yield ctx.finding(
@@ -59,6 +58,7 @@ def device_sound_present(ctx):
     fix="unsafe",
     default=False,
     triggers=("input",),
+    domains=QEMU,
 )
 def device_tablet_present(ctx):
     """
@@ -89,8 +89,6 @@ def device_tablet_present(ctx):
     Guide 3.1.2 (删除未使用的设备): "作为 Web 服务器的客户机不大需要音频功能或附加表格" (a
     tablet is the "附加表格" of the translation).
     """
-    if not ctx.facts.is_qemu:
-        return
     for device in ctx.facts.device_elements("input"):
         if device.get("type") != "tablet":
             continue

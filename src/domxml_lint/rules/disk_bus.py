@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from ..facts import child
-from ..rule import rule
+from ..facts import VIRTIO_SCSI_MODELS, child
+from ..rule import QEMU, rule
 from ..units import parse_uint
 
 #: Disk buses QEMU emulates in full (a real controller's registers, trapped per I/O).
 EMULATED_DISK_BUSES = frozenset({"ide", "sata", "usb"})
 #: SCSI controller models that are virtio-scsi.
-VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
 #: Upstream machine types that carry a QEMU version: pc-q35-8.2, pc-i440fx-5.2, virt-6.0, ...
 _VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(\d+)$")
 #: From these machine versions on, QEMU gives virtio-scsi-pci one queue per vCPU by itself.
@@ -51,6 +50,7 @@ def qemu_sizes_queues_itself(facts, controller) -> bool:
     severity="warning",
     summary="A disk on an emulated bus (IDE, SATA, USB) instead of virtio",
     triggers=("disk",),
+    domains=QEMU,
 )
 def disk_bus_emulated(ctx):
     """
@@ -86,8 +86,6 @@ def disk_bus_emulated(ctx):
     `target bus`; libvirt src/conf/domain_postparse.c derives a missing bus
     from the target name (`hd` -> ide).
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.device != "disk":
             continue
@@ -109,6 +107,7 @@ def disk_bus_emulated(ctx):
     severity="warning",
     summary="A SCSI controller model other than virtio-scsi",
     triggers=("controller",),
+    domains=QEMU,
 )
 def scsi_controller_emulated(ctx):
     """
@@ -143,8 +142,6 @@ def scsi_controller_emulated(ctx):
     Guide 7.4.2 (multi-queue virtio-scsi) and 1.3 (virtio); libvirt
     formatdomain, "Controllers": SCSI controller models.
     """
-    if not ctx.facts.is_qemu:
-        return
     for controller in ctx.facts.controllers:
         if controller.type != "scsi" or controller.model in (None, "auto"):
             continue
@@ -166,6 +163,7 @@ def scsi_controller_emulated(ctx):
     summary="A virtio-scsi controller without queues on a multi-vCPU guest",
     fix="unsafe",
     triggers=("controller",),
+    domains=QEMU,
 )
 def virtio_scsi_queues_missing(ctx):
     """
@@ -211,8 +209,6 @@ def virtio_scsi_queues_missing(ctx):
     hw/core/machine.c `hw_compat_5_1` keeps `num_queues=1` for machine types
     before 5.2.
     """
-    if not ctx.facts.is_qemu:
-        return
     vcpus = ctx.facts.vcpu_count
     if vcpus is None or vcpus < 2:
         return
@@ -245,6 +241,7 @@ def virtio_scsi_queues_missing(ctx):
     summary="virtio-scsi queues greater than the vCPU count",
     fix="safe",
     triggers=("controller",),
+    domains=QEMU,
 )
 def virtio_scsi_queues_exceed_vcpus(ctx):
     """
@@ -281,8 +278,6 @@ def virtio_scsi_queues_exceed_vcpus(ctx):
     virtio_scsi: limit number of hw queues by nr_cpu_ids") on the MSI-X
     fallback.
     """
-    if not ctx.facts.is_qemu:
-        return
     vcpus = ctx.facts.vcpu_count
     if vcpus is None:
         return

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ..rule import rule
-
-DIRECT_CACHE_MODES = ("none", "directsync")
+from ..facts import DIRECT_CACHE_MODES
+from ..rule import QEMU, rule
 
 
 @rule(
@@ -14,6 +13,7 @@ DIRECT_CACHE_MODES = ("none", "directsync")
     summary="Disk cache mode 'unsafe' ignores guest flushes: data is lost if the host crashes",
     fix="unsafe",
     triggers=("disk",),
+    domains=QEMU,
 )
 def disk_cache_unsafe(ctx):
     """
@@ -46,8 +46,6 @@ def disk_cache_unsafe(ctx):
     Guide 7.2 (缓存, Caching), table 7.1 of cache modes; libvirt formatdomain,
     "Hard drives, floppy disks, CDROMs": driver `cache`.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.cache == "unsafe":
             fix = ctx.unsafe_fix(
@@ -69,6 +67,8 @@ def disk_cache_unsafe(ctx):
     summary="io='native' needs cache='none' or 'directsync'; libvirt refuses anything else",
     fix="safe",
     triggers=("disk",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDeviceDefDiskFrontend",),
 )
 def io_native_needs_direct_cache(ctx):
     """
@@ -103,8 +103,6 @@ def io_native_needs_direct_cache(ctx):
     QEMU block/file-posix.c; guide 7.3 (I/O 模式, I/O mode), corrected: the
     guide names only `none`, libvirt also accepts `directsync`.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.io == "native" and disk.cache not in DIRECT_CACHE_MODES:
             current = f"cache='{disk.cache}'" if disk.cache else "no cache mode"
@@ -128,6 +126,7 @@ def io_native_needs_direct_cache(ctx):
     summary="Disk cache mode 'writethrough' is slow and scales poorly",
     fix="unsafe",
     triggers=("disk",),
+    domains=QEMU,
 )
 def disk_cache_writethrough(ctx):
     """
@@ -162,8 +161,6 @@ def disk_cache_writethrough(ctx):
     Guide 7.2 (缓存, Caching), table 7.1 of cache modes; libvirt formatdomain,
     "Hard drives, floppy disks, CDROMs": driver `cache`.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.cache == "writethrough":
             fix = ctx.unsafe_fix(
@@ -186,6 +183,7 @@ def disk_cache_writethrough(ctx):
     fix="unsafe",
     default=False,
     triggers=("disk",),
+    domains=QEMU,
 )
 def disk_cache_unset(ctx):
     """
@@ -231,8 +229,6 @@ def disk_cache_unset(ctx):
     vhost-user disks are skipped: libvirt refuses any cache mode there
     ("cache is not supported with vhostuser disk", src/conf/domain_validate.c).
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.cache is not None or not disk.writable or disk.type == "vhostuser":
             continue
@@ -258,6 +254,7 @@ def disk_cache_unset(ctx):
     fix="unsafe",
     default=False,
     triggers=("disk",),
+    domains=QEMU,
 )
 def io_native_suggested(ctx):
     """
@@ -302,8 +299,6 @@ def io_native_suggested(ctx):
     `io`; src/qemu/qemu_validate.c requires a direct cache for native AIO
     ("io='native' needs either no disk cache or directsync cache mode").
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.cache not in DIRECT_CACHE_MODES or disk.io not in (None, "threads"):
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import VIRTIO_MODELS
-from ..rule import rule
+from ..rule import QEMU, rule
 
 #: Driver attributes that only a virtio disk takes, and libvirt's words for each.
 VIRTIO_DISK_OPTIONS = (
@@ -25,6 +25,7 @@ VIRTIO_DISK_OPTIONS = (
     summary="A virtio-only disk option (queues, event_idx, iommu ...) on a non-virtio bus",
     fix="safe",
     triggers=("disk",),
+    libvirt=("virDomainDiskDefValidate", "virDomainCheckVirtioOptionsAreAbsent"),
 )
 def disk_virtio_only_option(ctx):
     """
@@ -101,6 +102,7 @@ def disk_virtio_only_option(ctx):
     fix="unsafe",
     default=False,
     triggers=("disk",),
+    domains=QEMU,
 )
 def discard_suggested(ctx):
     """
@@ -132,8 +134,6 @@ def discard_suggested(ctx):
     ## Source
     formatdomain, disk `driver` `discard`; Proxmox qm.adoc ("Trim/Discard").
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.device != "disk" or not disk.writable or disk.driver is None:
             continue
@@ -159,6 +159,8 @@ def discard_suggested(ctx):
     severity="error",
     summary="A writable <shareable/> disk in a format other than raw",
     triggers=("shareable",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDeviceDefDisk",),
 )
 def shareable_disk_format(ctx):
     """
@@ -200,8 +202,6 @@ def shareable_disk_format(ctx):
     src/qemu/qemu_block.c (`qemuBlockStorageSourceSupportsConcurrentAccess`:
     "only RAW storage supports this"); libvirt test disk-shared-qcow.err.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if not disk.shareable or disk.readonly:
             continue
@@ -236,6 +236,7 @@ _VHOSTUSER_CHILDREN = (
     severity="error",
     summary="A vhost-user or vhost-vDPA disk with options libvirt refuses",
     triggers=("disk",),
+    libvirt=("virDomainDiskVhostUserValidate", "qemuValidateDomainDeviceDefDisk"),
 )
 def vhostuser_disk_invalid(ctx):
     """
@@ -286,7 +287,7 @@ def vhostuser_disk_invalid(ctx):
     """
     facts = ctx.facts
     for disk in facts.disks:
-        if disk.type == "vhostvdpa" and facts.is_qemu:
+        if disk.type == "vhostvdpa" and facts.driver == "qemu":
             if disk.cache not in ("none", "directsync"):
                 yield ctx.finding(
                     disk.driver if disk.driver is not None else disk.element,
@@ -332,6 +333,7 @@ def vhostuser_disk_invalid(ctx):
     summary="error_policy or rerror_policy 'ignore' hides I/O errors from guest and admin",
     fix="unsafe",
     triggers=("disk",),
+    domains=QEMU,
 )
 def disk_error_policy_ignore(ctx):
     """
@@ -365,8 +367,6 @@ def disk_error_policy_ignore(ctx):
     formatdomain, disk `driver` `error_policy` and `rerror_policy`; QEMU
     `-drive werror=/rerror=` (BlockdevOnError) documentation.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.driver is None or disk.type == "vhostuser":
             continue
@@ -392,6 +392,7 @@ def disk_error_policy_ignore(ctx):
     summary="rawio or sgio on a disk that is not device='lun'",
     fix="safe",
     triggers=("disk",),
+    libvirt=("virDomainDiskDefValidate",),
 )
 def disk_lun_options_invalid(ctx):
     """

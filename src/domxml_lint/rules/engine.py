@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..findings import Edit
-from ..rule import rule
+from ..rule import Stage, rule
 
 
 @rule(
@@ -14,6 +14,7 @@ from ..rule import rule
     severity="warning",
     summary="A suppression comment that suppresses nothing",
     fix="safe",
+    stage=Stage.SUPPRESSIONS,
 )
 def unused_suppression(ctx):
     """

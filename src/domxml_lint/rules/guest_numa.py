@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..cpuset import format_cpuset
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 from ..units import express_kib, format_kib
 from ._wording import vcpu_list
 
@@ -15,6 +15,7 @@ from ._wording import vcpu_list
     severity="error",
     summary="One socket's vCPUs land in more than one guest NUMA cell",
     triggers=("cell",),
+    domains=QEMU,
 )
 def numa_cell_splits_socket(ctx):
     """
@@ -73,7 +74,7 @@ def numa_cell_splits_socket(ctx):
     facts = ctx.facts
     cpu = facts.cpu
     numa = facts.guest_numa
-    if not facts.is_qemu or cpu is None or cpu.topology is None or numa is None or not numa.valid:
+    if cpu is None or cpu.topology is None or numa is None or not numa.valid:
         return
     topology = cpu.topology
     if topology.vcpus_per_socket is None or topology.total != numa.vcpu_max:
@@ -113,6 +114,7 @@ def numa_cell_splits_socket(ctx):
     summary="Guest NUMA cells libvirt refuses: ids not 0..n-1, duplicate ids, overlapping cpus, "
     "or cpus beyond the vCPU count",
     triggers=("numa",),
+    libvirt=("virDomainNumaDefParseXML",),
 )
 def numa_cells_invalid(ctx):
     """
@@ -239,6 +241,7 @@ def _shown_id(numa, position: int) -> str:
     summary="The guest NUMA cells leave vCPUs out; libvirt silently adds them to cell 0",
     fix="safe",
     triggers=("cell",),
+    domains=QEMU,
 )
 def numa_cells_incomplete(ctx):
     """
@@ -289,7 +292,7 @@ def numa_cells_incomplete(ctx):
     """
     facts = ctx.facts
     numa = facts.guest_numa
-    if not facts.is_qemu or numa is None or not numa.valid or not numa.uncovered:
+    if numa is None or not numa.valid or not numa.uncovered:
         return
     cell0 = numa.cells_by_id[0]
     current = (
@@ -318,6 +321,7 @@ def numa_cells_incomplete(ctx):
     summary="The guest NUMA cells' memory does not sum to <memory>; libvirt overwrites <memory>",
     fix="safe",
     triggers=("cell",),
+    domains=QEMU,
 )
 def numa_memory_mismatch(ctx):
     """
@@ -363,7 +367,7 @@ def numa_memory_mismatch(ctx):
     facts = ctx.facts
     memory = facts.memory
     cells = facts.numa_cells
-    if not facts.is_qemu or memory is None or memory.kib is None or not cells:
+    if memory is None or memory.kib is None or not cells:
         return
     if any(c.memory is None or c.memory.kib is None for c in cells):
         return

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..facts import QEMU_VIRT_TYPES, child
-from ..rule import rule
+from ..facts import child
+from ..rule import QEMU, HostPart, rule
 
 
 @rule(
@@ -13,8 +13,10 @@ from ..rule import rule
     name="guest-type-unsupported-by-host",
     severity="error",
     summary="The host offers no guest of this architecture, or not with this virt type (kvm)",
-    needs_host=True,
+    needs=(HostPart.QEMU_GUESTS,),
     triggers=("os",),
+    domains=QEMU,
+    libvirt=("qemuDomainDefPostParseBasic", "qemuValidateDomainDef"),
 )
 def guest_type_unsupported_by_host(ctx):
     """
@@ -74,17 +76,12 @@ def guest_type_unsupported_by_host(ctx):
     """
     facts = ctx.facts
     os_type = facts.os_type
-    if not facts.is_qemu or os_type is None or (os_type.text or "").strip() != "hvm":
+    if os_type is None or (os_type.text or "").strip() != "hvm":
         return
+    # Needs QEMU guests: libvirt's test driver, say, defines any guest, so the QEMU
+    # driver's checks say nothing about what such a host accepts.
     caps = ctx.host.capabilities
-    if caps is None or not caps.guests:
-        ctx.note("the host snapshot has no capabilities listing the guests it can run")
-        return
-    if not any(g.domain_types & QEMU_VIRT_TYPES for g in caps.guests):
-        # libvirt's test driver, say, which defines any guest: the QEMU driver's checks
-        # say nothing about what such a host accepts.
-        ctx.note(f"the host snapshot is not from libvirt's QEMU driver ({_offered(caps)})")
-        return
+    assert caps is not None  # needs=QEMU_GUESTS
     virt_type = facts.virt_type
     arch = facts.arch
     if arch is None:  # libvirt picks one; flag only when no architecture could do
@@ -150,8 +147,10 @@ def _either(types: list[str]) -> str:
     name="machine-type-unsupported-by-host",
     severity="error",
     summary="A machine type the host's QEMU does not offer for this architecture",
-    needs_host=True,
+    needs=(HostPart.CAPABILITIES,),
     triggers=("os",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDef",),
 )
 def machine_type_unsupported_by_host(ctx):
     """
@@ -202,10 +201,11 @@ def machine_type_unsupported_by_host(ctx):
     facts = ctx.facts
     os_type = facts.os_type
     machine, arch, virt_type = facts.machine, facts.arch, facts.virt_type
-    if not facts.is_qemu or os_type is None or not machine or not arch:
+    if os_type is None or not machine or not arch:
         return
     caps = ctx.host.capabilities
-    guests = () if caps is None else caps.guests_for(arch, "hvm")
+    assert caps is not None  # needs=CAPABILITIES
+    guests = caps.guests_for(arch, "hvm")
     offered = [g for g in guests if virt_type in g.domain_types]
     names = {m.name for guest in offered for m in guest.machines_for(virt_type)}
     if not names:

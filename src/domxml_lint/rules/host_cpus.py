@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from ..cpuset import format_cpuset
-from ..rule import rule
-
-NO_HOST_CPUS = (
-    "the host snapshot lists no NUMA cells (capabilities host/topology), so its CPUs are unknown"
-)
+from ..rule import QEMU, HostPart, rule
 
 
 def pin_refs(facts):
@@ -30,8 +26,10 @@ def pin_refs(facts):
     name="pin-host-cpu-missing",
     severity="error",
     summary="A pinned host CPU that the host does not have",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("vcpu", "vcpupin", "emulatorpin", "iothreadpin"),
+    domains=QEMU,
+    libvirt=("virProcessSetAffinity",),
 )
 def pin_host_cpu_missing(ctx):
     """
@@ -84,12 +82,8 @@ def pin_host_cpu_missing(ctx):
     not run here.
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     host_cpus = ctx.host.cpu_ids
-    if host_cpus is None:
-        ctx.note(NO_HOST_CPUS)
-        return
+    assert host_cpus is not None  # needs=NUMA
     for ref in pin_refs(facts):
         missing = ref.ids - host_cpus
         if not missing:
@@ -114,8 +108,9 @@ def pin_host_cpu_missing(ctx):
     name="vcpu-overcommit",
     severity="warning",
     summary="More vCPUs than the host has logical CPUs",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("vcpu",),
+    domains=QEMU,
 )
 def vcpu_overcommit(ctx):
     """
@@ -153,12 +148,10 @@ def vcpu_overcommit(ctx):
     Administration Guide 7.3 (overcommitting virtualized CPUs).
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.vcpus.element is None:
+    if facts.vcpus.element is None:
         return
     host_cpus = ctx.host.cpu_ids
-    if host_cpus is None:
-        ctx.note(NO_HOST_CPUS)
-        return
+    assert host_cpus is not None  # needs=NUMA
     maximum = facts.vcpu_count
     if maximum is None or maximum <= len(host_cpus):
         return

@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..cpuset import format_cpuset
-from ..rule import rule
+from ..rule import QEMU, HostPart, rule
 from ..units import format_kib
-from ._host_binding import describe_nodes, host_binding
-from ._wording import approx_kib, vcpu_list
-
-NO_HOST_NODES = (
-    "the host snapshot lists no NUMA cells (capabilities host/topology), so its nodes are unknown"
-)
+from ._wording import approx_kib, describe_nodes, vcpu_list
 
 
 def _where_vcpus_run(binding, vcpus: Iterable[int]) -> str:
@@ -48,8 +43,9 @@ def _nodes_of(binding, vcpus: Iterable[int]) -> frozenset[int]:
     name="pin-spans-host-nodes",
     severity="warning",
     summary="Pinned vCPUs (of the guest, or of one guest NUMA cell) spread over host NUMA nodes",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("vcpu", "vcpupin"),
+    domains=QEMU,
 )
 def pin_spans_host_nodes(ctx):
     """
@@ -108,13 +104,9 @@ def pin_spans_host_nodes(ctx):
     Tuning" (vcpupin, and `<vcpu cpuset>` for vCPUs without one).
     """
     facts = ctx.facts
-    if not facts.is_qemu or not facts.vcpu_host_cpus:
+    if not facts.vcpu_host_cpus:
         return
-    host = ctx.host
-    if not host.has_numa:
-        ctx.note(NO_HOST_NODES)
-        return
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     numa = facts.guest_numa
     if numa is None:
         if len(binding.pinned_vcpu_nodes) > 1:
@@ -147,8 +139,9 @@ def pin_spans_host_nodes(ctx):
     name="numatune-pin-mismatch",
     severity="warning",
     summary="The numatune nodeset leaves out a host node where vCPUs are pinned",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("numatune",),
+    domains=QEMU,
 )
 def numatune_pin_mismatch(ctx):
     """
@@ -195,13 +188,9 @@ def numatune_pin_mismatch(ctx):
     formatdomain, "NUMA Node Tuning" (`memory`, `memnode`).
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.numatune is None or not facts.vcpu_host_cpus:
+    if facts.numatune is None or not facts.vcpu_host_cpus:
         return
-    host = ctx.host
-    if not host.has_numa:
-        ctx.note(NO_HOST_NODES)
-        return
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     if binding.automatic:
         return
     numatune = facts.numatune
@@ -244,8 +233,10 @@ def numatune_pin_mismatch(ctx):
     name="numatune-node-missing",
     severity="error",
     summary="A numatune nodeset names a host NUMA node that does not exist",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("numatune",),
+    domains=QEMU,
+    libvirt=("virNumaNodesetIsAvailable",),
 )
 def numatune_node_missing(ctx):
     """
@@ -286,12 +277,10 @@ def numatune_node_missing(ctx):
     """
     facts = ctx.facts
     numatune = facts.numatune
-    if not facts.is_qemu or numatune is None or facts.numatune_placement == "auto":
+    if numatune is None or facts.numatune_placement == "auto":
         return
     node_ids = ctx.host.node_ids
-    if node_ids is None:
-        ctx.note(NO_HOST_NODES)
-        return
+    assert node_ids is not None  # needs=NUMA
     refs = [numatune.memory.nodeset] if numatune.memory is not None else []
     refs += [memnode.nodeset for memnode in numatune.memnodes]
     for ref in refs:
@@ -314,8 +303,9 @@ def numatune_node_missing(ctx):
     severity="warning",
     summary="Strict numatune where the guest's memory exceeds the memory of the nodeset's nodes",
     fix="unsafe",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("numatune",),
+    domains=QEMU,
 )
 def numatune_strict_overcommit(ctx):
     """
@@ -362,12 +352,9 @@ def numatune_strict_overcommit(ctx):
     """
     facts = ctx.facts
     numatune = facts.numatune
-    if not facts.is_qemu or numatune is None or facts.numatune_placement == "auto":
+    if numatune is None or facts.numatune_placement == "auto":
         return
     host = ctx.host
-    if not host.has_numa:
-        ctx.note(NO_HOST_NODES)
-        return
     for element, what, mode, nodes, kib in _memory_bindings(facts):
         if mode != "strict" or kib is None:
             continue
@@ -442,8 +429,9 @@ def _node_memory(host, nodes) -> int | None:
     name="guest-exceeds-host-node",
     severity="info",
     summary="An unbound guest without NUMA cells that is larger than any host node",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("vcpu", "memory"),
+    domains=QEMU,
 )
 def guest_exceeds_host_node(ctx):
     """
@@ -488,16 +476,13 @@ def guest_exceeds_host_node(ctx):
     libvirt formatdomain, "CPU model and topology" (`numa`, `cell`).
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.numa_cells:
+    if facts.numa_cells:
         return
     host = ctx.host
-    if not host.has_numa:
-        ctx.note(NO_HOST_NODES)
-        return
     cells = host.cells
     if len(cells) < 2:
         return
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     if binding.automatic or binding.bound_nodes is not None:
         return
     largest_cpus = max(len(cell.cpus) for cell in cells)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..rule import rule
+from ..rule import QEMU, HostPart, rule
 from ..units import format_kib
-from ._host_binding import describe_nodes, host_binding
+from ._wording import describe_nodes
 
 
 def _sizes(sizes) -> str:
@@ -23,8 +23,10 @@ def _page_sizes_offered(sizes) -> str:
     name="hugepage-size-unavailable",
     severity="error",
     summary="A huge page size the host does not offer",
-    needs_host=True,
+    needs=(HostPart.PAGE_SIZES,),
     triggers=("hugepages", "pagesize"),
+    domains=QEMU,
+    libvirt=("qemuGetDomainHupageMemPath",),
 )
 def hugepage_size_unavailable(ctx):
     """
@@ -78,12 +80,10 @@ def hugepage_size_unavailable(ctx):
     facts = ctx.facts
     backing = facts.hugepage_backing
     device_pages = [d.pagesize for d in facts.hugepage_devices if d.pagesize is not None]
-    if not facts.is_qemu or (backing is None and not device_pages):
+    if backing is None and not device_pages:
         return
     sizes = ctx.host.page_sizes_kib
-    if sizes is None:
-        ctx.note("the host snapshot lists no page sizes (capabilities host/cpu/pages)")
-        return
+    assert sizes is not None  # needs=PAGE_SIZES
     for pagesize in device_pages:
         if pagesize.kib and pagesize.kib not in sizes:  # an invalid size is refused on define
             yield ctx.finding(
@@ -121,8 +121,9 @@ def hugepage_size_unavailable(ctx):
     name="hugepage-pool-insufficient",
     severity="warning",
     summary="The host nodes the guest may use have fewer huge pages than it needs",
-    needs_host=True,
+    needs=(HostPart.NUMA,),
     triggers=("hugepages", "pagesize"),
+    domains=QEMU,
 )
 def hugepage_pool_insufficient(ctx):
     """
@@ -180,18 +181,15 @@ def hugepage_pool_insufficient(ctx):
     facts = ctx.facts
     backing = facts.hugepage_backing
     devices = facts.hugepage_devices
-    if not facts.is_qemu or (backing is None and not devices):
+    if backing is None and not devices:
         return
     host = ctx.host
-    if not host.has_numa:
-        ctx.note("the host snapshot lists no NUMA cells, so its huge page pools are unknown")
-        return
     regions = facts.hugepage_regions
     if not regions and not devices:
         return
     default_kib = host.default_hugepage_kib
     base_kib = host.capabilities.base_page_kib or 0
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     all_nodes = host.node_ids
     devices_kib = facts.memory_devices_kib or 0
     # (page size, host nodes) -> [pages needed, element to report at, what needs them]

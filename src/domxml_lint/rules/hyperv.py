@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, HostPart, rule
 
 #: Every <hyperv> child some libvirt release knows (9.0 up to 11.x).
 KNOWN_FEATURES = frozenset({
@@ -316,6 +316,7 @@ def hyperv_dependency_missing(ctx):
     summary="A <hyperv> feature with a missing or invalid value, or an unknown feature",
     fix="safe",
     triggers=("hyperv",),
+    libvirt=("virDomainFeaturesHyperVDefParse", "qemuValidateDomainDefFeatures"),
 )
 def hyperv_value_invalid(ctx):
     """
@@ -415,7 +416,12 @@ def hyperv_value_invalid(ctx):
                     "HyperV vendor_id value is invalid (it contains a comma)",
                     attribute="value",
                 )
-    if facts.is_qemu and facts.arch is not None and not facts.is_x86 and not facts.is_arm_virt:
+    if (
+        facts.driver == "qemu"
+        and facts.arch is not None
+        and not facts.is_x86
+        and not facts.is_arm_virt
+    ):
         if hyperv.any_enabled:
             yield ctx.finding(
                 hyperv.element,
@@ -458,6 +464,7 @@ def _spinlocks(ctx, element):
     severity="warning",
     summary="<hyperv mode='passthrough'> copies the host's enlightenments and blocks migration",
     triggers=("hyperv",),
+    domains=QEMU,
 )
 def hyperv_passthrough_mode(ctx):
     """
@@ -497,7 +504,7 @@ def hyperv_passthrough_mode(ctx):
     formatdomain "Hypervisor features" (`hyperv` `mode`).
     """
     facts = ctx.facts
-    if facts.is_qemu and facts.hyperv is not None and facts.hyperv.mode == "passthrough":
+    if facts.hyperv is not None and facts.hyperv.mode == "passthrough":
         yield ctx.finding(
             facts.hyperv.element,
             "hyperv mode='passthrough' is a debugging feature: the enlightenments follow the "
@@ -518,8 +525,10 @@ ALWAYS_SUPPORTED = frozenset({"spinlocks", "vendor_id"})
     name="hyperv-unsupported-by-host",
     severity="warning",
     summary="A Hyper-V enlightenment that the host's QEMU/KVM does not offer",
-    needs_host=True,
+    needs=(HostPart.DOMAIN_CAPABILITIES,),
     triggers=("hyperv",),
+    domains=QEMU,
+    libvirt=("qemuProcessVerifyHypervFeatures",),
 )
 def hyperv_unsupported_by_host(ctx):
     """
@@ -567,7 +576,7 @@ def hyperv_unsupported_by_host(ctx):
     """
     facts = ctx.facts
     hyperv = facts.hyperv
-    if not facts.is_qemu or hyperv is None or hyperv.mode == "passthrough":
+    if hyperv is None or hyperv.mode == "passthrough":
         return
     caps = ctx.host.domain_caps_for(facts.virt_type, facts.arch, facts.machine)
     if caps is None or caps.hyperv_features is None:

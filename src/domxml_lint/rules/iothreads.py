@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from ..edits import new_element
-from ..facts import MAX_IOTHREADS, child
-from ..rule import rule
+from ..facts import MAX_IOTHREADS, VIRTIO_SCSI_MODELS, child
+from ..rule import QEMU, rule
 from ..units import parse_uint
 
-VIRTIO_SCSI_MODELS = frozenset({"virtio-scsi", "virtio-transitional", "virtio-non-transitional"})
 VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
 
 
@@ -59,6 +58,11 @@ def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
     summary="A disk, controller, iothreadpin or iothreadsched names a missing IOThread",
     fix="safe",
     triggers=("iothread", "iothreadpin", "iothreadsched", "driver"),
+    libvirt=(
+        "virDomainIOThreadPinDefParseXML",
+        "qemuValidateDomainDeviceDefDiskIOThreads",
+        "qemuValidateCheckSCSIControllerIOThreads",
+    ),
 )
 def iothread_reference_invalid(ctx):
     """
@@ -106,7 +110,7 @@ def iothread_reference_invalid(ctx):
     facts = ctx.facts
     defined = facts.iothread_ids
     problems: list[tuple[object, str, str, set[int]]] = []
-    if facts.is_qemu:
+    if facts.driver == "qemu":
         for disk in facts.disks:
             if disk.type in VHOST_DISK_TYPES:
                 continue
@@ -204,6 +208,7 @@ def iothread_reference_invalid(ctx):
     fix="unsafe",
     default=False,
     triggers=("disk", "controller"),
+    domains=QEMU,
 )
 def iothreads_suggested(ctx):
     """
@@ -247,7 +252,7 @@ def iothreads_suggested(ctx):
     Proxmox qm.adoc (IO Thread); IBM KVM on Z "I/O threads".
     """
     facts = ctx.facts
-    if not facts.is_qemu or (facts.vcpu_count or 1) < 2:
+    if (facts.vcpu_count or 1) < 2:
         return
     devices = [
         d.element for d in facts.disks
@@ -309,6 +314,7 @@ def _iothread_capacity(facts) -> int:
     severity="warning",
     summary="More IOThreads than both the devices that can use them and the vCPUs",
     triggers=("iothreads", "iothreadids"),
+    domains=QEMU,
 )
 def iothreads_oversized(ctx):
     """
@@ -348,8 +354,6 @@ def iothreads_oversized(ctx):
     "Optimizing virtual machine performance".
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     count = max(len(facts.iothread_ids), facts.iothreads or 0)  # ids stop at MAX_IOTHREADS
     if not count:
         return
@@ -365,7 +369,8 @@ def iothreads_oversized(ctx):
             f"at least {count - capacity} can never do work",
         )
         return
-    host_cpus = ctx.host.cpu_ids if ctx.host is not None else None
+    host = ctx.optional_host
+    host_cpus = host.cpu_ids if host is not None else None
     if host_cpus and count > 2 * len(host_cpus):
         yield ctx.finding(
             element,
@@ -380,6 +385,7 @@ def iothreads_oversized(ctx):
     severity="warning",
     summary="vCPUs are pinned but IOThreads are not, so they float over every host CPU",
     triggers=("vcpupin",),
+    domains=QEMU,
 )
 def iothread_unpinned(ctx):
     """
@@ -424,7 +430,7 @@ def iothread_unpinned(ctx):
     guide 9.3.2 (pinning and NUMA).
     """
     facts = ctx.facts
-    if not facts.is_qemu or not facts.iothread_ids or not facts.vcpupins:
+    if not facts.iothread_ids or not facts.vcpupins:
         return
     if facts.vcpus.cpuset is not None or facts.vcpus.placement == "auto":
         return
@@ -445,6 +451,8 @@ def iothread_unpinned(ctx):
     severity="error",
     summary="A disk's IOThread-to-virtqueue mapping that QEMU or libvirt refuses",
     triggers=("queue", "iothreads"),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDeviceDefDiskIOThreads",),
 )
 def virtio_blk_queue_mapping_invalid(ctx):
     """
@@ -496,8 +504,6 @@ def virtio_blk_queue_mapping_invalid(ctx):
     "Scaling virtio-blk disk I/O with IOThread Virtqueue Mapping".
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     for disk in facts.disks:
         items = _mapping(disk)
         if not items:
@@ -578,6 +584,11 @@ def virtio_blk_queue_mapping_invalid(ctx):
     severity="error",
     summary="Duplicate or zero IOThread ids, duplicate iothreadpins or a bad thread pool size",
     triggers=("iothreadids", "iothreadpin", "defaultiothread"),
+    libvirt=(
+        "virDomainDefParseIOThreads",
+        "virDomainIOThreadPinDefParseXML",
+        "virDomainDefValidateIOThreadsThreadPool",
+    ),
 )
 def iothread_settings_invalid(ctx):
     """

@@ -21,6 +21,7 @@ WEIGHT_MIN_NEWER_KERNELS = 10
     severity="error",
     summary="An iotune total_* limit set together with its read_* or write_* twin",
     triggers=("iotune",),
+    libvirt=("virDomainDiskDefValidate",),
 )
 def iotune_total_with_read_write(ctx):
     """
@@ -104,6 +105,7 @@ def _limits(element) -> bool:
     severity="error",
     summary="A blkiotune weight or device weight outside 100..1000",
     triggers=("blkiotune",),
+    libvirt=("virDomainCgroupSetupBlkio",),
 )
 def blkiotune_weight_range(ctx):
     """

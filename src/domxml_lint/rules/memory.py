@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..facts import child, page_kib
-from ..rule import rule
+from ..rule import QEMU, rule
 from ..units import format_kib
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
@@ -45,6 +45,7 @@ def maximum_memory_kib(facts) -> int | None:
     summary="<memoryBacking><locked/> without <memtune><hard_limit>: unlimited memlock",
     fix="unsafe",
     triggers=("locked",),
+    domains=QEMU,
 )
 def locked_without_hard_limit(ctx):
     """
@@ -100,8 +101,6 @@ def locked_without_hard_limit(ctx):
     memlock without `hard_limit`; `pc-hardlimit+locked`: the hard limit).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     backing = facts.memory_backing
     if backing is None or not backing.locked:
         return
@@ -200,6 +199,7 @@ def hard_limit_below_memory(ctx):
     severity="error",
     summary="A memtune swap_hard_limit smaller than hard_limit",
     triggers=("memtune",),
+    libvirt=("virDomainCgroupSetMemoryLimitParameters",),
 )
 def swap_hard_limit_below_hard_limit(ctx):
     """
@@ -318,6 +318,7 @@ def soft_limit_above_hard_limit(ctx):
     summary="Guest memory (or a NUMA cell's) not a multiple of its huge page size",
     fix="unsafe",
     triggers=("hugepages",),
+    domains=QEMU,
 )
 def memory_not_hugepage_aligned(ctx):
     """
@@ -370,16 +371,15 @@ def memory_not_hugepage_aligned(ctx):
     Hugepagesize).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     backing = facts.hugepage_backing
     if backing is None:
         return
-    default_kib = ctx.host.default_hugepage_kib if ctx.host is not None else None
+    host = ctx.optional_host
+    default_kib = host.default_hugepage_kib if host is not None else None
     if not backing.pages and default_kib is None:
         ctx.note(
             "<hugepages/> without <page>: the host's default huge page size is unknown "
-            + ("(the host lists no huge page size)" if ctx.host is not None else "without a host")
+            + ("(the host lists no huge page size)" if host is not None else "without a host")
         )
         return
     for region in facts.hugepage_regions:
@@ -471,6 +471,7 @@ def _check_cell(ctx, cell, size: int):
     severity="error",
     summary="A huge page nodeset naming a missing guest NUMA cell, or overlapping pages",
     triggers=("hugepages",),
+    libvirt=("virDomainDefMemtuneValidate",),
 )
 def hugepage_nodeset_invalid(ctx):
     """
@@ -579,6 +580,7 @@ def _size_text(page) -> str:
     summary="A pinned or hugepage-backed guest without <nosharepages/> (KSM merging)",
     fix="safe",
     triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
+    domains=QEMU,
 )
 def nosharepages_missing(ctx):
     """
@@ -625,8 +627,6 @@ def nosharepages_missing(ctx):
     (`memory_try_enable_merging`: MADV_MERGEABLE unless mem-merge is off).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     backing = facts.memory_backing
     if backing is not None and backing.nosharepages:
         return

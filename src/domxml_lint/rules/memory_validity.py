@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 from ..units import format_kib, parse_uint
 
 #: virtio-mem's block size floor when the host's THP size is unknown (x86: 2 MiB).
@@ -16,6 +16,8 @@ THP_FALLBACK_KIB = 2048
     severity="error",
     summary="Huge pages combined with on-demand allocation or an anonymous memory source",
     triggers=("hugepages",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefMemory",),
 )
 def hugepage_backing_incompatible(ctx):
     """
@@ -55,7 +57,7 @@ def hugepage_backing_incompatible(ctx):
     """
     facts = ctx.facts
     backing = facts.hugepage_backing
-    if not facts.is_qemu or backing is None:
+    if backing is None:
         return
     if backing.allocation_mode == "ondemand":
         yield ctx.finding(
@@ -78,6 +80,13 @@ def hugepage_backing_incompatible(ctx):
     summary="maxMemory, memory devices or memtune sizes that libvirt refuses",
     fix="safe",
     triggers=("maxMemory", "memory", "min_guarantee"),
+    domains=QEMU,
+    libvirt=(
+        "virDomainDefParseMemory",
+        "virDomainDefPostParseMemory",
+        "qemuValidateDomainDef",
+        "qemuDomainDefValidateMemoryHotplug",
+    ),
 )
 def memory_sizes_inconsistent(ctx):
     """
@@ -151,8 +160,6 @@ def memory_sizes_inconsistent(ctx):
             f'{format_kib(memory_kib)}: libvirt refuses it ("Total size of memory devices '
             'exceeds the total memory size")',
         )
-    if not facts.is_qemu:
-        return
     hotplug = max_memory is not None and max_memory.kib
     if hotplug and not facts.numa_cells and facts.arch not in ("ppc64", "ppc64le"):
         yield ctx.finding(
@@ -176,6 +183,7 @@ def memory_sizes_inconsistent(ctx):
     severity="error",
     summary="A virtio-mem or virtio-pmem device with sizes or options libvirt refuses",
     triggers=("memory",),
+    libvirt=("virDomainMemoryDefValidate",),
 )
 def virtio_mem_invalid(ctx):
     """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 
 
 @rule(
@@ -13,6 +13,7 @@ from ..rule import rule
     summary="A host-passthrough or maximum CPU ties the guest to identical hosts",
     default=False,
     triggers=("cpu",),
+    domains=QEMU,
 )
 def migration_host_passthrough(ctx):
     """
@@ -49,7 +50,7 @@ def migration_host_passthrough(ctx):
     """
     facts = ctx.facts
     cpu = facts.cpu
-    if facts.is_qemu and cpu is not None and cpu.mode in ("host-passthrough", "maximum"):
+    if cpu is not None and cpu.mode in ("host-passthrough", "maximum"):
         yield ctx.finding(
             cpu.element,
             f"cpu mode='{cpu.mode}' exposes the host's exact CPU: migration is only safe between "
@@ -65,6 +66,8 @@ def migration_host_passthrough(ctx):
     summary="An assigned host device (PCI, SCSI, mdev) that blocks live migration",
     default=False,
     triggers=("hostdev", "interface"),
+    domains=QEMU,
+    libvirt=("qemuMigrationSrcIsAllowedHostdev",),
 )
 def migration_hostdev(ctx):
     """
@@ -111,8 +114,6 @@ def migration_hostdev(ctx):
     formatdomain "Host device assignment" and "Teaming a virtio/hostdev NIC".
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     for hostdev in facts.hostdevs:
         element = hostdev.element
         teaming = child(element, "teaming")
@@ -137,6 +138,8 @@ def migration_hostdev(ctx):
     summary="A <transient/> disk, which libvirt refuses to migrate",
     default=False,
     triggers=("transient",),
+    domains=QEMU,
+    libvirt=("qemuMigrationSrcIsAllowed",),
 )
 def migration_transient_disk(ctx):
     """
@@ -174,8 +177,6 @@ def migration_transient_disk(ctx):
     formatdomain "Hard drives, floppy disks, CDROMs" (`transient`).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     for disk in facts.disks:
         if disk.transient:
             yield ctx.finding(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..rule import rule
-from .disk_cache import DIRECT_CACHE_MODES
+from ..facts import DIRECT_CACHE_MODES
+from ..rule import QEMU, rule
 
 
 @rule(
@@ -14,6 +14,8 @@ from .disk_cache import DIRECT_CACHE_MODES
     fix="unsafe",
     default=False,
     triggers=("disk",),
+    domains=QEMU,
+    libvirt=("qemuMigrationSrcIsSafe",),
 )
 def migration_unsafe_cache(ctx):
     """
@@ -61,8 +63,6 @@ def migration_unsafe_cache(ctx):
     libvirt src/qemu/qemu_migration.c (`qemuMigrationSrcIsSafe`) also accepts
     `directsync` and skips read-only, empty, shareable and network disks.
     """
-    if not ctx.facts.is_qemu:
-        return
     for disk in ctx.facts.disks:
         if disk.cache in DIRECT_CACHE_MODES or disk.shareable:
             continue

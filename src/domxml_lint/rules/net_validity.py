@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..facts import VIRTIO_MODELS, child
-from ..rule import rule
+from ..rule import QEMU, rule
 from ..units import parse_uint
 
 #: QEMU hw/net/virtio-net.c: VIRTIO_NET_RX/TX_QUEUE_MIN_SIZE and VIRTQUEUE_MAX_SIZE.
@@ -28,7 +28,7 @@ def _is_virtio_nic(iface, facts) -> bool | None:
         return iface.model in VIRTIO_MODELS
     if iface.type in ("vhostuser", "vdpa"):
         return True
-    if not facts.is_qemu or facts.is_x86:
+    if facts.driver != "qemu" or facts.is_x86:
         return False  # QEMU's x86 default is rtl8139/e1000e; other drivers set no model
     return None
 
@@ -39,6 +39,8 @@ def _is_virtio_nic(iface, facts) -> bool | None:
     severity="error",
     summary="A virtio NIC rx/tx_queue_size that is not a power of two in QEMU's range",
     triggers=("driver",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDeviceDefNetwork",),
 )
 def net_ring_size_invalid(ctx):
     """
@@ -80,8 +82,6 @@ def net_ring_size_invalid(ctx):
     options".
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     for iface in facts.interfaces:
         if iface.driver is None or not _is_virtio_nic(iface, facts):
             continue
@@ -117,6 +117,7 @@ def net_ring_size_invalid(ctx):
     summary="A virtio-only driver option (iommu, ats, packed, page_per_vq) on a non-virtio NIC",
     fix="safe",
     triggers=("interface",),
+    libvirt=("virDomainNetDefValidate", "virDomainCheckVirtioOptionsAreAbsent"),
 )
 def net_virtio_only_option(ctx):
     """
@@ -184,6 +185,11 @@ def net_virtio_only_option(ctx):
     severity="error",
     summary="A vlan, bandwidth, coalesce or port isolation setting the interface type cannot take",
     triggers=("vlan", "bandwidth", "coalesce", "port"),
+    libvirt=(
+        "virDomainNetDefValidatePortOptions",
+        "virDomainActualNetDefValidate",
+        "qemuValidateNetSupportsCoalesce",
+    ),
 )
 def net_option_unsupported_for_type(ctx):
     """
@@ -271,7 +277,7 @@ def net_option_unsupported_for_type(ctx):
                 bandwidth, "bandwidth settings are not supported for hostdev interfaces"
             )
         coalesce = child(element, "coalesce")
-        if coalesce is not None and facts.is_qemu and kind not in ("network", "bridge"):
+        if coalesce is not None and facts.driver == "qemu" and kind not in ("network", "bridge"):
             yield ctx.finding(
                 coalesce, f"coalesce settings on interface type {kind} are not supported"
             )
@@ -314,6 +320,8 @@ def _vhost_user_devices(facts):
     summary="vhost-user devices and virtiofs need guest memory shared with the back end",
     fix="unsafe",
     triggers=("interface", "disk", "filesystem"),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefVhostUserRequireSharedMemory",),
 )
 def vhostuser_needs_shared_memory(ctx):
     """
@@ -365,8 +373,6 @@ def vhostuser_needs_shared_memory(ctx):
     "Filesystems"; libvirt kbase virtiofs.
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     devices = list(_vhost_user_devices(facts))
     if not devices:
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 
 #: Interface types whose backend is a host tap (or macvtap) device.
 TAP_INTERFACE_TYPES = frozenset({"network", "bridge", "direct", "ethernet"})
@@ -53,6 +53,7 @@ def _set_queues(ctx, iface, queues: int):
     severity="warning",
     summary="An emulated NIC model (e1000, rtl8139, ...) on a tap-backed interface",
     triggers=("interface",),
+    domains=QEMU,
 )
 def nic_model_emulated(ctx):
     """
@@ -95,8 +96,6 @@ def nic_model_emulated(ctx):
     src/qemu/qemu_postparse.c (`qemuDomainDefaultNetModel`: rtl8139 first on
     x86).
     """
-    if not ctx.facts.is_qemu:
-        return
     for iface in ctx.facts.interfaces:
         if iface.type not in TAP_INTERFACE_TYPES or iface.model in VIRTIO_NET_MODELS:
             continue
@@ -125,6 +124,7 @@ def nic_model_emulated(ctx):
     summary="A virtio NIC without multi-queue on a multi-vCPU guest",
     fix="unsafe",
     triggers=("interface",),
+    domains=QEMU,
 )
 def net_multiqueue_missing(ctx):
     """
@@ -171,8 +171,6 @@ def net_multiqueue_missing(ctx):
     queues='N'/>`, N from 1 to 256); libvirt formatdomain, "Network
     interfaces": driver `queues`.
     """
-    if not ctx.facts.is_qemu:
-        return
     vcpus = ctx.facts.vcpu_count
     if vcpus is None or vcpus < 2:
         return
@@ -197,6 +195,7 @@ def net_multiqueue_missing(ctx):
     summary="NIC queues greater than the vCPU count (an error above 256 on a tap device)",
     fix="safe",
     triggers=("interface",),
+    domains=QEMU,
 )
 def net_queues_exceed_vcpus(ctx):
     """
@@ -235,8 +234,6 @@ def net_queues_exceed_vcpus(ctx):
     from 1 to 256, "内核支持多队列 tap 设备支持 256 个队列"); Linux
     include/linux/if_tap.h `MAX_TAP_QUEUES 256`.
     """
-    if not ctx.facts.is_qemu:
-        return
     vcpus = ctx.facts.vcpu_count
     for iface in ctx.facts.interfaces:
         if iface.type not in MULTIQUEUE_INTERFACE_TYPES:
@@ -342,6 +339,8 @@ def net_userspace_backend(ctx):
     severity="error",
     summary="<coalesce> on an interface type other than network or bridge",
     triggers=("coalesce",),
+    domains=QEMU,
+    libvirt=("qemuValidateNetSupportsCoalesce",),
 )
 def net_coalesce_unsupported(ctx):
     """
@@ -381,8 +380,6 @@ def net_coalesce_unsupported(ctx):
     (`qemuValidateNetSupportsCoalesce`, "coalesce settings on interface type
     %1$s are not supported").
     """
-    if not ctx.facts.is_qemu:
-        return
     for iface in ctx.facts.interfaces:
         if iface.type in COALESCE_INTERFACE_TYPES:
             continue

@@ -12,6 +12,7 @@ from ..rule import rule
     summary="A <memnode> libvirt refuses: no guest cells, unknown or duplicate cellid, no nodeset, "
     "or automatic placement",
     triggers=("memnode",),
+    libvirt=("virDomainNumatuneNodeParseXML", "virDomainNumaDefValidate"),
 )
 def numatune_memnode_invalid(ctx):
     """

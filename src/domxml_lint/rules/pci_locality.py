@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..rule import rule
-from ._host_binding import describe_nodes, host_binding
+from ..rule import QEMU, HostPart, rule
+from ._wording import describe_nodes
 
 
 def _device_name(device) -> str:
@@ -16,8 +16,9 @@ def _device_name(device) -> str:
     name="pci-device-numa-remote",
     severity="warning",
     summary="A passed-through PCI device sits on a host NUMA node the guest is not bound to",
-    needs_host=True,
+    needs=(HostPart.NODE_DEVICES,),
     triggers=("hostdev", "interface"),
+    domains=QEMU,
 )
 def pci_device_numa_remote(ctx):
     """
@@ -68,8 +69,6 @@ def pci_device_numa_remote(ctx):
     node`), from `/sys/bus/pci/devices/*/numa_node`.
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     devices = [
         h
         for h in facts.hostdevs
@@ -78,13 +77,7 @@ def pci_device_numa_remote(ctx):
     if not devices:
         return
     host = ctx.host
-    if not host.has_node_devices:
-        ctx.note(
-            "the host snapshot has no PCI node devices (virsh nodedev-dumpxml), so the NUMA "
-            "node of passed-through devices is unknown"
-        )
-        return
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     if binding.automatic:
         ctx.note("numad places the guest (placement='auto'), so its host nodes are unknown")
         return

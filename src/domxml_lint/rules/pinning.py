@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..cpuset import format_cpuset
 from ..edits import new_element
-from ..rule import rule
-from ._host_binding import describe_nodes, host_binding, host_cpus_of_nodes
-from ._wording import vcpu_list
+from ..placement import host_cpus_of_nodes
+from ..rule import QEMU, rule
+from ._wording import describe_nodes, vcpu_list
 
 #: libvirt's order of the <cputune> children that come after emulatorpin.
 AFTER_EMULATORPIN = (
@@ -25,6 +25,7 @@ AFTER_EMULATORPIN = (
     severity="warning",
     summary="Some vCPUs have a vcpupin and others do not; the others float",
     triggers=("vcpupin",),
+    domains=QEMU,
 )
 def vcpupin_incomplete(ctx):
     """
@@ -69,7 +70,7 @@ def vcpupin_incomplete(ctx):
     example; libvirt formatdomain, "CPU Tuning": vcpupin.
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.vcpu_ids is None:
+    if facts.vcpu_ids is None:
         return
     pinned = facts.effective_vcpupins
     if not pinned:
@@ -160,6 +161,7 @@ def vcpupin_unknown_vcpu(ctx):
     severity="error",
     summary="Two vcpupin elements for one vCPU; libvirt refuses the domain",
     triggers=("vcpupin",),
+    libvirt=("virDomainVcpuPinDefParseXML",),
 )
 def vcpupin_duplicate(ctx):
     """
@@ -215,6 +217,7 @@ def vcpupin_duplicate(ctx):
     summary="vCPUs are pinned but the emulator threads are not, so they share the vCPUs' CPUs",
     fix="unsafe",
     triggers=("vcpupin",),
+    domains=QEMU,
 )
 def emulatorpin_missing(ctx):
     """
@@ -268,7 +271,7 @@ def emulatorpin_missing(ctx):
     from the vCPUs).
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.cputune is None or facts.cputune.emulatorpins:
+    if facts.cputune is None or facts.cputune.emulatorpins:
         return
     pinned = facts.effective_vcpupins
     vcpu_cpus: set[int] = set()
@@ -296,11 +299,11 @@ def emulatorpin_missing(ctx):
 
 def _emulatorpin_fix(ctx):
     """Pin the emulator beside the vCPUs: free CPUs of the bound host nodes, whole cores first."""
-    host = ctx.host
+    host = ctx.optional_host
     if host is None or not host.has_numa:
         return None
     facts = ctx.facts
-    binding = host_binding(facts, host)
+    binding = ctx.placement
     nodes = binding.bound_nodes
     if not nodes:
         return None
@@ -332,6 +335,7 @@ def _emulatorpin_fix(ctx):
     summary="vCPUs are pinned but memory is not bound with numatune",
     fix="unsafe",
     triggers=("vcpupin",),
+    domains=QEMU,
 )
 def pinning_without_numatune(ctx):
     """
@@ -380,7 +384,7 @@ def pinning_without_numatune(ctx):
     Node Tuning".
     """
     facts = ctx.facts
-    if not facts.is_qemu or facts.numatune is not None or facts.vcpus.placement == "auto":
+    if facts.numatune is not None or facts.vcpus.placement == "auto":
         return
     pinned = facts.effective_vcpupins
     if not pinned:
@@ -395,11 +399,11 @@ def pinning_without_numatune(ctx):
 
 def _numatune_fix(ctx):
     """Bind memory to the host nodes of the pinned vCPUs: preferred for one, strict for more."""
-    host = ctx.host
+    host = ctx.optional_host
     if host is None or not host.has_numa:
         return None
     facts = ctx.facts
-    nodes = host_binding(facts, host).pinned_vcpu_nodes
+    nodes = ctx.placement.pinned_vcpu_nodes
     if not nodes:
         return None
     mode = "preferred" if len(nodes) == 1 else "strict"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 
 TIMER_NAMES = frozenset(
     {"platform", "pit", "rtc", "hpet", "tsc", "kvmclock", "hypervclock", "armvtimer"}
@@ -18,6 +18,7 @@ TIMER_NAMES = frozenset(
     summary="An <iommu> whose model, machine, interrupt remapping or ACPI libvirt refuses",
     fix="safe",
     triggers=("iommu",),
+    libvirt=("virDomainDefIOMMUValidate", "qemuValidateDomainDeviceDefIOMMU"),
 )
 def iommu_invalid(ctx):
     """
@@ -82,7 +83,7 @@ def iommu_invalid(ctx):
             yield ctx.finding(
                 driver, "IOMMU eim requires interrupt remapping to be enabled", attribute="eim"
             )
-        if not facts.is_qemu:
+        if facts.driver != "qemu":
             continue
         model = iommu.get("model")
         if model == "intel" and facts.is_q35 is False:
@@ -122,6 +123,7 @@ def _usb_disabled(facts):
     severity="error",
     summary="USB is disabled (model='none') but a USB controller or USB device is defined",
     triggers=("controller",),
+    libvirt=("virDomainDefMaybeAddController", "virDomainRedirdevDefValidate"),
 )
 def usb_disabled_conflict(ctx):
     """
@@ -188,6 +190,7 @@ def usb_disabled_conflict(ctx):
     severity="error",
     summary="A <clock><timer> with attributes or a name libvirt or QEMU refuses",
     triggers=("timer",),
+    libvirt=("virDomainTimerDefParseXML", "qemuValidateDomainDefClockTimers"),
 )
 def timer_invalid(ctx):
     """
@@ -262,7 +265,7 @@ def timer_invalid(ctx):
                 child(element, "catchup"),
                 "setting of timer catchup policies is only supported with tickpolicy='catchup'",
             )
-        if facts.is_qemu:
+        if facts.driver == "qemu":
             yield from _qemu_timer_checks(ctx, timer, tickpolicy)
 
 
@@ -375,6 +378,8 @@ def timer_defaults_suggested(ctx):
     summary="Secure boot or UEFI without what QEMU needs: q35, x86_64, SMM, ACPI",
     fix="safe",
     triggers=("loader", "os"),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefBoot",),
 )
 def secure_boot_requirements(ctx):
     """
@@ -418,8 +423,6 @@ def secure_boot_requirements(ctx):
     `secure`, `firmware`); libvirt kbase secureboot.
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     os_el = child(facts.root, "os")
     if os_el is None:
         return
@@ -470,6 +473,8 @@ def _acpi_edits(ctx):
     severity="error",
     summary="Watchdogs with different actions, or two watchdogs of the same model",
     triggers=("watchdog",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefWatchdogs",),
 )
 def watchdog_actions_conflict(ctx):
     """
@@ -504,8 +509,6 @@ def watchdog_actions_conflict(ctx):
     `qemuValidateDomainDefWatchdogs`); formatdomain "Watchdog devices".
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     watchdogs = facts.device_elements("watchdog")
     if len(watchdogs) < 2:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..cpuset import format_cpuset
 from ..edits import new_element
-from ..rule import rule
+from ..rule import QEMU, rule
 
 
 def _realtime_vcpus(facts) -> set[int]:
@@ -23,6 +23,7 @@ def _realtime_vcpus(facts) -> set[int]:
     severity="warning",
     summary="A real-time (fifo/rr) vCPU not pinned alone to its own host CPU, apart from QEMU",
     triggers=("vcpusched",),
+    domains=QEMU,
 )
 def realtime_vcpu_not_dedicated(ctx):
     """
@@ -67,8 +68,6 @@ def realtime_vcpu_not_dedicated(ctx):
     pinning).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     rt_vcpus = _realtime_vcpus(facts)
     if not rt_vcpus:
         return
@@ -128,6 +127,7 @@ def realtime_vcpu_not_dedicated(ctx):
     fix="unsafe",
     default=False,
     triggers=("vcpusched",),
+    domains=QEMU,
 )
 def realtime_profile_incomplete(ctx):
     """
@@ -167,8 +167,6 @@ def realtime_profile_incomplete(ctx):
     balloon device", "Controllers"; guide 8.3.1 (KSM).
     """
     facts = ctx.facts
-    if not facts.is_qemu:
-        return
     rt_vcpus = _realtime_vcpus(facts)
     if not rt_vcpus:
         return

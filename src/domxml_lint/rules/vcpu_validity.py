@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..edits import new_element
 from ..facts import child
-from ..rule import rule
+from ..rule import QEMU, rule
 from ..units import parse_uint
 
 #: QEMU_MAX_VCPUS_WITHOUT_EIM in src/qemu/qemu_validate.c.
@@ -19,6 +19,7 @@ RT_PRIORITY_RANGE = (1, 99)
     severity="error",
     summary="The vCPU count, current count or <vcpus> ids are ones libvirt refuses",
     triggers=("vcpu", "vcpus"),
+    libvirt=("virDomainVcpuParse", "virDomainDefSetVcpus", "qemuValidateDomainVCpuTopology"),
 )
 def vcpu_count_invalid(ctx):
     """
@@ -105,7 +106,7 @@ def vcpu_count_invalid(ctx):
                 "run from 0): libvirt refuses it",
                 attribute="id",
             )
-    if listed and ctx.facts.is_qemu and all(i.get("enabled") == "no" for i in listed):
+    if listed and ctx.facts.driver == "qemu" and all(i.get("enabled") == "no" for i in listed):
         yield ctx.finding(
             listed[0].getparent(),
             'every vCPU in <vcpus> is disabled: QEMU refuses it ("Domain requires at least 1 '
@@ -127,8 +128,8 @@ def _machine_vcpu_limit(ctx) -> int | None:
     Domain capabilities give it capped by KVM's own limit; else the
     capabilities' machine ``maxCpus``. libvirt treats 0 as "no limit".
     """
-    host, facts = ctx.host, ctx.facts
-    if host is None or not facts.is_qemu or facts.machine is None:
+    host, facts = ctx.optional_host, ctx.facts
+    if host is None or facts.driver != "qemu" or facts.machine is None:
         return None
     limit = host.max_vcpus(facts.virt_type, facts.arch, facts.machine)
     if limit is None:
@@ -144,6 +145,8 @@ def _machine_vcpu_limit(ctx) -> int | None:
     summary="More than 255 x86 vCPUs need q35 and an Intel IOMMU with extended interrupt mode",
     fix="safe",
     triggers=("vcpu",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainVCpuTopology", "virDomainDefIOMMUValidate"),
 )
 def vcpus_over_255_need_iommu_eim(ctx):
     """
@@ -187,7 +190,7 @@ def vcpus_over_255_need_iommu_eim(ctx):
     """
     facts = ctx.facts
     maximum = facts.vcpus.maximum
-    if not facts.is_qemu or not facts.is_x86 or maximum is None:
+    if not facts.is_x86 or maximum is None:
         return
     if maximum <= MAX_VCPUS_WITHOUT_EIM:
         return
@@ -241,6 +244,11 @@ def _eim_edits(ctx, iommu, driver):
     severity="error",
     summary="A vcpusched, iothreadsched or emulatorsched that libvirt or the kernel refuses",
     triggers=("vcpusched", "iothreadsched", "emulatorsched"),
+    libvirt=(
+        "virDomainThreadSchedParseHelper",
+        "virDomainDefGetVcpuSched",
+        "virProcessSetScheduler",
+    ),
 )
 def vcpusched_invalid(ctx):
     """
@@ -341,6 +349,8 @@ def vcpusched_invalid(ctx):
     severity="error",
     summary="A <cpu><cache> mode/level combination the QEMU driver refuses",
     triggers=("cache",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefCpu",),
 )
 def cpu_cache_mode_invalid(ctx):
     """
@@ -379,7 +389,7 @@ def cpu_cache_mode_invalid(ctx):
     """
     facts = ctx.facts
     cpu = facts.cpu
-    if not facts.is_qemu or cpu is None:
+    if cpu is None:
         return
     cache = child(cpu.element, "cache")
     if cache is None:

@@ -1,22 +1,19 @@
-"""Where a guest sits on the host's NUMA nodes: the one derivation host-aware rules share.
+"""Where a guest sits on the host's NUMA nodes: facts about the guest on one host.
 
-"Bound host nodes" (issue 5) are the numatune memory nodeset or, without one,
-the host nodes of the pinned vCPUs. Not a rule module.
+"Bound host nodes" are the numatune memory nodeset or, without one, the host
+nodes of the pinned vCPUs. Host-aware rules read it as ``ctx.placement``, which
+derives it once per document.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..cpuset import format_cpuset
-from ..facts import DomainFacts
+from .facts import DomainFacts
 
-#: One binding per (facts, host): several rules ask for it on the same document.
-_CACHE: weakref.WeakKeyDictionary[DomainFacts, tuple[object, HostBinding]] = (
-    weakref.WeakKeyDictionary()
-)
+if TYPE_CHECKING:
+    from .host import Host
 
 
 class HostBinding(NamedTuple):
@@ -54,17 +51,8 @@ class HostBinding(NamedTuple):
         return self.memnode_nodes.get(cell_id, self.memory_nodes)
 
 
-def host_binding(facts: DomainFacts, host) -> HostBinding:
+def host_binding(facts: DomainFacts, host: Host) -> HostBinding:
     """The guest's :class:`HostBinding` on ``host`` (which must know its NUMA cells)."""
-    cached = _CACHE.get(facts)
-    if cached is not None and cached[0] is host:
-        return cached[1]
-    binding = _derive(facts, host)
-    _CACHE[facts] = (host, binding)
-    return binding
-
-
-def _derive(facts: DomainFacts, host) -> HostBinding:
     host_cpus = host.cpu_ids or frozenset()
     nodes_of: dict[frozenset[int], frozenset[int]] = {}  # one lookup per distinct cpuset
     vcpu_nodes: dict[int, frozenset[int]] = {}
@@ -90,7 +78,7 @@ def _derive(facts: DomainFacts, host) -> HostBinding:
     return HostBinding(vcpu_nodes, pinned, memory_nodes, memnode_nodes, automatic)
 
 
-def host_nodes_of_cpus(host, cpus: Iterable[int]) -> frozenset[int]:
+def host_nodes_of_cpus(host: Host, cpus: Iterable[int]) -> frozenset[int]:
     """The host nodes of ``cpus``; CPUs the host does not list are left out."""
     nodes = set()
     for cpu in cpus:
@@ -100,7 +88,7 @@ def host_nodes_of_cpus(host, cpus: Iterable[int]) -> frozenset[int]:
     return frozenset(nodes)
 
 
-def host_cpus_of_nodes(host, nodes: Iterable[int]) -> frozenset[int]:
+def host_cpus_of_nodes(host: Host, nodes: Iterable[int]) -> frozenset[int]:
     """Every host CPU of ``nodes``."""
     cpus: set[int] = set()
     for node in nodes:
@@ -108,12 +96,6 @@ def host_cpus_of_nodes(host, nodes: Iterable[int]) -> frozenset[int]:
         if cell is not None:
             cpus |= cell.cpu_ids
     return frozenset(cpus)
-
-
-def describe_nodes(nodes: Iterable[int]) -> str:
-    """``node 1`` or ``nodes 0-1``."""
-    ids = frozenset(nodes)
-    return f"{'node' if len(ids) == 1 else 'nodes'} {format_cpuset(ids)}"
 
 
 def _union(sets: Iterable[frozenset[int]]) -> frozenset[int]:
