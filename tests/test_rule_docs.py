@@ -87,13 +87,20 @@ def test_rules_lists_every_rule():
         "severity": "error",
         "default": True,
         "needs_host": False,
+        "needs": [],
+        "applies_to": "QEMU domains (kvm, qemu, hvf)",
+        "libvirt": ["qemuValidateDomainDeviceDefDiskFrontend"],
         "fix": "safe",
         "summary": native["summary"],
         "options": {},
         "origin": "domxml_lint",
+        "source_file": "src/domxml_lint/rules/dx4_storage/disk_cache.py",
         "url": "https://github.com/domxml-lint/domxml-lint/blob/main/rules/"
         "DX404-io-native-needs-direct-cache.md",
     }
+    assert (REPO / native["source_file"]).is_file()
+    page = run_cli("rule", "DX404").stdout.decode()
+    assert "| Defined in | `src/domxml_lint/rules/dx4_storage/disk_cache.py` |" in page
     selected = run_cli("rules", "--select", "DX4", "--output-format", "json")
     expected = sorted(r.code for r in load_ruleset() if r.code.startswith("DX4"))
     assert [r["code"] for r in json.loads(selected.stdout)] == expected

@@ -429,11 +429,7 @@ def _explain(
         for label, _count in result.not_applicable:
             documents[label] = documents.get(label, 0) + 1
     for label, count in sorted(documents.items()):
-        rules = sorted({n for r in run.results for lab, n in r.not_applicable if lab == label})
-        say(
-            f"rules for {label} did not run on {plural(count, 'document')} of other types "
-            f"({rules[-1]} rules at most)"
-        )
+        say(f"rules for {label} skipped on {plural(count, 'document')} that are not such domains")
 
 
 def _skipped_for_host_parts(
@@ -623,10 +619,14 @@ def _rule_record(item) -> dict:
         "severity": item.severity.value,
         "default": item.default,
         "needs_host": item.needs_host,
+        "needs": sorted(part.name.lower() for part in item.needs),
+        "applies_to": item.domains.label,
+        "libvirt": list(item.libvirt),
         "fix": item.fix.value if item.fix else None,
         "summary": item.summary,
         "options": dict(item.options),
         "origin": item.origin,
+        "source_file": item.source_file,
         "url": documentation_url(item),
     }
 

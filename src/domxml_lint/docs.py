@@ -11,7 +11,8 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 
-from .rule import Rule
+from .families import FAMILIES
+from .rule import ANY_DOMAIN, Rule
 
 GENERATED_NOTE = (
     "<!-- Generated from the rule's docstring by `domxml-lint rules --write-docs rules/`; "
@@ -19,17 +20,6 @@ GENERATED_NOTE = (
 )
 INDEX = "README.md"
 PAGE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{1,4}-[a-z0-9-]+\.md$")
-FAMILIES = (
-    ("DX0", "Engine"),
-    ("DX1", "CPU: vCPUs, topology and pinning"),
-    ("DX2", "NUMA"),
-    ("DX3", "Memory"),
-    ("DX4", "Disks and block I/O"),
-    ("DX5", "Network"),
-    ("DX6", "Devices"),
-    ("DX7", "Windows and Hyper-V"),
-    ("DX8", "Migration and real time"),
-)
 
 
 def page_name(rule: Rule) -> str:
@@ -54,9 +44,13 @@ def default_text(rule: Rule) -> str:
 
 
 def host_text(rule: Rule) -> str:
-    if rule.needs_host:
-        return "yes: runs only with a host snapshot (`--host FILE` or `host =` in the config)"
-    return "no"
+    if not rule.needs:
+        return "no"
+    parts = sorted(part.value for part in rule.needs)
+    return (
+        "yes: runs only with a host snapshot (`--host FILE` or `host =` in the config) "
+        "that has " + " and ".join(parts)
+    )
 
 
 def render_rule_page(rule: Rule) -> str:
@@ -75,13 +69,19 @@ def render_rule_page(rule: Rule) -> str:
         f"| Needs a host snapshot | {host_text(rule)} |",
         f"| Fix | {fix_text(rule)} |",
     ]
+    if rule.domains != ANY_DOMAIN:
+        lines.append(f"| Applies to | {markdown_inline(rule.domains.label)} |")
     if rule.triggers:
         elements = ", ".join(f"`<{t}>`" for t in sorted(rule.triggers))
         if len(rule.triggers) > 1:
             elements = "any of " + elements
         lines.append(f"| Runs on documents with | {elements} |")
+    if rule.libvirt:
+        functions = ", ".join(f"`{name}`" for name in rule.libvirt)
+        lines.append(f"| Reproduces libvirt's | {functions} |")
     if rule.origin != "domxml_lint":
         lines.append(f"| Plugin | `{rule.origin}` |")
+    lines.append(f"| Defined in | `{rule.source_file}` |")
     lines.append("")
     body = rule.doc.strip()
     if body:
@@ -152,10 +152,10 @@ def render_index(rules: Sequence[Rule]) -> str:
     by_family: dict[str, list[Rule]] = {}
     for item in sorted(rules, key=lambda r: r.code):
         by_family.setdefault(item.code[:3], []).append(item)
-    titles = dict(FAMILIES)
+    titles = {family.prefix: family.title for family in FAMILIES}
     for prefix, members in sorted(by_family.items()):
         lines += [
-            f"## {prefix}xx: {titles.get(prefix, 'Other')}",
+            f"## {prefix}xx: {markdown_inline(titles.get(prefix, 'Other'))}",
             "",
             "| Code | Name | Severity | Fix | Default | Host | Summary |",
             "|---|---|---|---|---|---|---|",

@@ -84,6 +84,12 @@ ANY_DOMAIN = Domains()
 QEMU = Domains(QEMU_VIRT_TYPES, label="QEMU domains (kvm, qemu, hvf)")
 #: QEMU domains on a hardware accelerator (kvm, hvf), where host-CPU advice applies; not TCG.
 ACCELERATED = Domains(ACCELERATED_VIRT_TYPES, label="accelerated QEMU domains (kvm, hvf)")
+#: KVM domains only (``<domain type='kvm'>``): advice that assumes KVM's hardware acceleration.
+KVM = Domains(frozenset({"kvm"}), label="KVM domains")
+#: Domains whose tunables libvirt writes to Linux cgroups (memtune, blkiotune).
+CGROUPS = Domains(
+    frozenset({"kvm", "qemu", "lxc"}), label="domains run in cgroups (kvm, qemu, lxc)"
+)
 #: Architectures, for ``QEMU.on(*X86)``.
 X86 = ("i686", "x86_64")
 

@@ -1,0 +1,1 @@
+"""DX0xx: The document and domxml-lint itself."""

@@ -1,0 +1,1 @@
+"""DX1xx: CPU: vCPUs, topology, model, pinning and tuning."""

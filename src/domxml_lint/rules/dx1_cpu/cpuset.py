@@ -1,0 +1,59 @@
+"""DX105: every cpuset and nodeset must parse and name at least one id."""
+
+from __future__ import annotations
+
+from ...rule import rule
+
+
+@rule(
+    code="DX105",
+    name="cpuset-invalid",
+    severity="error",
+    summary="A cpuset or nodeset that libvirt cannot parse, or that names no CPU or node",
+    triggers=("vcpu", "cputune", "numatune", "hugepages", "numa"),
+    libvirt=("virBitmapParseInternal",),
+)
+def cpuset_invalid(ctx):
+    """
+    ## What it does
+    Checks the syntax of every cpuset-like attribute: `vcpu@cpuset`,
+    `vcpupin@cpuset`, `emulatorpin@cpuset`, `iothreadpin@cpuset`,
+    `vcpusched@vcpus`, `iothreadsched@iothreads`, `cachetune@vcpus`,
+    `memorytune@vcpus`, numatune `memory@nodeset` and `memnode@nodeset`,
+    hugepage `page@nodeset` and guest NUMA `cell@cpus`. The syntax is
+    comma-separated ids, ranges `N-M` and exclusions `^N`, such as `0-7,^5,10`.
+
+    ## Why is this bad?
+    libvirt refuses to define the domain: "Failed to parse bitmap '...'" for
+    bad syntax, or "Invalid value of 'cpuset': ..." when exclusions leave the
+    set empty (`0-3,^0-3` is not even valid: an exclusion cannot be a range).
+    Ids must stay below libvirt's limit of 16384 (VIR_DOMAIN_CPUMASK_LEN).
+
+    ## Example
+    ```xml
+    <vcpupin vcpu='0' cpuset='2-1'/>
+    <emulatorpin cpuset='0,^0'/>
+    ```
+
+    ## Use instead
+    ```xml
+    <vcpupin vcpu='0' cpuset='1-2'/>
+    <emulatorpin cpuset='0'/>
+    ```
+
+    ## Fix safety
+    No fix: only the author knows which CPUs were meant.
+
+    ## Source
+    libvirt `virBitmapParseInternal` (src/util/virbitmap.c) and its callers in
+    src/conf/domain_conf.c and numa_conf.c; guide 9.3.2 (NUMA vCPU pinning)
+    for the syntax.
+    """
+    for ref in ctx.facts.cpusets:
+        if ref.error is not None:
+            text = ref.text if len(ref.text) <= 60 else ref.text[:57] + "..."  # may be megabytes
+            yield ctx.finding(
+                ref.element,
+                f"{ref.element.tag} {ref.attribute}='{text}' is invalid: {ref.error}",
+                attribute=ref.attribute,
+            )

@@ -1,0 +1,1 @@
+"""DX2xx: NUMA: guest cells, numatune, host placement."""

@@ -1,0 +1,1 @@
+"""DX3xx: Memory: sizes, backing, huge pages, memtune, memory devices."""

@@ -1,0 +1,90 @@
+"""DX307: KSM merging on pinned or huge page guests (guide 8.3, 9.4)."""
+
+from __future__ import annotations
+
+from ...edits import new_element
+from ...rule import QEMU, rule
+
+MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access", "allocation")
+
+
+@rule(
+    code="DX307",
+    name="nosharepages-missing",
+    severity="info",
+    summary="A pinned or hugepage-backed guest without <nosharepages/> (KSM merging)",
+    fix="safe",
+    triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
+    domains=QEMU,
+)
+def nosharepages_missing(ctx):
+    """
+    ## What it does
+    Finds guests tuned for performance, with pinned CPUs (`<vcpu cpuset>`,
+    `<vcpupin>`, `<emulatorpin>`, `<iothreadpin>`) or huge pages, whose
+    `<memoryBacking>` lacks `<nosharepages/>`.
+
+    ## Why is this bad?
+    Kernel same-page merging (KSM) scans the guest's memory and merges
+    identical pages copy-on-write. The scanning costs host CPU, a write to a
+    merged page takes a copy-on-write fault, and on NUMA hosts KSM can merge
+    pages across nodes, so a pinned guest ends up reading memory from a
+    remote node. The guide recommends turning sharing off for such guests
+    unless memory is overcommitted. (KSM cannot merge hugetlbfs pages, so for
+    a hugepage guest this covers QEMU's other memory, and records the intent.)
+
+    ## Example
+    ```xml
+    <memoryBacking>
+      <hugepages/>
+    </memoryBacking>
+    ```
+
+    ## Use instead
+    ```xml
+    <memoryBacking>
+      <hugepages/>
+      <nosharepages/>
+    </memoryBacking>
+    ```
+
+    ## Fix safety
+    Safe: `<nosharepages/>` only tells QEMU not to mark the guest's memory
+    mergeable; the guest starts wherever it started before and sees no
+    difference. It costs host memory only when the host relied on KSM to
+    overcommit. The fix adds it to `<memoryBacking>`, creating
+    `<memoryBacking>` (after the memory elements) when the guest has none.
+
+    ## Source
+    Guide 8.2.2 (`nosharepages`), 8.3 (内核同页合并 KSM) and 9.4 (NUMA-aware
+    KSM: "通常，除非您被超过系统内存，通过禁用 KSM 共享来获得更好的运行时性能");
+    libvirt formatdomain, "Memory Backing"; QEMU system/physmem.c
+    (`memory_try_enable_merging`: MADV_MERGEABLE unless mem-merge is off).
+    """
+    facts = ctx.facts
+    backing = facts.memory_backing
+    if backing is not None and backing.nosharepages:
+        return
+    hugepages = facts.hugepage_backing is not None
+    pinned = bool(facts.pinned_host_cpus)
+    if not (hugepages or pinned):
+        return
+    why = "pinned" if pinned else "hugepage-backed"
+    if backing is not None:
+        edit = ctx.edit.insert_in_order(
+            backing.element,
+            new_element("nosharepages"),
+            after=("hugepages",),
+            before=MEMORY_BACKING_ORDER[2:],
+        )
+        where = backing.element
+    else:
+        backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
+        edit = ctx.edit.insert_top_level(backing_element)
+        where = facts.cputune.element if facts.cputune is not None else facts.vcpus.element
+    yield ctx.finding(
+        where,
+        f"{why} guest without <nosharepages/>: KSM scans and merges its memory, costing CPU "
+        "and latency, and can merge pages across NUMA nodes",
+        fix=ctx.safe_fix("Add <nosharepages/> to <memoryBacking>", edit),
+    )

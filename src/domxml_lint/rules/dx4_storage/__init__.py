@@ -1,0 +1,1 @@
+"""DX4xx: Disks and block I/O: disks, controllers, iotune, IOThreads."""

@@ -1,0 +1,1 @@
+"""DX5xx: Network interfaces."""

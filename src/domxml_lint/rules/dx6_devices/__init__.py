@@ -1,0 +1,1 @@
+"""DX6xx: Devices and platform: machine, firmware, timers, IOMMU, USB."""

@@ -1,0 +1,104 @@
+"""DX640: ``<iommu>`` settings libvirt refuses."""
+
+from __future__ import annotations
+
+from ...facts import child
+from ...rule import rule
+
+
+@rule(
+    code="DX640",
+    name="iommu-invalid",
+    severity="error",
+    summary="An <iommu> whose model, machine, interrupt remapping or ACPI libvirt refuses",
+    fix="safe",
+    triggers=("iommu",),
+    libvirt=("virDomainDefIOMMUValidate", "qemuValidateDomainDeviceDefIOMMU"),
+)
+def iommu_invalid(ctx):
+    """
+    ## What it does
+    Checks `<iommu>`: `intremap='on'` needs the split I/O APIC
+    (`<features><ioapic driver='qemu'/></features>`), `eim='on'` needs
+    `intremap='on'`; for QEMU/KVM the `intel` model needs a q35 machine,
+    `smmuv3` an ARM `virt` machine, and `virtio` a q35 or ARM `virt` machine
+    with `<acpi/>`.
+
+    ## Why is this bad?
+    libvirt refuses the definition: "IOMMU interrupt remapping requires split
+    I/O APIC (ioapic driver='qemu')", "IOMMU eim requires interrupt remapping
+    to be enabled" (both proven on libvirt 9.0), and the QEMU driver "IOMMU
+    device: '%s' is only supported with Q35 machines", "... only supported with
+    ARM Virt machines", "... only supported with Q35 and ARM Virt machines",
+    "IOMMU device: 'virtio' requires ACPI".
+
+    ## Example
+    ```xml
+    <iommu model='intel'>
+      <driver intremap='on'/>
+    </iommu>
+    ```
+
+    ## Use instead
+    ```xml
+    <features><ioapic driver='qemu'/></features>
+    <iommu model='intel'>
+      <driver intremap='on'/>
+    </iommu>
+    ```
+
+    ## Fix safety
+    Safe for interrupt remapping: the fix adds `<ioapic driver='qemu'/>`, which
+    `intremap` cannot work without; the definition is refused as written. The
+    machine and model conflicts have no fix.
+
+    ## Source
+    libvirt src/conf/domain_validate.c (`virDomainDefIOMMUValidate`),
+    src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefIOMMU`);
+    formatdomain "IOMMU devices".
+    """
+    facts = ctx.facts
+    ioapic = child(facts.features, "ioapic") if facts.features is not None else None
+    split_ioapic = ioapic is not None and ioapic.get("driver") == "qemu"
+    for iommu in facts.device_elements("iommu"):
+        driver = child(iommu, "driver")
+        intremap = driver.get("intremap") if driver is not None else None
+        eim = driver.get("eim") if driver is not None else None
+        if intremap == "on" and not split_ioapic:
+            yield ctx.finding(
+                driver,
+                "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')",
+                attribute="intremap",
+                fix=ctx.safe_fix(
+                    "Add <ioapic driver='qemu'/>",
+                    *ctx.edit.ensure_feature("ioapic", {"driver": "qemu"}),
+                ),
+            )
+        if eim == "on" and intremap != "on":
+            yield ctx.finding(
+                driver, "IOMMU eim requires interrupt remapping to be enabled", attribute="eim"
+            )
+        if facts.driver != "qemu":
+            continue
+        model = iommu.get("model")
+        if model == "intel" and facts.is_q35 is False:
+            yield ctx.finding(
+                iommu,
+                f"IOMMU device: 'intel' is only supported with Q35 machines, not '{facts.machine}'",
+                attribute="model",
+            )
+        elif model == "smmuv3" and facts.machine and not facts.is_arm_virt:
+            yield ctx.finding(
+                iommu,
+                "IOMMU device: 'smmuv3' is only supported with ARM Virt machines",
+                attribute="model",
+            )
+        elif model == "virtio":
+            if facts.machine and not facts.is_q35 and not facts.is_arm_virt:
+                yield ctx.finding(
+                    iommu,
+                    "IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines",
+                    attribute="model",
+                )
+            elif facts.feature_state("acpi") != "on":
+                yield ctx.finding(iommu, "IOMMU device: 'virtio' requires ACPI", attribute="model")

@@ -1,0 +1,70 @@
+"""DX650: watchdogs with conflicting actions or models."""
+
+from __future__ import annotations
+
+from ...rule import QEMU, rule
+
+
+@rule(
+    code="DX650",
+    name="watchdog-actions-conflict",
+    severity="error",
+    summary="Watchdogs with different actions, or two watchdogs of the same model",
+    triggers=("watchdog",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefWatchdogs",),
+)
+def watchdog_actions_conflict(ctx):
+    """
+    ## What it does
+    For QEMU/KVM guests with several `<watchdog>` devices, checks that they all
+    use the same `action` and that no model (other than `i6300esb`) appears
+    twice.
+
+    ## Why is this bad?
+    QEMU has one watchdog action for the whole machine. libvirt's QEMU driver
+    refuses the definition: "watchdogs with different actions are not
+    supported with this QEMU binary", "domain can only have one watchdog with
+    model '%s'".
+
+    ## Example
+    ```xml
+    <watchdog model='i6300esb' action='reset'/>
+    <watchdog model='itco' action='poweroff'/>
+    ```
+
+    ## Use instead
+    ```xml
+    <watchdog model='i6300esb' action='reset'/>
+    <watchdog model='itco' action='reset'/>
+    ```
+
+    ## Fix safety
+    No fix: the intended action is the author's.
+
+    ## Source
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainWatchdogDef`,
+    `qemuValidateDomainDefWatchdogs`); formatdomain "Watchdog devices".
+    """
+    facts = ctx.facts
+    watchdogs = facts.device_elements("watchdog")
+    if len(watchdogs) < 2:
+        return
+    first_action = watchdogs[0].get("action", "reset")
+    models: set[str] = set()
+    for element in watchdogs:
+        if element.get("action", "reset") != first_action:
+            yield ctx.finding(
+                element,
+                "watchdogs with different actions are not supported with this QEMU binary",
+                attribute="action",
+            )
+        model = element.get("model")
+        if model and model != "i6300esb":
+            if model in models:
+                yield ctx.finding(
+                    element,
+                    f"domain can only have one watchdog with model '{model}'",
+                    attribute="model",
+                )
+            models.add(model)

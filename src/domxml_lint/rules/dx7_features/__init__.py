@@ -1,0 +1,1 @@
+"""DX7xx: Features: Hyper-V enlightenments and <features>."""

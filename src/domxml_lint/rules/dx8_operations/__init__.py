@@ -1,0 +1,1 @@
+"""DX8xx: Operations: migration and real time."""

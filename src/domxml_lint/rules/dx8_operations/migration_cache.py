@@ -1,0 +1,83 @@
+"""DX801: cache modes that stop a guest from live-migrating (guide 7.2, corrected)."""
+
+from __future__ import annotations
+
+from ...facts import DIRECT_CACHE_MODES
+from ...rule import QEMU, rule
+
+
+@rule(
+    code="DX801",
+    name="migration-unsafe-cache",
+    severity="warning",
+    summary="A writable local disk whose cache mode makes libvirt refuse live migration",
+    fix="unsafe",
+    default=False,
+    triggers=("disk",),
+    domains=QEMU,
+    libvirt=("qemuMigrationSrcIsSafe",),
+)
+def migration_unsafe_cache(ctx):
+    """
+    ## What it does
+    For guests that must live-migrate (opt-in): finds writable, non-shareable,
+    non-network disks with a source whose cache mode is neither `none` nor
+    `directsync` (no cache mode counts: QEMU's default is `writeback`).
+
+    ## Why is this bad?
+    With a host-side cache, the destination could read stale data that the
+    source host has not yet written back. libvirt's migration check refuses:
+    "Migration may lead to data corruption if disks use cache other than none
+    or directsync", unless the storage is copied with the migration or the
+    QEMU binary can drop the file cache on switch-over (the `drop-cache`
+    option of its `file` driver, in newer QEMU). Read-only, empty, shareable
+    and network disks are exempt, as in libvirt; so are vhost-user disks, which
+    accept no cache mode at all.
+
+    ## Example
+    ```xml
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='writeback'/>
+      <source file='/mnt/nfs/vm1.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    ```
+
+    ## Use instead
+    ```xml
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+      <source file='/mnt/nfs/vm1.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    ```
+
+    ## Fix safety
+    Unsafe: `cache='none'` opens the image with O_DIRECT, which some
+    filesystems (tmpfs, some FUSE and network mounts) refuse, and it changes
+    the guest's I/O performance profile. The fix adds `cache='none'` to the
+    `<driver>`, or a `<driver cache='none'/>` when the disk has none.
+
+    ## Source
+    Guide 7.2 (缓存, Caching): "cache=none ... 是支持迁移的唯一选择", corrected:
+    libvirt src/qemu/qemu_migration.c (`qemuMigrationSrcIsSafe`) also accepts
+    `directsync` and skips read-only, empty, shareable and network disks.
+    """
+    for disk in ctx.facts.disks:
+        if disk.cache in DIRECT_CACHE_MODES or disk.shareable:
+            continue
+        if disk.readonly or disk.device == "cdrom" or disk.type in ("network", "vhostuser"):
+            continue
+        if not disk.has_source:
+            continue
+        current = f"cache='{disk.cache}'" if disk.cache else "no cache mode (QEMU uses writeback)"
+        edit = ctx.edit.set_driver_attribute(
+            disk.element, disk.driver, "cache", "none", before=("source", "target")
+        )
+        yield ctx.finding(
+            disk.driver if disk.driver is not None else disk.element,
+            f"{disk.label} has {current}: libvirt refuses to live-migrate a writable local disk "
+            "unless its cache is 'none' or 'directsync'",
+            attribute="cache" if disk.cache else None,
+            fix=ctx.unsafe_fix("Set cache='none'", edit),
+        )
