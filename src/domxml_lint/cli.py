@@ -22,9 +22,10 @@ from .errors import DomxmlLintError, InputError, UsageError
 from .findings import Severity
 from .output import FORMATS, OutputOptions, source_root
 from .output import write as write_output
+from .plan import RunPlan
 from .plugins import load_ruleset
 from .report import FileResult, Run, plural, printable
-from .runner import Mode, Task, linter_for, process, provide_host, run_tasks, workers_for
+from .runner import Mode, Task, process, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = "-"
@@ -277,12 +278,15 @@ def run_check(args: argparse.Namespace) -> int:
     # Live libvirt: the connection's host serves unless --host names one; its domains
     # go through the same per-document path as stdin (runner.process with data).
     session = None
+    live_hosts = {}
     if live_options.requested(args):
         from .live import LiveSession
 
         session = LiveSession.open(args)
     if session is not None and args.host is None:
-        overrides = overrides._replace(host=provide_host(session.uri, session.host()))
+        live_hosts[session.uri] = session.host()
+        overrides = overrides._replace(connection=session.uri)
+    plan = RunPlan(ruleset, live_hosts=live_hosts)
     resolver = ConfigResolver(ruleset, config_file=args.config, use_files=not args.no_config)
     mode = Mode(fix=args.fix, diff=args.diff)
     from_stdin = args.paths == [STDIN] or (not args.paths and bool(args.stdin_filename))
@@ -290,11 +294,10 @@ def run_check(args: argparse.Namespace) -> int:
     if from_stdin:
         name = args.stdin_filename
         settings = settings_for(resolver.for_path(name), overrides, name)
-        linter_for(settings)
+        plan.prepare([settings])
         data = sys.stdin.buffer.read()
-        result = process(Task(STDIN, settings, display=name or STDIN), mode, data=data)
+        result = process(Task(STDIN, settings, display=name or STDIN), mode, plan, data=data)
         results = [result]
-        settings_used = {settings}
     else:
         entries = list(discover(args.paths, warn=not args.quiet))
         tasks: list[Task] = []
@@ -308,16 +311,15 @@ def run_check(args: argparse.Namespace) -> int:
                     if not config.per_file_ignores:
                         shared[id(config)] = settings
                 tasks.append(Task(entry, settings))
-        settings_used = {t.settings for t in tasks}
-        done = iter(run_tasks(tasks, mode, args.jobs))
+        done = iter(run_tasks(tasks, mode, args.jobs, plan))
         results = [next(done) if isinstance(e, str) else e for e in entries]
     if session is not None:
         live_settings = settings_for(resolver.for_path(None), overrides, None)
-        settings_used.add(live_settings)
+        plan.prepare([live_settings])
         results = (
             session.lint(
                 lambda shown, data: process(
-                    Task(shown, live_settings, display=shown, kind="domain"), mode, data=data
+                    Task(shown, live_settings, display=shown, kind="domain"), mode, plan, data=data
                 ),
                 fixing=args.fix and not args.diff,
             )
@@ -326,7 +328,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     run = Run(
         results=tuple(results),
-        rules=_rules_that_ran(settings_used),
+        rules=plan.rules_that_ran(),
         fixing=mode.fixing,
         dry_run=mode.diff,
     )
@@ -342,7 +344,7 @@ def run_check(args: argparse.Namespace) -> int:
         if result.error is not None:
             error(str(result.error))
     if args.verbose:
-        _explain(run, resolver, len(results), args.jobs, settings_used)
+        _explain(run, resolver, len(results), args.jobs, plan)
     return exit_code(run, args)
 
 
@@ -359,15 +361,6 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--statistics works with --output-format text or json")
     if args.statistics and args.diff:
         raise UsageError("--statistics counts findings; use it without --diff")
-
-
-def _rules_that_ran(settings_used: set[FileSettings]):
-    chosen = {}
-    for settings in settings_used:
-        linter = linter_for(settings)
-        for item in linter.runs:
-            chosen[item.code] = item
-    return tuple(chosen[code] for code in sorted(chosen))
 
 
 def _report(run: Run, args: argparse.Namespace, *, stream_name: str) -> None:
@@ -398,9 +391,7 @@ def _output_options(args: argparse.Namespace, *, colour: bool) -> OutputOptions:
     )
 
 
-def _explain(
-    run: Run, resolver: ConfigResolver, files: int, jobs: int, settings_used: set[FileSettings]
-) -> None:
+def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int, plan: RunPlan) -> None:
     """--verbose: what was read, skipped and left unsaid, on stderr."""
 
     def say(text: str) -> None:
@@ -422,7 +413,7 @@ def _explain(
         if result.host_skipped:
             skipped = ", ".join(result.host_skipped)
             say(f"{result.path}: skipped host-aware rules (no --host): {skipped}")
-    for reason, codes in _skipped_for_host_parts(run, settings_used):
+    for reason, codes in plan.skipped_for_host_parts():
         say(f"skipped {', '.join(codes)}: {reason}")
     documents: dict[str, int] = {}
     for result in run.results:
@@ -430,20 +421,6 @@ def _explain(
             documents[label] = documents.get(label, 0) + 1
     for label, count in sorted(documents.items()):
         say(f"rules for {label} skipped on {plural(count, 'document')} that are not such domains")
-
-
-def _skipped_for_host_parts(
-    run: Run, settings_used: set[FileSettings]
-) -> list[tuple[str, list[str]]]:
-    """Rules a host snapshot could not serve, grouped by what it lacks (once per run)."""
-    by_reason: dict[str, set[str]] = {}
-    for settings in settings_used:
-        linter = linter_for(settings)
-        if linter.host is None:
-            continue  # the per-file "no --host" line says it
-        for skipped in linter.skipped:
-            by_reason.setdefault(skipped.reason, set()).add(skipped.rule.code)
-    return [(reason, sorted(codes)) for reason, codes in sorted(by_reason.items())]
 
 
 def exit_code(run: Run, args: argparse.Namespace) -> int:

@@ -84,6 +84,17 @@ class Config:
         return Selection(self.select, self.ignore, self.extend_select)
 
 
+class HostSpec(NamedTuple):
+    """Where the host of a file comes from: snapshot files, or the run's live connection."""
+
+    files: tuple[str, ...] = ()
+    #: The URI of the libvirt connection the run opened (``--connect``), when its host serves.
+    connection: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.files) or self.connection is not None
+
+
 class Overrides(NamedTuple):
     """What the command line says; None (or empty) where it says nothing."""
 
@@ -91,6 +102,8 @@ class Overrides(NamedTuple):
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     host: tuple[str, ...] | None = None
+    #: ``--connect URI`` without ``--host``: the connection's host replaces the config's.
+    connection: str | None = None
     fail_on: Severity | None = None
     unsafe_fixes: bool | None = None
 
@@ -106,7 +119,7 @@ class FileSettings:
     config_path: str | None
     selection: tuple[Selection, ...]
     per_file_ignore: tuple[str, ...]
-    host: tuple[str, ...]
+    host: HostSpec
     unsafe_fixes: bool
     fail_on: Severity
     rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
@@ -124,13 +137,22 @@ def settings_for(config: Config, overrides: Overrides, path: str | None) -> File
         config_path=config.path,
         selection=(config.selection, overrides.selection),
         per_file_ignore=tuple(ignored),
-        host=config.host if overrides.host is None else overrides.host,
+        host=_host_spec(config, overrides),
         unsafe_fixes=bool(
             config.unsafe_fixes if overrides.unsafe_fixes is None else overrides.unsafe_fixes
         ),
         fail_on=overrides.fail_on or config.fail_on or Severity.INFO,
         rule_options=config.rule_options,
     )
+
+
+def _host_spec(config: Config, overrides: Overrides) -> HostSpec:
+    """``--host`` wins, then the live connection, then the config's ``host``."""
+    if overrides.host is not None:
+        return HostSpec(files=overrides.host)
+    if overrides.connection is not None:
+        return HostSpec(connection=overrides.connection)
+    return HostSpec(files=config.host)
 
 
 def _relative_to(path: str, directory: str) -> str | None:

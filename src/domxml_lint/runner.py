@@ -22,8 +22,7 @@ from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, InputError, UsageError
 from .fileio import read_file, write_atomic
 from .fixer import fix_document
-from .linter import Linter
-from .plugins import load_ruleset
+from .plan import RunPlan
 from .report import FileResult
 
 #: With the default ``--jobs`` (auto), batches smaller than this run serially.
@@ -58,55 +57,7 @@ class Task(NamedTuple):
         return self.display or self.path
 
 
-# One Linter per distinct settings, per process (workers inherit the parent's on fork).
-_LINTERS: dict[FileSettings, Linter] = {}
-_HOSTS: dict[tuple[str, ...], object] = {}
-
-
-def linter_for(settings: FileSettings) -> Linter:
-    """The Linter for these settings (built once; raises UsageError for bad settings)."""
-    linter = _LINTERS.get(settings)
-    if linter is None:
-        ruleset = load_ruleset()
-        rules = ruleset.select_layers(settings.selection)
-        if settings.per_file_ignore:
-            ignored = {r.code for s in settings.per_file_ignore for r in ruleset.matches(s)}
-            rules = [r for r in rules if r.code not in ignored]
-        host = load_host_files(settings.host) if settings.host else None
-        linter = Linter(rules, ruleset, host=host, options=settings.rule_options)
-        _LINTERS[settings] = linter
-    return linter
-
-
-def provide_host(label: str, host: object) -> tuple[str, ...]:
-    """Make an already-built host (a live connection's) available as settings' ``host``.
-
-    Returns the key to put in the settings; forked workers inherit it.
-    """
-    key = (f"<{label}>",)
-    _HOSTS[key] = host
-    return key
-
-
-def load_host_files(paths: tuple[str, ...]) -> object:
-    if paths not in _HOSTS:
-        try:
-            from .host import load_host
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("domxml_lint.host", __package__ + ".host"):
-                raise
-            raise UsageError(
-                "--host / host = needs host snapshot support (the domxml_lint.host module), "
-                "which this installation lacks; install a release that has it, or drop --host"
-            ) from None
-        try:
-            _HOSTS[paths] = load_host(*paths)
-        except InputError as exc:  # a bad host file stops the run: exit 2, one line
-            raise UsageError(str(exc)) from None
-    return _HOSTS[paths]
-
-
-def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
+def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) -> FileResult:
     """Lint, diff or fix one file; errors are recorded in the result, never raised.
 
     ``data`` given: the document came from elsewhere (stdin, a live libvirt
@@ -126,7 +77,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         doc = Document.parse(data, task.shown)
         if doc.root.tag != "domain":
             return _skip(result, doc.root.tag)
-        linter = linter_for(settings)
+        linter = plan.linter(settings)
         result.host_skipped = linter.skipped_codes
         if not mode.fixing:
             checked = linter.check(doc)
@@ -196,16 +147,17 @@ def workers_for(jobs: int | None, files: int) -> int:
     return max(1, min(jobs, files))
 
 
-def run_tasks(tasks: Sequence[Task], mode: Mode, jobs: int | None) -> list[FileResult]:
+def run_tasks(
+    tasks: Sequence[Task], mode: Mode, jobs: int | None, plan: RunPlan
+) -> list[FileResult]:
     """Process every task, in order; shared among processes when :func:`workers_for` says so."""
     # Build every Linter (and load every host) first, so that bad settings fail
     # once, before any file is touched, and forked workers inherit them ready-made.
-    for settings in dict.fromkeys(task.settings for task in tasks):
-        linter_for(settings)
+    plan.prepare(task.settings for task in tasks)
     workers = workers_for(jobs, len(tasks))
     if workers == 1 or not hasattr(os, "fork"):  # no fork (Windows): serial
-        return [process(task, mode) for task in tasks]
-    return _run_shared(tasks, mode, workers)
+        return [process(task, mode, plan) for task in tasks]
+    return _run_shared(tasks, mode, workers, plan)
 
 
 #: Most chunks queued at once: their 4-byte records (4 KiB) then fit any pipe, even a
@@ -217,7 +169,7 @@ _RECORD_SIZE = 4
 STOP_GRACE = 3.0
 
 
-def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileResult]:
+def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int, plan: RunPlan) -> list[FileResult]:
     """Share the tasks between this process and ``workers - 1`` forked ones.
 
     The tasks are cut into small chunks whose numbers wait in a pipe; every
@@ -243,11 +195,11 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileRes
                 # still open here, that worker would not see its reader go away.
                 for fd in (result_out, *(worker.results for worker in workers_started)):
                     os.close(fd)
-                _work(tasks, mode, size, queue, result_in)
+                _work(tasks, mode, size, queue, result_in, plan)
             os.close(result_in)
             os.set_blocking(result_out, False)
             workers_started.append(_Worker(pid, result_out))
-        for index, result in _take_chunks(tasks, mode, size, queue):
+        for index, result in _take_chunks(tasks, mode, size, queue, plan):
             results[index] = result
             if index % size == size - 1:  # after each chunk of our own
                 for worker in workers_started:
@@ -277,7 +229,7 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int) -> list[FileRes
 
 
 def _take_chunks(
-    tasks: Sequence[Task], mode: Mode, size: int, queue: int
+    tasks: Sequence[Task], mode: Mode, size: int, queue: int, plan: RunPlan
 ) -> Iterator[tuple[int, FileResult]]:
     """Take chunks from the queue until it is empty; process their tasks."""
     while True:
@@ -286,21 +238,23 @@ def _take_chunks(
             return
         start = int.from_bytes(record, "little")
         for index in range(start, min(start + size, len(tasks))):
-            yield index, process(tasks[index], mode)
+            yield index, process(tasks[index], mode, plan)
 
 
 def _record(start: int) -> bytes:
     return start.to_bytes(_RECORD_SIZE, "little")
 
 
-def _work(tasks: Sequence[Task], mode: Mode, size: int, queue: int, out: int) -> NoReturn:
+def _work(
+    tasks: Sequence[Task], mode: Mode, size: int, queue: int, out: int, plan: RunPlan
+) -> NoReturn:
     """A forked worker: take chunks and send each one's results; exit without returning."""
     status = 0
     try:
         import pickle  # only in workers and _Worker: serial runs do not pay for it
 
         batch: list[tuple[int, FileResult]] = []
-        for index, result in _take_chunks(tasks, mode, size, queue):
+        for index, result in _take_chunks(tasks, mode, size, queue, plan):
             batch.append((index, result))
             if index % size == size - 1 or index == len(tasks) - 1:
                 frame = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
