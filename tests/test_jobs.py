@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from domxml_lint.errors import InputError
 from domxml_lint.runner import POOL_THRESHOLD, workers_for
 from helpers import run_cli
 from samples import BOTH, BROKEN, CLEAN, CORE, NATIVE, NOT_DOMAIN, UNSAFE, UNUSED, write
@@ -291,7 +292,7 @@ def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path, jobs):
 
 
 def test_results_survive_the_trip_from_a_worker_unchanged():
-    """Workers pickle results with hand-written ``__reduce__`` methods: every field must survive."""
+    """Workers pickle results as tuples of their fields: every field must survive."""
     import pickle
 
     import domxml_lint
@@ -321,6 +322,43 @@ def test_results_survive_the_trip_from_a_worker_unchanged():
     ]
     assert back.fail_on is Severity.WARNING
     assert all(a.severity is b.severity for a, b in zip(back.findings, findings, strict=True))
+
+
+def _samples():
+    """One instance of every tuple-pickled class, each field set away from its default."""
+    from domxml_lint.findings import Applicability, Edit, Finding, Fix, Severity
+    from domxml_lint.report import FileResult
+
+    edit = Edit(3, 5, "x", anchor=1)
+    fix = Fix(Applicability.UNSAFE, "title", (edit,))
+    finding = Finding("DX999", "n", Severity.WARNING, "m", 2, 3, 4, 5, "/domain", fix, offset=7)
+    result = FileResult(
+        "vm.xml", [finding], [finding], InputError("vm.xml", "bad"), True, "why", True, "diff",
+        [("DX1", "note")], True, Severity.ERROR, ("DX2",), (("QEMU", 3),), b"out", "domain",
+    )  # fmt: skip
+    return {Edit: edit, Fix: fix, Finding: finding, FileResult: result}
+
+
+def test_every_tuple_pickled_class_carries_every_field():
+    """A field added to one of these classes is sent by --jobs workers, or this fails."""
+    import pickle
+
+    import attrs
+
+    from domxml_lint.findings import TUPLE_PICKLED
+
+    samples = _samples()
+    assert set(TUPLE_PICKLED) == set(samples), "add a sample for the new class"
+    for cls, sample in samples.items():
+        for field in attrs.fields(cls):
+            default = field.default
+            if isinstance(default, attrs.Factory):
+                default = default.factory()
+            assert getattr(sample, field.name) != default, f"{cls.__name__}.{field.name}: set it"
+        back = pickle.loads(pickle.dumps(sample, protocol=pickle.HIGHEST_PROTOCOL))
+        for field in attrs.fields(cls):
+            got, want = getattr(back, field.name), getattr(sample, field.name)
+            assert repr(got) == repr(want), f"{cls.__name__}.{field.name} lost on the way"
 
 
 def _lint_or_nothing(domxml_lint, path):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
 
 from .errors import InputError
-from .findings import Finding, Severity
+from .findings import Finding, Severity, pickled_as_tuple
 from .rule import Rule
 
 
+@pickled_as_tuple
 @attrs.define
 class FileResult:
     """What happened to one input file.
@@ -44,11 +44,6 @@ class FileResult:
     def linted(self) -> bool:
         return not self.skipped and self.error is None
 
-    def __reduce__(self):
-        # A tuple of the fields: --jobs workers send results back pickled, and attrs'
-        # per-field state dict takes twice as long to load.
-        return (type(self), _file_result_fields(self))
-
     def fixable(self, finding: Finding) -> bool:
         """Whether ``--fix`` would fix ``finding`` with this file's settings."""
         return finding.fix is not None and (finding.fix.is_safe or self.unsafe)
@@ -57,9 +52,6 @@ class FileResult:
     def failing(self) -> list[Finding]:
         """Findings at or above the file's ``fail-on`` severity."""
         return [f for f in self.findings if f.severity.rank >= self.fail_on.rank]
-
-
-_file_result_fields = operator.attrgetter(*(field.name for field in attrs.fields(FileResult)))
 
 
 class Run(NamedTuple):
