@@ -106,7 +106,8 @@ class _Parser(argparse.ArgumentParser):
     def _get_formatter(self) -> argparse.HelpFormatter:
         # argparse makes a formatter per option added; left to itself each one asks
         # shutil for the terminal width, and importing shutil costs every run ~1.5 ms.
-        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+        width = _terminal_columns() - 2
+        return self.formatter_class(prog=self.prog, width=width)  # type: ignore[call-arg]
 
 
 def _terminal_columns() -> int:
@@ -117,7 +118,7 @@ def _terminal_columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns or 80
@@ -305,11 +306,10 @@ def run_check(args: argparse.Namespace) -> int:
         for entry in entries:
             if isinstance(entry, str):
                 config = resolver.for_path(entry)
-                settings = None if config.per_file_ignores else shared.get(id(config))
-                if settings is None:
-                    settings = settings_for(config, overrides, entry)
-                    if not config.per_file_ignores:
-                        shared[id(config)] = settings
+                cached = None if config.per_file_ignores else shared.get(id(config))
+                settings = cached or settings_for(config, overrides, entry)
+                if cached is None and not config.per_file_ignores:
+                    shared[id(config)] = settings
                 tasks.append(Task(entry, settings))
         done = iter(run_tasks(tasks, mode, args.jobs, plan))
         results = [next(done) if isinstance(e, str) else e for e in entries]

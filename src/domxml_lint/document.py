@@ -197,14 +197,14 @@ class Document:
         """The element's position in document order."""
         self._element_lookups += 1
         if self._element_lookups <= self._COUNTED_LOOKUPS:
-            return int(_ELEMENTS_BEFORE(element))
+            return int(_ELEMENTS_BEFORE(element))  # type: ignore[arg-type]  # a count: a float
         return self._index[element]
 
     @lazy
     def _starts(self) -> list[int]:
         """Byte offset of every start tag, in document order."""
         starts = [m.start() for m in _MARKUP.finditer(self.data) if m.end() - m.start() == 1]
-        elements = int(_COUNT_ELEMENTS(self.root))
+        elements = int(_COUNT_ELEMENTS(self.root))  # type: ignore[arg-type]  # a float
         if len(starts) != elements:
             raise InternalError(
                 self.path,

@@ -16,7 +16,11 @@ class UsageError(DomxmlLintError):
 
 
 class InputError(DomxmlLintError):
-    """A file that cannot be read, parsed or safely processed."""
+    """A file that cannot be read, parsed or safely processed.
+
+    ``line`` takes an lxml ``sourceline`` as it comes (an int, or None when lxml
+    does not know it).
+    """
 
     def __init__(
         self,
@@ -24,13 +28,13 @@ class InputError(DomxmlLintError):
         message: str,
         *,
         hint: str = "",
-        line: int | None = None,
+        line: object = None,
         column: int | None = None,
     ) -> None:
         self.path = path
         self.message = message
         self.hint = hint
-        self.line = line
+        self.line = line if isinstance(line, int) else None
         self.column = column
         super().__init__(str(self))
 

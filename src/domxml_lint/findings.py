@@ -49,7 +49,7 @@ def _rebuild(cls: type[T], count: int, keywords: tuple[str, ...], values: tuple[
     return cls(*values[:count], **dict(zip(keywords, values[count:], strict=True)))
 
 
-def as_tuple(items: Iterable[T]) -> tuple[T, ...]:
+def as_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
     """attrs converter to a tuple. Not ``tuple`` itself: attrs reads a converter's signature,
     and a builtin's is parsed from text by the tokenizer, 2 ms of every start-up."""
     return tuple(items)

@@ -148,7 +148,7 @@ def open_connection(uri: str | None, *, readonly: bool = True, via: str = "auto"
     module = None
     if via in ("auto", "libvirt-python"):
         try:
-            import libvirt as module  # type: ignore[import-not-found, no-redef]
+            import libvirt as module  # type: ignore[no-redef]
         except ImportError:
             if via == "libvirt-python":
                 raise LibvirtError(f"libvirt-python is not installed ({INSTALL_HINT})") from None

@@ -22,7 +22,7 @@ class Controller(NamedTuple):
     element: Element
     type: str | None
     model: str | None
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # the field shadows tuple.index on purpose
     driver: Element | None
 
     def driver_attr(self, name: str) -> str | None:

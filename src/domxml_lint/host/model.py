@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import attrs
 from lxml import etree
@@ -24,11 +24,8 @@ Element = etree._Element
 #: x86_64's and 4 KiB-page arm64's default huge page size (Hugepagesize in /proc/meminfo).
 USUAL_DEFAULT_HUGEPAGE_KIB = 2048
 
-K = TypeVar("K")
-V = TypeVar("V")
 
-
-def _frozen_mapping(value: Mapping[K, V] | Iterable[tuple[K, V]]) -> Mapping[K, V]:
+def _frozen_mapping(value: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> Mapping[Any, Any]:
     return types.MappingProxyType(dict(value))
 
 

@@ -123,7 +123,9 @@ def parse_capabilities(root: Element, source: str) -> Capabilities:
     if cpu is not None:
         for pages in cpu.iterchildren("pages"):
             page_sizes.add(read.size_kib(pages, pages.get("size"), pages.get("unit"), "page size"))
-        features = frozenset(f.get("name") for f in cpu.iterchildren("feature") if f.get("name"))
+        features = frozenset(
+            name for f in cpu.iterchildren("feature") if (name := f.get("name")) is not None
+        )
         topology = _topology(read, cpu.find("topology"))
     if not page_sizes:
         page_sizes = {size for cell in cells for size in cell.pages}
@@ -241,7 +243,7 @@ def _machines(read: _Reader, parent: Element) -> tuple[GuestMachine, ...]:
 def _guest(read: _Reader, guest: Element) -> GuestCaps:
     arch = guest.find("arch")
     features = guest.find("features")
-    domains = ()
+    domains: tuple[GuestDomain, ...] = ()
     if arch is not None:
         domains = tuple(
             GuestDomain(
@@ -336,8 +338,9 @@ def parse_node_device(root: Element, source: str) -> NodeDevice | None:
     sub = {c.get("type"): c for c in pci.iterchildren("capability")}
     physical = sub.get("phys_function")
     physical_address = None
-    if physical is not None and physical.find("address") is not None:
-        physical_address = read.address(physical.find("address"))
+    physical_element = None if physical is None else physical.find("address")
+    if physical_element is not None:
+        physical_address = read.address(physical_element)
     virtual = sub.get("virt_functions")
     return NodeDevice(
         name=_text(root.find("name")) or "",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
-from ...findings import Edit
-from ...rule import Stage, rule
+from ...findings import Edit, Finding
+from ...rule import RuleContext, Stage, rule
 
 
 @rule(
@@ -16,7 +17,7 @@ from ...rule import Stage, rule
     fix="safe",
     stage=Stage.SUPPRESSIONS,
 )
-def unused_suppression(ctx):
+def unused_suppression(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Reports `<!-- domxml-lint: disable=... -->` comments, or single rules named in

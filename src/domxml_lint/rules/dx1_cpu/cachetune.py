@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import QEMU, HostPart, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 from ...units import KIB, UnitError, format_kib, parse_uint, unit_scale
 from .._wording import vcpu_list
 
@@ -23,7 +26,7 @@ RESCTRL_ORDER = ("cachetune", "memorytune")
         "virDomainResctrlVcpuMatch",
     ),
 )
-def cachetune_overlap(ctx):
+def cachetune_overlap(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares the `vcpus` of every `<cachetune>` and `<memorytune>` in
@@ -133,7 +136,7 @@ CACHE_TYPES = ("both", "code", "data")
     domains=QEMU,
     libvirt=("virResctrlAllocAssign",),
 )
-def cachetune_host_unsupported(ctx):
+def cachetune_host_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks each `<cachetune><cache id level type size>` against the cache

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import ACCELERATED, rule
+from ...findings import Finding
+from ...rule import ACCELERATED, RuleContext, rule
 
 #: Modes that give the guest the host CPU (maximum is host-passthrough plus
 #: every feature KVM can emulate).
@@ -18,7 +21,7 @@ HOST_CPU_MODES = frozenset({"host-passthrough", "maximum"})
     default=False,
     domains=ACCELERATED,
 )
-def cpu_mode_not_host(ctx):
+def cpu_mode_not_host(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds KVM guests without a `<cpu>` element, or whose `<cpu>` uses
@@ -81,7 +84,7 @@ def cpu_mode_not_host(ctx):
     triggers=("pmu",),
     domains=ACCELERATED,
 )
-def vpmu_needs_host_passthrough(ctx):
+def vpmu_needs_host_passthrough(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<features><pmu state='on'/></features>` on a guest whose CPU mode

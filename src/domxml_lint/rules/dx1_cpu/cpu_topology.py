@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import ACCELERATED, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import ACCELERATED, RuleContext, rule
 
 
 def _shape(topology) -> str:
@@ -23,7 +26,7 @@ def _shape(topology) -> str:
     triggers=("topology",),
     libvirt=("qemuValidateDomainVCpuTopology", "virDomainDefGetVcpusTopology"),
 )
-def cpu_topology_mismatch(ctx):
+def cpu_topology_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Multiplies the `<cpu><topology>` attributes (sockets, dies, clusters,
@@ -85,7 +88,9 @@ def cpu_topology_mismatch(ctx):
     elif facts.virt_type == "bhyve" and topology.dies == 1:
         # bhyve compares the vCPUs online at start (current), without dies or clusters
         vcpus = facts.vcpus.current if facts.vcpus.current is not None else facts.vcpu_count
-        product = topology.sockets * topology.cores * topology.threads
+        # vcpus_per_socket was checked: every part is a positive number
+        sockets, cores, threads = topology.sockets or 0, topology.cores or 0, topology.threads or 0
+        product = sockets * cores * threads
         if vcpus is not None and product != vcpus:
             yield ctx.finding(
                 topology.element,
@@ -104,7 +109,7 @@ def cpu_topology_mismatch(ctx):
     triggers=("topology",),
     domains=ACCELERATED,
 )
-def cpu_topology_one_core_sockets(ctx):
+def cpu_topology_one_core_sockets(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a `<cpu><topology>` that gives a socket more than one core or

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 
 @rule(
@@ -13,7 +16,7 @@ from ...rule import rule
     triggers=("vcpu", "cputune", "numatune", "hugepages", "numa"),
     libvirt=("virBitmapParseInternal",),
 )
-def cpuset_invalid(ctx):
+def cpuset_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the syntax of every cpuset-like attribute: `vcpu@cpuset`,

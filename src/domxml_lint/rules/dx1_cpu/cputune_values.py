@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 # VIR_CGROUP_CPU_* in src/util/vircgroup.h.
 SHARES_RANGE = (2, 262144)
@@ -31,7 +34,7 @@ QUOTAS = ("quota", "global_quota", "emulator_quota", "iothread_quota")
     triggers=("cputune",),
     libvirt=("virDomainDefCputuneValidate",),
 )
-def cputune_value_out_of_range(ctx):
+def cputune_value_out_of_range(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the scalar tunables of `<cputune>`: `shares` must lie in

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...cpuset import format_cpuset
-from ...rule import QEMU, HostPart, rule
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 
 
 def pin_refs(facts):
@@ -31,7 +34,7 @@ def pin_refs(facts):
     domains=QEMU,
     libvirt=("virProcessSetAffinity",),
 )
-def pin_host_cpu_missing(ctx):
+def pin_host_cpu_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks every cpuset that pins guest threads to host CPUs (`<vcpu cpuset>`,
@@ -112,7 +115,7 @@ def pin_host_cpu_missing(ctx):
     triggers=("vcpu",),
     domains=QEMU,
 )
-def vcpu_overcommit(ctx):
+def vcpu_overcommit(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares the guest's maximum vCPU count (`<vcpu>`) with the number of

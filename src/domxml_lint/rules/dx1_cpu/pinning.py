@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...cpuset import format_cpuset
 from ...edits import new_element
+from ...findings import Finding
 from ...placement import host_cpus_of_nodes
-from ...rule import QEMU, rule
+from ...rule import QEMU, RuleContext, rule
 from .._wording import describe_nodes, vcpu_list
 
 #: libvirt's order of the <cputune> children that come after emulatorpin.
@@ -27,7 +30,7 @@ AFTER_EMULATORPIN = (
     triggers=("vcpupin",),
     domains=QEMU,
 )
-def vcpupin_incomplete(ctx):
+def vcpupin_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests where some vCPUs have a `<vcpupin>` and others have none.
@@ -84,6 +87,7 @@ def vcpupin_incomplete(ctx):
     else:
         floats = "every host CPU"
     verb = "has" if len(missing) == 1 else "have"
+    assert facts.cputune is not None  # the vcpupins live in it
     yield ctx.finding(
         facts.cputune.element,
         f"{vcpu_list(missing)} of {len(facts.vcpu_ids)} {verb} no vcpupin and float over "
@@ -99,7 +103,7 @@ def vcpupin_incomplete(ctx):
     fix="safe",
     triggers=("vcpupin",),
 )
-def vcpupin_unknown_vcpu(ctx):
+def vcpupin_unknown_vcpu(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<vcpupin vcpu='N'>` where N is not below the maximum vCPU count
@@ -163,7 +167,7 @@ def vcpupin_unknown_vcpu(ctx):
     triggers=("vcpupin",),
     libvirt=("virDomainVcpuPinDefParseXML",),
 )
-def vcpupin_duplicate(ctx):
+def vcpupin_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a second `<vcpupin>` for a vCPU that already has one.
@@ -219,7 +223,7 @@ def vcpupin_duplicate(ctx):
     triggers=("vcpupin",),
     domains=QEMU,
 )
-def emulatorpin_missing(ctx):
+def emulatorpin_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests with `<vcpupin>` but no `<emulatorpin>`, where the emulator
@@ -289,6 +293,7 @@ def emulatorpin_missing(ctx):
     else:
         shared = vcpu_cpus
         where = "any host CPU"
+    assert facts.cputune is not None  # the vcpupins live in it
     yield ctx.finding(
         facts.cputune.element,
         f"vCPUs are pinned but there is no emulatorpin: the emulator threads run on {where}, "
@@ -320,6 +325,7 @@ def _emulatorpin_fix(ctx):
     chosen = whole_cores or free
     cpuset = format_cpuset(chosen)
     pin = new_element("emulatorpin", {"cpuset": cpuset})
+    assert facts.cputune is not None  # the vcpupins live in it
     return ctx.unsafe_fix(
         f"Pin the emulator to host CPUs {cpuset} ({describe_nodes(nodes)}, no vCPU on them)",
         ctx.edit.insert_in_order(
@@ -337,7 +343,7 @@ def _emulatorpin_fix(ctx):
     triggers=("vcpupin",),
     domains=QEMU,
 )
-def pinning_without_numatune(ctx):
+def pinning_without_numatune(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests that pin vCPUs with `<vcpupin>` but have no `<numatune>`.
@@ -389,6 +395,7 @@ def pinning_without_numatune(ctx):
     pinned = facts.effective_vcpupins
     if not pinned:
         return
+    assert facts.cputune is not None  # the vcpupins live in it
     yield ctx.finding(
         facts.cputune.element,
         f"{vcpu_list(pinned)} {'is' if len(pinned) == 1 else 'are'} pinned but there is no "
@@ -411,6 +418,7 @@ def _numatune_fix(ctx):
     numatune = new_element(
         "numatune", None, new_element("memory", {"mode": mode, "nodeset": nodeset})
     )
+    assert facts.cputune is not None  # the vcpupins live in it
     return ctx.unsafe_fix(
         f"Bind memory to host {describe_nodes(nodes)} with <numatune mode='{mode}'>",
         ctx.edit.insert_child(facts.root, numatune, after=facts.cputune.element),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
 from ...facts import child
-from ...rule import QEMU, X86, rule
+from ...findings import Finding
+from ...rule import QEMU, X86, RuleContext, rule
 from ...units import parse_uint
 
 #: QEMU_MAX_VCPUS_WITHOUT_EIM in src/qemu/qemu_validate.c.
@@ -23,7 +26,7 @@ RT_PRIORITY_RANGE = (1, 99)
     triggers=("vcpu", "vcpus"),
     libvirt=("virDomainVcpuParse", "virDomainDefSetVcpus", "qemuValidateDomainVCpuTopology"),
 )
-def vcpu_count_invalid(ctx):
+def vcpu_count_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<vcpu>` and `<vcpus>`: the maximum must be a positive integer,
@@ -108,9 +111,14 @@ def vcpu_count_invalid(ctx):
                 "run from 0): libvirt refuses it",
                 attribute="id",
             )
-    if listed and ctx.facts.driver == "qemu" and all(i.get("enabled") == "no" for i in listed):
+    parent = listed[0].getparent() if listed else None
+    if (
+        parent is not None
+        and ctx.facts.driver == "qemu"
+        and all(i.get("enabled") == "no" for i in listed)
+    ):
         yield ctx.finding(
-            listed[0].getparent(),
+            parent,
             'every vCPU in <vcpus> is disabled: QEMU refuses it ("Domain requires at least 1 '
             'vCPU")',
         )
@@ -150,7 +158,7 @@ def _machine_vcpu_limit(ctx) -> int | None:
     domains=QEMU.on(*X86),
     libvirt=("qemuValidateDomainVCpuTopology", "virDomainDefIOMMUValidate"),
 )
-def vcpus_over_255_need_iommu_eim(ctx):
+def vcpus_over_255_need_iommu_eim(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds x86 QEMU/KVM guests with more than 255 vCPUs (the maximum count)
@@ -195,6 +203,7 @@ def vcpus_over_255_need_iommu_eim(ctx):
     if maximum is None or maximum <= MAX_VCPUS_WITHOUT_EIM:
         return
     element = facts.vcpus.element
+    assert element is not None  # maximum came from it
     if facts.is_q35 is False:
         yield ctx.finding(
             element,
@@ -250,7 +259,7 @@ def _eim_edits(ctx, iommu, driver):
         "virProcessSetScheduler",
     ),
 )
-def vcpusched_invalid(ctx):
+def vcpusched_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the real-time scheduler elements of `<cputune>`: `vcpusched` must
@@ -324,7 +333,7 @@ def vcpusched_invalid(ctx):
             continue
         ids = sched.ids.ids
         missing = sorted(i for i in ids if maximum is not None and i >= maximum)
-        if missing:
+        if missing and maximum is not None:
             yield ctx.finding(
                 element,
                 f"vcpus='{sched.ids.text}' names vCPU {missing[0]}, but the guest has "
@@ -352,7 +361,7 @@ def vcpusched_invalid(ctx):
     domains=QEMU,
     libvirt=("qemuValidateDomainDefCpu",),
 )
-def cpu_cache_mode_invalid(ctx):
+def cpu_cache_mode_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<cpu><cache level=... mode=...>` for QEMU/KVM guests: `emulate`

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...cpuset import format_cpuset
 from ...facts import child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import express_kib, format_kib
 from .._wording import vcpu_list
 
@@ -17,7 +20,7 @@ from .._wording import vcpu_list
     triggers=("cell",),
     domains=QEMU,
 )
-def numa_cell_splits_socket(ctx):
+def numa_cell_splits_socket(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     With both `<cpu><topology>` and guest NUMA cells, works out which socket
@@ -77,13 +80,14 @@ def numa_cell_splits_socket(ctx):
     if cpu is None or cpu.topology is None or numa is None or not numa.valid:
         return
     topology = cpu.topology
-    if topology.vcpus_per_socket is None or topology.total != numa.vcpu_max:
+    per_socket = topology.vcpus_per_socket
+    if per_socket is None or topology.total != numa.vcpu_max:
         return  # cpu-topology-mismatch reports it
     # socket -> cell id -> vCPUs; uncovered vCPUs are in cell 0 (libvirt fills it)
     sockets: dict[int, dict[int, set[int]]] = {}
     cell_of_vcpu = {**numa.cell_of_vcpu, **dict.fromkeys(numa.uncovered, 0)}
     for vcpu, cell_id in cell_of_vcpu.items():
-        sockets.setdefault(topology.socket_of(vcpu), {}).setdefault(cell_id, set()).add(vcpu)
+        sockets.setdefault(vcpu // per_socket, {}).setdefault(cell_id, set()).add(vcpu)
     for socket in sorted(sockets):
         cells = sockets[socket]
         if len(cells) < 2:
@@ -116,7 +120,7 @@ def numa_cell_splits_socket(ctx):
     triggers=("numa",),
     libvirt=("virDomainNumaDefParseXML",),
 )
-def numa_cells_invalid(ctx):
+def numa_cells_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the guest NUMA cells in `<cpu><numa>`:
@@ -212,9 +216,11 @@ def numa_cells_invalid(ctx):
     if maximum is None or not numa.cpus_valid:
         return
     highest = numa.highest_vcpu
+    numa_element = child(cpu.element, "numa")
+    assert numa_element is not None  # the cells live in it
     if numa.cpu_total > maximum and not numa.overlaps:  # overlaps inflate the total
         yield ctx.finding(
-            child(cpu.element, "numa"),
+            numa_element,
             f"Number of CPUs in <numa> exceeds the <vcpu> count: the cells name {numa.cpu_total} "
             f"vCPUs, <vcpu> is {maximum}",
         )
@@ -222,7 +228,7 @@ def numa_cells_invalid(ctx):
         beyond = frozenset(v for v in numa.cell_of_vcpu if v >= maximum)
         owner = numa.cells_by_id.get(numa.cell_of_vcpu[highest])
         yield ctx.finding(
-            owner.element if owner is not None else child(cpu.element, "numa"),
+            owner.element if owner is not None else numa_element,
             f"CPU IDs in <numa> exceed the <vcpu> count: {vcpu_list(beyond)} "
             f"{'does' if len(beyond) == 1 else 'do'} not exist (<vcpu> is {maximum})",
             attribute="cpus" if owner is not None else None,
@@ -243,7 +249,7 @@ def _shown_id(numa, position: int) -> str:
     triggers=("cell",),
     domains=QEMU,
 )
-def numa_cells_incomplete(ctx):
+def numa_cells_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guest NUMA cells whose `cpus` together do not name every vCPU
@@ -323,7 +329,7 @@ def numa_cells_incomplete(ctx):
     triggers=("cell",),
     domains=QEMU,
 )
-def numa_memory_mismatch(ctx):
+def numa_memory_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Adds up the `memory` of every guest NUMA cell, plus the `<target><size>`

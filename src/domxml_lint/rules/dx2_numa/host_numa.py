@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ...cpuset import format_cpuset
-from ...rule import QEMU, HostPart, rule
+from ...facts import Memnode
+from ...facts.values import Element
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 from ...units import format_kib
 from .._wording import approx_kib, describe_nodes, vcpu_list
 
@@ -47,7 +50,7 @@ def _nodes_of(binding, vcpus: Iterable[int]) -> frozenset[int]:
     triggers=("vcpu", "vcpupin"),
     domains=QEMU,
 )
-def pin_spans_host_nodes(ctx):
+def pin_spans_host_nodes(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Works out the host NUMA nodes of the CPUs each vCPU is pinned to (its
@@ -110,7 +113,9 @@ def pin_spans_host_nodes(ctx):
     numa = facts.guest_numa
     if numa is None:
         if len(binding.pinned_vcpu_nodes) > 1:
-            element = facts.cputune.element if facts.vcpupins else facts.vcpus.element
+            pinned_by = facts.cputune if facts.vcpupins else facts.vcpus
+            element = pinned_by.element if pinned_by is not None else None
+            assert element is not None  # some pin or <vcpu cpuset> gave the vCPUs their CPUs
             yield ctx.finding(
                 element,
                 f"the guest has no NUMA cells but its vCPUs are pinned across host "
@@ -143,7 +148,7 @@ def pin_spans_host_nodes(ctx):
     triggers=("numatune",),
     domains=QEMU,
 )
-def numatune_pin_mismatch(ctx):
+def numatune_pin_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares the host nodes that `<numatune>` binds memory to with the host
@@ -196,22 +201,22 @@ def numatune_pin_mismatch(ctx):
     numatune = facts.numatune
     numa = facts.guest_numa
     # element that binds the memory -> (its nodeset, the vCPUs whose memory it binds)
-    targets: dict[object, tuple[frozenset[int], list[int]]] = {}
+    targets: dict[Element, tuple[frozenset[int], list[int]]] = {}
     if numa is not None and numa.valid and binding.memnode_nodes:
-        memnodes: dict[int, object] = {}
+        memnodes: dict[int, Memnode] = {}
         for memnode in numatune.memnodes:
             if memnode.cellid is not None:
                 memnodes.setdefault(memnode.cellid, memnode)  # libvirt refuses a second one
         for cell_id, vcpus in _cell_vcpus(numa).items():
-            memnode = memnodes.get(cell_id)
-            if cell_id in binding.memnode_nodes:
-                element, nodes = memnode.element, binding.memnode_nodes[cell_id]
-            elif binding.memory_nodes is not None:
+            cell_memnode = memnodes.get(cell_id)
+            if cell_memnode is not None and cell_id in binding.memnode_nodes:
+                element, nodes = cell_memnode.element, binding.memnode_nodes[cell_id]
+            elif numatune.memory is not None and binding.memory_nodes is not None:
                 element, nodes = numatune.memory.element, binding.memory_nodes
             else:
                 continue
             targets.setdefault(element, (nodes, []))[1].extend(vcpus)
-    elif binding.memory_nodes is not None:
+    elif numatune.memory is not None and binding.memory_nodes is not None:
         targets[numatune.memory.element] = (binding.memory_nodes, list(binding.vcpu_nodes))
     for element, (nodes, vcpus) in targets.items():
         vcpu_nodes = _nodes_of(binding, vcpus)
@@ -238,7 +243,7 @@ def numatune_pin_mismatch(ctx):
     domains=QEMU,
     libvirt=("virNumaNodesetIsAvailable",),
 )
-def numatune_node_missing(ctx):
+def numatune_node_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the `nodeset` of `<numatune><memory>` and of every `<memnode>`
@@ -307,7 +312,7 @@ def numatune_node_missing(ctx):
     triggers=("numatune",),
     domains=QEMU,
 )
-def numatune_strict_overcommit(ctx):
+def numatune_strict_overcommit(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For `<numatune><memory mode='strict'>` (strict is the default), adds up the
@@ -433,7 +438,7 @@ def _node_memory(host, nodes) -> int | None:
     triggers=("vcpu", "memory"),
     domains=QEMU,
 )
-def guest_exceeds_host_node(ctx):
+def guest_exceeds_host_node(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     On a host with more than one NUMA node, reports a guest that is neither
@@ -497,11 +502,13 @@ def guest_exceeds_host_node(ctx):
     parts = []
     if too_many:
         parts.append(f"{vcpus} vCPUs (the largest node has {largest_cpus} CPUs)")
-    if too_big:
+    if memory is not None and largest_memory is not None and too_big:
         parts.append(
             f"{format_kib(memory)} of memory (the largest node has {approx_kib(largest_memory)})"
         )
-    element = facts.vcpus.element if too_many else facts.memory.element
+    size = facts.vcpus if too_many else facts.memory
+    element = size.element if size is not None else None
+    assert element is not None  # the count or size came from it
     yield ctx.finding(
         element,
         f"the guest has {' and '.join(parts)} but is not bound to host nodes and has no NUMA "

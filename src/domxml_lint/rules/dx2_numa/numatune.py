@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 
 @rule(
@@ -14,7 +17,7 @@ from ...rule import rule
     triggers=("memnode",),
     libvirt=("virDomainNumatuneNodeParseXML", "virDomainNumaDefValidate"),
 )
-def numatune_memnode_invalid(ctx):
+def numatune_memnode_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks every `<numatune><memnode>`, which binds one guest NUMA cell's

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 #: PCI controller models that may carry <target><node> (besides pSeries PHBs).
 NUMA_CAPABLE_PCI_MODELS = frozenset({"pci-expander-bus", "pcie-expander-bus"})
@@ -16,7 +19,7 @@ NUMA_CAPABLE_PCI_MODELS = frozenset({"pci-expander-bus", "pcie-expander-bus"})
     triggers=("node",),
     libvirt=("virDomainControllerDefValidate", "qemuValidateDomainDeviceDefControllerPCI"),
 )
-def pci_controller_numa_node_invalid(ctx):
+def pci_controller_numa_node_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<controller type='pci'>` elements with `<target><node>` where libvirt

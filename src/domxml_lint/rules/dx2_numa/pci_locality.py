@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import QEMU, HostPart, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 from .._wording import describe_nodes
 
 
@@ -20,7 +23,7 @@ def _device_name(device) -> str:
     triggers=("hostdev", "interface"),
     domains=QEMU,
 )
-def pci_device_numa_remote(ctx):
+def pci_device_numa_remote(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For each PCI `<hostdev>` and `<interface type='hostdev'>`, looks up the

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 from ...units import format_kib
 
 
@@ -14,7 +17,7 @@ from ...units import format_kib
     fix="safe",
     triggers=("currentMemory",),
 )
-def current_memory_exceeds_memory(ctx):
+def current_memory_exceeds_memory(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a `<currentMemory>` greater than the guest's memory (`<memory>`, or

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import page_kib
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import format_kib
 
 
@@ -16,7 +19,7 @@ from ...units import format_kib
     triggers=("hugepages",),
     domains=QEMU,
 )
-def memory_not_hugepage_aligned(ctx):
+def memory_not_hugepage_aligned(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     With huge pages of size S (`<hugepages><page size>`), finds a guest
@@ -169,7 +172,7 @@ def _check_cell(ctx, cell, size: int):
     triggers=("hugepages",),
     libvirt=("virDomainDefMemtuneValidate",),
 )
-def hugepage_nodeset_invalid(ctx):
+def hugepage_nodeset_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<hugepages><page nodeset>` the way libvirt validates it:
@@ -249,7 +252,7 @@ def hugepage_nodeset_invalid(ctx):
         if nodeset is None:
             continue
         missing = sorted(i for i in nodeset if i >= cell_count)
-        if missing:
+        if missing and page.nodeset is not None:
             have = f"cells 0-{cell_count - 1}" if cell_count else "no guest NUMA cells"
             yield ctx.finding(
                 page.element,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import QEMU, HostPart, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 from ...units import format_kib
 from .._wording import describe_nodes
 
@@ -28,7 +31,7 @@ def _page_sizes_offered(sizes) -> str:
     domains=QEMU,
     libvirt=("qemuGetDomainHupageMemPath",),
 )
-def hugepage_size_unavailable(ctx):
+def hugepage_size_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks every `<hugepages><page size>`, and the `<source><pagesize>` of
@@ -94,7 +97,7 @@ def hugepage_size_unavailable(ctx):
             )
     if backing is None:
         return
-    if not backing.pages:
+    if not backing.pages and backing.hugepages is not None:
         if ctx.host.default_hugepage_kib is None:
             yield ctx.finding(
                 backing.hugepages,
@@ -125,7 +128,7 @@ def hugepage_size_unavailable(ctx):
     triggers=("hugepages", "pagesize"),
     domains=QEMU,
 )
-def hugepage_pool_insufficient(ctx):
+def hugepage_pool_insufficient(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Works out how many huge pages of each size the guest needs (its memory,
@@ -188,6 +191,7 @@ def hugepage_pool_insufficient(ctx):
     if not regions and not devices:
         return
     default_kib = host.default_hugepage_kib
+    assert host.capabilities is not None and host.node_ids is not None  # needs=NUMA
     base_kib = host.capabilities.base_page_kib or 0
     binding = ctx.placement
     all_nodes = host.node_ids
@@ -204,20 +208,28 @@ def hugepage_pool_insufficient(ctx):
             what = "the guest's memory"
         else:
             kib = region.kib
-            nodes = binding.cell_memory_nodes(region.cell.id) or binding.bound_nodes or all_nodes
-            what = f"cell {region.cell.id}"
-        element = backing.hugepages if region.page is None else region.page.element
+            cell_id = region.cell.id
+            assert cell_id is not None  # hugepage_regions skips cells without an id
+            nodes = binding.cell_memory_nodes(cell_id) or binding.bound_nodes or all_nodes
+            what = f"cell {cell_id}"
+        if region.page is not None:
+            element = region.page.element
+        else:  # <hugepages/> without <page>: the backing has hugepages
+            assert backing is not None and backing.hugepages is not None
+            element = backing.hugepages
         entry = demands.setdefault((size, nodes), [0, element, []])
         entry[0] += -(-kib // size)
         entry[2].append(what)
     for number, device in enumerate(facts.memory_devices, 1):
-        size = device.pagesize.kib if device.pagesize is not None else None
-        kib = device.size.kib if device.size is not None else None
-        if not size or size <= base_kib or not kib:
+        pagesize = device.pagesize
+        device_size = pagesize.kib if pagesize is not None else None
+        device_kib = device.size.kib if device.size is not None else None
+        if pagesize is None or not device_size or device_size <= base_kib or not device_kib:
             continue
+        size, kib = device_size, device_kib
         cell_nodes = None if device.node is None else binding.cell_memory_nodes(device.node)
         nodes = device.nodemask or cell_nodes or binding.bound_nodes or all_nodes
-        entry = demands.setdefault((size, nodes), [0, device.pagesize.element, []])
+        entry = demands.setdefault((size, nodes), [0, pagesize.element, []])
         entry[0] += -(-kib // size)
         entry[2].append(f"memory device {number} ({device.model or 'memory'})")
     checked: dict[int, list] = {}

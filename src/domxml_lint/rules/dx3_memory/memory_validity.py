@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import format_kib, parse_uint
 
 #: virtio-mem's block size floor when the host's THP size is unknown (x86: 2 MiB).
@@ -19,7 +22,7 @@ THP_FALLBACK_KIB = 2048
     domains=QEMU,
     libvirt=("qemuValidateDomainDefMemory",),
 )
-def hugepage_backing_incompatible(ctx):
+def hugepage_backing_incompatible(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM guests whose `<memoryBacking>` asks for `<hugepages>`
@@ -59,15 +62,17 @@ def hugepage_backing_incompatible(ctx):
     backing = facts.hugepage_backing
     if backing is None:
         return
-    if backing.allocation_mode == "ondemand":
+    allocation = child(backing.element, "allocation")
+    if allocation is not None and backing.allocation_mode == "ondemand":
         yield ctx.finding(
-            child(backing.element, "allocation"),
+            allocation,
             "hugepages are not allowed with memory allocation ondemand",
             attribute="mode",
         )
-    if backing.source_type == "anonymous":
+    source = child(backing.element, "source")
+    if source is not None and backing.source_type == "anonymous":
         yield ctx.finding(
-            child(backing.element, "source"),
+            source,
             "hugepages are not allowed with anonymous memory source",
             attribute="type",
         )
@@ -88,7 +93,7 @@ def hugepage_backing_incompatible(ctx):
         "qemuDomainDefValidateMemoryHotplug",
     ),
 )
-def memory_sizes_inconsistent(ctx):
+def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the memory sizes against each other: `<maxMemory slots>` needs a
@@ -161,7 +166,16 @@ def memory_sizes_inconsistent(ctx):
             'exceeds the total memory size")',
         )
     hotplug = max_memory is not None and max_memory.kib
-    if hotplug and not facts.numa_cells and facts.arch not in ("ppc64", "ppc64le"):
+    if (
+        max_memory is not None
+        and hotplug
+        and not facts.numa_cells
+        and facts.arch
+        not in (
+            "ppc64",
+            "ppc64le",
+        )
+    ):
         yield ctx.finding(
             max_memory.element,
             'memory hotplug (maxMemory) without a guest NUMA topology: libvirt refuses it ("At '
@@ -185,7 +199,7 @@ def memory_sizes_inconsistent(ctx):
     triggers=("memory",),
     libvirt=("virDomainMemoryDefValidate",),
 )
-def virtio_mem_invalid(ctx):
+def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<memory model='virtio-mem'>`: `requested` must not exceed `size`,
@@ -247,10 +261,9 @@ def virtio_mem_invalid(ctx):
                     "shared access mode required for virtio-pmem device (access='shared')",
                     attribute="access" if device.access else None,
                 )
-            if device.node is not None:
-                yield ctx.finding(
-                    element.find("target/node"), "virtio-pmem does not support NUMA nodes"
-                )
+            node = element.find("target/node")
+            if device.node is not None and node is not None:
+                yield ctx.finding(node, "virtio-pmem does not support NUMA nodes")
 
 
 def _virtio_mem(ctx, device):

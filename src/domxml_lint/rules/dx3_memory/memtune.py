@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
-from ...facts import child
-from ...rule import CGROUPS, QEMU, rule
+from ...facts import DomainFacts, MemorySize, child
+from ...findings import Finding
+from ...rule import CGROUPS, QEMU, RuleContext, rule
 from ...units import format_kib
 
 #: libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB): larger limits mean "no limit".
@@ -18,7 +21,7 @@ GIB_IN_KIB = 1024 * 1024
 MEMTUNE_ORDER = ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee")
 
 
-def _limit_kib(size) -> int | None:
+def _limit_kib(size: MemorySize | None) -> int | None:
     """A memtune limit in KiB, capped at libvirt's "unlimited" (None when absent or invalid)."""
     if size is None or size.kib is None:
         return None
@@ -29,7 +32,7 @@ def _describe(kib: int) -> str:
     return "unlimited" if kib >= UNLIMITED_KIB else format_kib(kib)
 
 
-def maximum_memory_kib(facts) -> int | None:
+def maximum_memory_kib(facts: DomainFacts) -> int | None:
     """The most memory the guest can have: ``<maxMemory>`` when set, else its total memory."""
     if facts.max_memory is not None and facts.max_memory.kib is not None:
         return facts.max_memory.kib
@@ -45,7 +48,7 @@ def maximum_memory_kib(facts) -> int | None:
     triggers=("locked",),
     domains=QEMU,
 )
-def locked_without_hard_limit(ctx):
+def locked_without_hard_limit(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<memoryBacking><locked/>` in a guest that has no
@@ -111,8 +114,8 @@ def locked_without_hard_limit(ctx):
     swap = memtune.swap_hard_limit if memtune is not None else None
     if limit is not None and swap is not None and swap.kib is not None and swap.kib < limit:
         # hard_limit may not exceed swap_hard_limit (equal is fine) nor undercut the memory
-        limit = swap.kib if swap.kib >= maximum else None
-    if limit is not None:
+        limit = swap.kib if maximum is not None and swap.kib >= maximum else None
+    if limit is not None and maximum is not None:
         hard_limit = new_element("hard_limit", {"unit": "KiB"}, text=str(limit))
         if memtune is not None:
             edit = ctx.edit.insert_in_order(memtune.element, hard_limit, before=MEMTUNE_ORDER[1:])
@@ -126,8 +129,10 @@ def locked_without_hard_limit(ctx):
             f"{format_kib(maximum)} {basis}); review it",
             edit,
         )
+    locked = child(backing.element, "locked")
+    assert locked is not None  # backing.locked says it is there
     yield ctx.finding(
-        child(backing.element, "locked"),
+        locked,
         "<locked/> without <memtune><hard_limit>: libvirt sets QEMU's memory-locking limit to "
         "unlimited, so the guest can pin all host memory",
         fix=fix,
@@ -142,7 +147,7 @@ def locked_without_hard_limit(ctx):
     triggers=("memtune",),
     domains=CGROUPS,
 )
-def hard_limit_below_memory(ctx):
+def hard_limit_below_memory(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a `<memtune><hard_limit>` smaller than the guest's memory (the sum
@@ -181,12 +186,13 @@ def hard_limit_below_memory(ctx):
     facts = ctx.facts
     if facts.memtune is None:
         return
-    hard = _limit_kib(facts.memtune.hard_limit)
+    hard_limit = facts.memtune.hard_limit
+    hard = _limit_kib(hard_limit)
     memory = facts.memory_total_kib
-    if hard is None or memory is None or hard >= memory:
+    if hard_limit is None or hard is None or memory is None or hard >= memory:
         return
     yield ctx.finding(
-        facts.memtune.hard_limit.element,
+        hard_limit.element,
         f"hard_limit {format_kib(hard)} is below the guest's memory {format_kib(memory)}: "
         "the kernel kills the guest when it uses its memory",
     )
@@ -201,7 +207,7 @@ def hard_limit_below_memory(ctx):
     libvirt=("virDomainCgroupSetMemoryLimitParameters",),
     domains=CGROUPS,
 )
-def swap_hard_limit_below_hard_limit(ctx):
+def swap_hard_limit_below_hard_limit(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a `<memtune><swap_hard_limit>` smaller than `<hard_limit>` (equal
@@ -241,12 +247,13 @@ def swap_hard_limit_below_hard_limit(ctx):
     facts = ctx.facts
     if facts.memtune is None:
         return
+    swap_limit = facts.memtune.swap_hard_limit
     hard = _limit_kib(facts.memtune.hard_limit)
-    swap = _limit_kib(facts.memtune.swap_hard_limit)
-    if hard is None or swap is None or swap >= hard:
+    swap = _limit_kib(swap_limit)
+    if swap_limit is None or hard is None or swap is None or swap >= hard:
         return
     yield ctx.finding(
-        facts.memtune.swap_hard_limit.element,
+        swap_limit.element,
         f"swap_hard_limit {_describe(swap)} is below hard_limit {_describe(hard)}: it counts "
         "memory plus swap, so it must be at least hard_limit",
     )
@@ -260,7 +267,7 @@ def swap_hard_limit_below_hard_limit(ctx):
     triggers=("memtune",),
     domains=CGROUPS,
 )
-def soft_limit_above_hard_limit(ctx):
+def soft_limit_above_hard_limit(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds a `<memtune><soft_limit>` greater than `<hard_limit>`. Applies to
@@ -298,12 +305,13 @@ def soft_limit_above_hard_limit(ctx):
     facts = ctx.facts
     if facts.memtune is None:
         return
+    soft_limit = facts.memtune.soft_limit
     hard = _limit_kib(facts.memtune.hard_limit)
-    soft = _limit_kib(facts.memtune.soft_limit)
-    if hard is None or soft is None or soft <= hard:
+    soft = _limit_kib(soft_limit)
+    if soft_limit is None or hard is None or soft is None or soft <= hard:
         return
     yield ctx.finding(
-        facts.memtune.soft_limit.element,
+        soft_limit.element,
         f"soft_limit {_describe(soft)} is above hard_limit {_describe(hard)}: it can never "
         "take effect",
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access", "allocation")
 
@@ -17,7 +20,7 @@ MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access
     triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
     domains=QEMU,
 )
-def nosharepages_missing(ctx):
+def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests tuned for performance, with pinned CPUs (`<vcpu cpuset>`,
@@ -81,7 +84,9 @@ def nosharepages_missing(ctx):
     else:
         backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
         edit = ctx.edit.insert_top_level(backing_element)
-        where = facts.cputune.element if facts.cputune is not None else facts.vcpus.element
+        pinned_in = facts.cputune if facts.cputune is not None else facts.vcpus
+        assert pinned_in.element is not None  # pinned: a <cputune> or <vcpu cpuset>
+        where = pinned_in.element
     yield ctx.finding(
         where,
         f"{why} guest without <nosharepages/>: KSM scans and merges its memory, costing CPU "

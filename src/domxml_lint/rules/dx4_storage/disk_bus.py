@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ...facts import VIRTIO_SCSI_MODELS, child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
 
 #: Disk buses QEMU emulates in full (a real controller's registers, trapped per I/O).
@@ -56,7 +58,7 @@ def qemu_sizes_queues_itself(facts, controller) -> bool:
     triggers=("disk",),
     domains=QEMU,
 )
-def disk_bus_emulated(ctx):
+def disk_bus_emulated(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `device='disk'` disks on bus `ide`, `sata` or `usb`, whether the bus
@@ -113,7 +115,7 @@ def disk_bus_emulated(ctx):
     triggers=("controller",),
     domains=QEMU,
 )
-def scsi_controller_emulated(ctx):
+def scsi_controller_emulated(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<controller type='scsi'>` whose `model` is set to something other
@@ -169,7 +171,7 @@ def scsi_controller_emulated(ctx):
     triggers=("controller",),
     domains=QEMU,
 )
-def virtio_scsi_queues_missing(ctx):
+def virtio_scsi_queues_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds virtio-scsi controllers without `<driver queues>` on a guest whose
@@ -247,7 +249,7 @@ def virtio_scsi_queues_missing(ctx):
     triggers=("controller",),
     domains=QEMU,
 )
-def virtio_scsi_queues_exceed_vcpus(ctx):
+def virtio_scsi_queues_exceed_vcpus(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds virtio-scsi controllers whose `<driver queues>` is greater than the
@@ -288,14 +290,15 @@ def virtio_scsi_queues_exceed_vcpus(ctx):
     for controller in ctx.facts.controllers:
         if controller.type != "scsi" or controller.model not in VIRTIO_SCSI_MODELS:
             continue
-        queues = parse_uint(controller.driver_attr("queues"))
-        if queues is None or queues <= vcpus:
+        driver = controller.driver
+        queues = None if driver is None else parse_uint(driver.get("queues"))
+        if driver is None or queues is None or queues <= vcpus:
             continue
         fix = ctx.safe_fix(
-            f"Set queues='{vcpus}'", ctx.edit.set_attribute(controller.driver, "queues", str(vcpus))
+            f"Set queues='{vcpus}'", ctx.edit.set_attribute(driver, "queues", str(vcpus))
         )
         yield ctx.finding(
-            controller.driver,
+            driver,
             f"{controller_label(controller, 'virtio-scsi')} has queues='{queues}' for {vcpus} "
             "vCPU(s): the extra queues are never used on their own",
             attribute="queues",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import DIRECT_CACHE_MODES
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -15,7 +18,7 @@ from ...rule import QEMU, rule
     triggers=("disk",),
     domains=QEMU,
 )
-def disk_cache_unsafe(ctx):
+def disk_cache_unsafe(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds disks whose `<driver>` sets `cache='unsafe'`.
@@ -47,7 +50,7 @@ def disk_cache_unsafe(ctx):
     "Hard drives, floppy disks, CDROMs": driver `cache`.
     """
     for disk in ctx.facts.disks:
-        if disk.cache == "unsafe":
+        if disk.driver is not None and disk.cache == "unsafe":
             fix = ctx.unsafe_fix(
                 "Set cache='none'", ctx.edit.set_attribute(disk.driver, "cache", "none")
             )
@@ -70,7 +73,7 @@ def disk_cache_unsafe(ctx):
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefDiskFrontend",),
 )
-def io_native_needs_direct_cache(ctx):
+def io_native_needs_direct_cache(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds disks with `<driver io='native'>` whose cache mode is anything other
@@ -104,6 +107,8 @@ def io_native_needs_direct_cache(ctx):
     guide names only `none`, libvirt also accepts `directsync`.
     """
     for disk in ctx.facts.disks:
+        if disk.driver is None:
+            continue
         if disk.io == "native" and disk.cache not in DIRECT_CACHE_MODES:
             current = f"cache='{disk.cache}'" if disk.cache else "no cache mode"
             fix = ctx.safe_fix(
@@ -128,7 +133,7 @@ def io_native_needs_direct_cache(ctx):
     triggers=("disk",),
     domains=QEMU,
 )
-def disk_cache_writethrough(ctx):
+def disk_cache_writethrough(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds disks whose `<driver>` sets `cache='writethrough'`.
@@ -162,7 +167,7 @@ def disk_cache_writethrough(ctx):
     "Hard drives, floppy disks, CDROMs": driver `cache`.
     """
     for disk in ctx.facts.disks:
-        if disk.cache == "writethrough":
+        if disk.driver is not None and disk.cache == "writethrough":
             fix = ctx.unsafe_fix(
                 "Set cache='none'", ctx.edit.set_attribute(disk.driver, "cache", "none")
             )
@@ -185,7 +190,7 @@ def disk_cache_writethrough(ctx):
     triggers=("disk",),
     domains=QEMU,
 )
-def disk_cache_unset(ctx):
+def disk_cache_unset(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds writable disks (not read-only, not a CD-ROM or floppy, with a
@@ -256,7 +261,7 @@ def disk_cache_unset(ctx):
     triggers=("disk",),
     domains=QEMU,
 )
-def io_native_suggested(ctx):
+def io_native_suggested(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds disks with `cache='none'` or `cache='directsync'` whose `io` is unset
@@ -300,7 +305,9 @@ def io_native_suggested(ctx):
     ("io='native' needs either no disk cache or directsync cache mode").
     """
     for disk in ctx.facts.disks:
-        if disk.cache not in DIRECT_CACHE_MODES or disk.io not in (None, "threads"):
+        if disk.driver is None or disk.cache not in DIRECT_CACHE_MODES:
+            continue
+        if disk.io not in (None, "threads"):
             continue
         if disk.device not in ("disk", "lun"):
             continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import VIRTIO_MODELS
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 #: Driver attributes that only a virtio disk takes, and libvirt's words for each.
 VIRTIO_DISK_OPTIONS = (
@@ -27,7 +30,7 @@ VIRTIO_DISK_OPTIONS = (
     triggers=("disk",),
     libvirt=("virDomainDiskDefValidate", "virDomainCheckVirtioOptionsAreAbsent"),
 )
-def disk_virtio_only_option(ctx):
+def disk_virtio_only_option(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds disks on a bus other than virtio (often a SATA or IDE CD-ROM copied
@@ -86,7 +89,7 @@ def disk_virtio_only_option(ctx):
                     messages.append(text)
         if not edits:
             continue
-        element = disk.element if model in VIRTIO_MODELS else disk.driver
+        element = disk.element if model in VIRTIO_MODELS or disk.driver is None else disk.driver
         yield ctx.finding(
             element,
             f"{disk.label} on bus '{bus}': " + "; ".join(messages),
@@ -104,7 +107,7 @@ def disk_virtio_only_option(ctx):
     triggers=("disk",),
     domains=QEMU,
 )
-def discard_suggested(ctx):
+def discard_suggested(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds writable QEMU/KVM disks on thin-provisioned storage (qcow2 images,
@@ -162,7 +165,7 @@ def discard_suggested(ctx):
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefDisk",),
 )
-def shareable_disk_format(ctx):
+def shareable_disk_format(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM disks marked `<shareable/>` and not `<readonly/>` whose
@@ -205,7 +208,7 @@ def shareable_disk_format(ctx):
     for disk in ctx.facts.disks:
         if not disk.shareable or disk.readonly:
             continue
-        if disk.format is not None and disk.format != "raw":
+        if disk.driver is not None and disk.format is not None and disk.format != "raw":
             yield ctx.finding(
                 disk.driver,
                 f"{disk.label} is shareable and writable but type='{disk.format}': shared access "
@@ -240,7 +243,7 @@ _VHOSTUSER_CHILDREN = (
     triggers=("disk",),
     libvirt=("virDomainDiskVhostUserValidate", "qemuValidateDomainDeviceDefDisk"),
 )
-def vhostuser_disk_invalid(ctx):
+def vhostuser_disk_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<disk type='vhostuser'>`: it must be on the virtio bus, keep
@@ -337,7 +340,7 @@ def vhostuser_disk_invalid(ctx):
     triggers=("disk",),
     domains=QEMU,
 )
-def disk_error_policy_ignore(ctx):
+def disk_error_policy_ignore(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM disks whose `<driver>` sets `error_policy='ignore'` or
@@ -396,7 +399,7 @@ def disk_error_policy_ignore(ctx):
     triggers=("disk",),
     libvirt=("virDomainDiskDefValidate",),
 )
-def disk_lun_options_invalid(ctx):
+def disk_lun_options_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<disk>` elements with `rawio` or `sgio` whose `device` is not

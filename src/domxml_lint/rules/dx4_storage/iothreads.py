@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
 from ...facts import MAX_IOTHREADS, VIRTIO_SCSI_MODELS, child
-from ...rule import QEMU, rule
+from ...facts.values import Element
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
 
 VHOST_DISK_TYPES = frozenset({"vhostuser", "vhostvdpa"})
@@ -45,9 +49,8 @@ def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
             [new_element("iothread", {"id": str(i)}) for i in sorted(missing)],
         )
     ]
-    count = len(facts.iothread_ids | missing)
     if current is not None:
-        edits.append(ctx.edit.replace_text(current, str(count)))
+        edits.append(ctx.edit.replace_text(current, str(len(facts.iothread_ids | missing))))
     return edits
 
 
@@ -64,7 +67,7 @@ def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
         "qemuValidateCheckSCSIControllerIOThreads",
     ),
 )
-def iothread_reference_invalid(ctx):
+def iothread_reference_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Collects every IOThread reference: `<disk><driver iothread='N'>`, the
@@ -109,10 +112,10 @@ def iothread_reference_invalid(ctx):
     """
     facts = ctx.facts
     defined = facts.iothread_ids
-    problems: list[tuple[object, str, str, set[int]]] = []
+    problems: list[tuple[Element, str, str, set[int]]] = []
     if facts.driver == "qemu":
         for disk in facts.disks:
-            if disk.type in VHOST_DISK_TYPES:
+            if disk.type in VHOST_DISK_TYPES or disk.driver is None:
                 continue
             value = disk.driver_attr("iothread")
             number = parse_uint(value)
@@ -146,11 +149,17 @@ def iothread_reference_invalid(ctx):
                         )
                     )
         for controller in facts.controllers:
-            number = parse_uint(controller.driver_attr("iothread"))
-            if _is_virtio_scsi(controller) and number and number not in defined:
+            driver = controller.driver
+            number = None if driver is None else parse_uint(driver.get("iothread"))
+            if (
+                driver is not None
+                and _is_virtio_scsi(controller)
+                and number
+                and number not in defined
+            ):
                 problems.append(
                     (
-                        controller.driver,
+                        driver,
                         "iothread",
                         f"controller iothread '{number}' not defined in iothreadid",
                         {number},
@@ -210,7 +219,7 @@ def iothread_reference_invalid(ctx):
     triggers=("disk", "controller"),
     domains=QEMU,
 )
-def iothreads_suggested(ctx):
+def iothreads_suggested(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM guests with more than one vCPU whose virtio-blk disks or
@@ -316,7 +325,7 @@ def _iothread_capacity(facts) -> int:
     triggers=("iothreads", "iothreadids"),
     domains=QEMU,
 )
-def iothreads_oversized(ctx):
+def iothreads_oversized(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Counts the IOThreads a QEMU/KVM guest defines and compares them with the
@@ -358,8 +367,9 @@ def iothreads_oversized(ctx):
     if not count:
         return
     element = child(facts.root, "iothreads")
-    if element is None:
+    if element is None:  # count > 0 comes from <iothreadids>
         element = facts.iothread_id_entries[0].element.getparent()
+        assert element is not None
     vcpus = facts.vcpu_count or 1
     capacity = _iothread_capacity(facts)
     if count > capacity and count > vcpus:
@@ -387,7 +397,7 @@ def iothreads_oversized(ctx):
     triggers=("vcpupin",),
     domains=QEMU,
 )
-def iothread_unpinned(ctx):
+def iothread_unpinned(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM guests that pin vCPUs with `vcpupin` and define IOThreads,
@@ -430,16 +440,17 @@ def iothread_unpinned(ctx):
     guide 9.3.2 (pinning and NUMA).
     """
     facts = ctx.facts
-    if not facts.iothread_ids or not facts.vcpupins:
+    tune = facts.cputune
+    if not facts.iothread_ids or not facts.vcpupins or tune is None:
         return
     if facts.vcpus.cpuset is not None or facts.vcpus.placement == "auto":
         return
-    pinned = {p.target for p in facts.cputune.iothreadpins}
+    pinned = {p.target for p in tune.iothreadpins}
     unpinned = sorted(facts.iothread_ids - pinned)
     if unpinned:
         shown = ", ".join(map(str, unpinned))
         yield ctx.finding(
-            facts.cputune.element,
+            tune.element,
             f"vCPUs are pinned but IOThread(s) {shown} have no iothreadpin: they run on every "
             "host CPU",
         )
@@ -454,7 +465,7 @@ def iothread_unpinned(ctx):
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefDiskIOThreads",),
 )
-def virtio_blk_queue_mapping_invalid(ctx):
+def virtio_blk_queue_mapping_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks a disk's `<driver><iothreads>` mapping (libvirt >= 10.0, QEMU >=
@@ -505,10 +516,11 @@ def virtio_blk_queue_mapping_invalid(ctx):
     """
     facts = ctx.facts
     for disk in facts.disks:
-        items = _mapping(disk)
-        if not items:
-            continue
         driver = disk.driver
+        mapping = None if driver is None else child(driver, "iothreads")
+        items = _mapping(disk)
+        if driver is None or mapping is None or not items:
+            continue
         if driver.get("iothread") is not None:
             yield ctx.finding(
                 driver,
@@ -517,7 +529,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
             )
         if disk.effective_bus != "virtio":
             yield ctx.finding(
-                child(driver, "iothreads"),
+                mapping,
                 f"{disk.label}: IOThread mapping needs a virtio disk, not bus {disk.effective_bus}",
             )
             continue
@@ -534,7 +546,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
         with_queues = [bool(item.findall("queue")) for item in items]
         if any(with_queues) and not all(with_queues):
             yield ctx.finding(
-                child(driver, "iothreads"),
+                mapping,
                 f"{disk.label}: either all items in iothread-vq-mapping must have vqs or none "
                 "of them must have it",
             )
@@ -573,7 +585,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
         missing = [q for q in range(queues) if q not in assigned]
         if missing:
             yield ctx.finding(
-                child(driver, "iothreads"),
+                mapping,
                 f"{disk.label}: missing vq {missing[0]} IOThread assignment in iothread-vq-mapping",
             )
 
@@ -590,7 +602,7 @@ def virtio_blk_queue_mapping_invalid(ctx):
         "virDomainDefValidateIOThreadsThreadPool",
     ),
 )
-def iothread_settings_invalid(ctx):
+def iothread_settings_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<iothreadids>`: ids must be unique and non-zero; `thread_pool_max`

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child, child_text
-from ...rule import CGROUPS, rule
+from ...findings import Finding
+from ...rule import CGROUPS, RuleContext, rule
 from ...units import parse_uint
 
 #: The iotune limits that come as a total and a read/write pair.
@@ -25,7 +28,7 @@ WEIGHT_MIN_NEWER_KERNELS = 10
     triggers=("iotune",),
     libvirt=("virDomainDiskDefValidate",),
 )
-def iotune_total_with_read_write(ctx):
+def iotune_total_with_read_write(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     In a disk's `<iotune>`, finds a `total_bytes_sec`, `total_iops_sec`,
@@ -75,8 +78,8 @@ def iotune_total_with_read_write(ctx):
             total = iotune.find(f"total_{kind}")
             if total is None:
                 continue
-            twins = [iotune.find(f"{d}_{kind}") for d in ("read", "write")]
-            twins = [t for t in twins if t is not None]
+            found = [iotune.find(f"{d}_{kind}") for d in ("read", "write")]
+            twins = [t for t in found if t is not None]
             if not twins:
                 continue
             named = " and ".join(t.tag for t in twins)
@@ -110,7 +113,7 @@ def _limits(element) -> bool:
     libvirt=("virDomainCgroupSetupBlkio",),
     domains=CGROUPS,
 )
-def blkiotune_weight_range(ctx):
+def blkiotune_weight_range(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<blkiotune><weight>` and every `<blkiotune><device><weight>`

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import VIRTIO_SCSI_MODELS
-from ...rule import rule
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 #: <controller><driver> attributes only virtio-scsi takes, and QEMU's words for each.
 VIRTIO_SCSI_OPTIONS = (
@@ -23,7 +26,7 @@ VIRTIO_SCSI_OPTIONS = (
     triggers=("controller",),
     libvirt=("qemuValidateDomainDeviceDefControllerAttributes",),
 )
-def scsi_controller_virtio_only_option(ctx):
+def scsi_controller_virtio_only_option(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds controllers that are not virtio-scsi (`model='virtio-scsi'`,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
 from ...facts import VIRTIO_MODELS, child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
 
 #: QEMU hw/net/virtio-net.c: VIRTIO_NET_RX/TX_QUEUE_MIN_SIZE and VIRTQUEUE_MAX_SIZE.
@@ -47,7 +50,7 @@ def _is_virtio_nic(iface, facts) -> bool | None:
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefNetwork",),
 )
-def net_ring_size_invalid(ctx):
+def net_ring_size_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `rx_queue_size` and `tx_queue_size` on the `<driver>` of virtio
@@ -124,7 +127,7 @@ def net_ring_size_invalid(ctx):
     triggers=("interface",),
     libvirt=("virDomainNetDefValidate", "virDomainCheckVirtioOptionsAreAbsent"),
 )
-def net_virtio_only_option(ctx):
+def net_virtio_only_option(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<interface>` elements whose model is not virtio (or is left to the
@@ -196,7 +199,7 @@ def net_virtio_only_option(ctx):
         "qemuValidateNetSupportsCoalesce",
     ),
 )
-def net_option_unsupported_for_type(ctx):
+def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks per-type interface settings: `<port isolated='yes'/>` only on
@@ -328,7 +331,7 @@ def _vhost_user_devices(facts):
     domains=QEMU,
     libvirt=("qemuValidateDomainDefVhostUserRequireSharedMemory",),
 )
-def vhostuser_needs_shared_memory(ctx):
+def vhostuser_needs_shared_memory(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds vhost-user devices (`<interface type='vhostuser'>`, `<disk

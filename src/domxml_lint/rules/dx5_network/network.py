@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import KVM, QEMU, rule
+from ...findings import Finding
+from ...rule import KVM, QEMU, RuleContext, rule
 
 #: Interface types whose backend is a host tap (or macvtap) device.
 TAP_INTERFACE_TYPES = frozenset({"network", "bridge", "direct", "ethernet"})
@@ -65,7 +68,7 @@ def _set_queues(ctx, iface, queues: int):
     triggers=("interface",),
     domains=QEMU,
 )
-def nic_model_emulated(ctx):
+def nic_model_emulated(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds interfaces of type `network`, `bridge`, `direct` or `ethernet`
@@ -119,6 +122,7 @@ def nic_model_emulated(ctx):
                 "rtl8139 on x86; virtio-net is paravirtualized and much cheaper per packet",
             )
             continue
+        assert model_el is not None  # iface.model comes from it
         yield ctx.finding(
             model_el,
             f"{interface_label(iface)} uses the emulated NIC model '{iface.model}': every packet "
@@ -136,7 +140,7 @@ def nic_model_emulated(ctx):
     triggers=("interface",),
     domains=QEMU,
 )
-def net_multiqueue_missing(ctx):
+def net_multiqueue_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds virtio NICs on tap-backed interfaces (`network`, `bridge`,
@@ -189,7 +193,7 @@ def net_multiqueue_missing(ctx):
             continue
         if iface.driver_attr("queues") is not None:
             continue
-        queues = queue_limit(iface, vcpus)
+        queues = min(vcpus, MAX_TAP_QUEUES)  # queue_limit() of a tap NIC
         yield ctx.finding(
             iface.driver if iface.driver is not None else iface.element,
             f"virtio {interface_label(iface)} has a single queue pair for {vcpus} vCPUs; "
@@ -207,7 +211,7 @@ def net_multiqueue_missing(ctx):
     triggers=("interface",),
     domains=QEMU,
 )
-def net_queues_exceed_vcpus(ctx):
+def net_queues_exceed_vcpus(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds interfaces (of the types that take queues: `network`, `bridge`,
@@ -250,7 +254,7 @@ def net_queues_exceed_vcpus(ctx):
             continue
         queues = iface.queues
         limit = queue_limit(iface, vcpus)
-        if queues is None or limit is None or queues <= limit:
+        if iface.driver is None or queues is None or limit is None or queues <= limit:
             continue
         fix = ctx.safe_fix(
             f"Set queues='{limit}'", ctx.edit.set_attribute(iface.driver, "queues", str(limit))
@@ -285,7 +289,7 @@ def net_queues_exceed_vcpus(ctx):
     triggers=("interface",),
     domains=KVM,
 )
-def net_userspace_backend(ctx):
+def net_userspace_backend(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds virtio NICs on tap-backed interfaces of a KVM guest whose
@@ -327,7 +331,7 @@ def net_userspace_backend(ctx):
     for iface in ctx.facts.interfaces:
         if iface.type not in TAP_INTERFACE_TYPES or iface.model not in VIRTIO_NET_MODELS:
             continue
-        if iface.driver_attr("name") != "qemu":
+        if iface.driver is None or iface.driver.get("name") != "qemu":
             continue
         fix = ctx.safe_fix(
             "Remove name='qemu' (libvirt then uses vhost-net when available)",
@@ -351,7 +355,7 @@ def net_userspace_backend(ctx):
     domains=QEMU,
     libvirt=("qemuValidateNetSupportsCoalesce",),
 )
-def net_coalesce_unsupported(ctx):
+def net_coalesce_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<coalesce>` (tun/tap RX batching) on interfaces whose type is not

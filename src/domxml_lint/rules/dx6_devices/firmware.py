@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -16,7 +19,7 @@ from ...rule import QEMU, rule
     domains=QEMU,
     libvirt=("qemuValidateDomainDefBoot",),
 )
-def secure_boot_requirements(ctx):
+def secure_boot_requirements(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For QEMU/KVM guests with `<loader secure='yes'>`: the machine must be q35,

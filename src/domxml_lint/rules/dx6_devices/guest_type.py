@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ...facts import child
-from ...rule import QEMU, HostPart, rule
+from ...findings import Finding
+from ...rule import QEMU, HostPart, RuleContext, rule
 
 
 @rule(
@@ -18,7 +20,7 @@ from ...rule import QEMU, HostPart, rule
     domains=QEMU,
     libvirt=("qemuDomainDefPostParseBasic", "qemuValidateDomainDef"),
 )
-def guest_type_unsupported_by_host(ctx):
+def guest_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Looks up the guest's architecture (`<os><type arch=...>`) and virt type
@@ -152,7 +154,7 @@ def _either(types: list[str]) -> str:
     domains=QEMU,
     libvirt=("qemuValidateDomainDef",),
 )
-def machine_type_unsupported_by_host(ctx):
+def machine_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Looks up the guest's machine type (`<os><type machine=...>`) among the

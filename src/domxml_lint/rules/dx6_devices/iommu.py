@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import rule
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 
 @rule(
@@ -15,7 +18,7 @@ from ...rule import rule
     triggers=("iommu",),
     libvirt=("virDomainDefIOMMUValidate", "qemuValidateDomainDeviceDefIOMMU"),
 )
-def iommu_invalid(ctx):
+def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<iommu>`: `intremap='on'` needs the split I/O APIC
@@ -64,7 +67,7 @@ def iommu_invalid(ctx):
         driver = child(iommu, "driver")
         intremap = driver.get("intremap") if driver is not None else None
         eim = driver.get("eim") if driver is not None else None
-        if intremap == "on" and not split_ioapic:
+        if driver is not None and intremap == "on" and not split_ioapic:
             yield ctx.finding(
                 driver,
                 "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')",
@@ -74,7 +77,7 @@ def iommu_invalid(ctx):
                     *ctx.edit.ensure_feature("ioapic", {"driver": "qemu"}),
                 ),
             )
-        if eim == "on" and intremap != "on":
+        if driver is not None and eim == "on" and intremap != "on":
             yield ctx.finding(
                 driver, "IOMMU eim requires interrupt remapping to be enabled", attribute="eim"
             )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...edits import new_element
 from ...facts import child
-from ...rule import KVM, X86, rule
+from ...findings import Finding
+from ...rule import KVM, X86, RuleContext, rule
 
 TIMER_NAMES = frozenset(
     {"platform", "pit", "rtc", "hpet", "tsc", "kvmclock", "hypervclock", "armvtimer"}
@@ -19,7 +22,7 @@ TIMER_NAMES = frozenset(
     triggers=("timer",),
     libvirt=("virDomainTimerDefParseXML", "qemuValidateDomainDefClockTimers"),
 )
-def timer_invalid(ctx):
+def timer_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks every `<clock><timer>`: no `tickpolicy` on `kvmclock` and
@@ -87,9 +90,10 @@ def timer_invalid(ctx):
                     f"timer {name} doesn't support setting of timer {attribute}",
                     attribute=attribute,
                 )
-        if child(element, "catchup") is not None and tickpolicy != "catchup":
+        catchup = child(element, "catchup")
+        if catchup is not None and tickpolicy != "catchup":
             yield ctx.finding(
-                child(element, "catchup"),
+                catchup,
                 "setting of timer catchup policies is only supported with tickpolicy='catchup'",
             )
         if facts.driver == "qemu":
@@ -139,7 +143,7 @@ DEFAULT_TIMERS = (
     triggers=("domain",),
     domains=KVM.on(*X86),
 )
-def timer_defaults_suggested(ctx):
+def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds x86 KVM guests without any `<clock><timer>`, and suggests the timer

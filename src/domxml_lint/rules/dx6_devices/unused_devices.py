@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import QEMU, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -15,7 +18,7 @@ from ...rule import QEMU, rule
     triggers=("sound",),
     domains=QEMU,
 )
-def device_sound_present(ctx):
+def device_sound_present(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<sound>` devices. Opt-in: desktops need them, servers rarely do.
@@ -60,7 +63,7 @@ def device_sound_present(ctx):
     triggers=("input",),
     domains=QEMU,
 )
-def device_tablet_present(ctx):
+def device_tablet_present(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<input type='tablet'>` devices. Opt-in: a graphical console needs

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import RuleContext, rule
 
 
 def _usb_disabled(facts):
@@ -21,7 +24,7 @@ def _usb_disabled(facts):
     triggers=("controller",),
     libvirt=("virDomainDefMaybeAddController", "virDomainRedirdevDefValidate"),
 )
-def usb_disabled_conflict(ctx):
+def usb_disabled_conflict(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     When a `<controller type='usb' model='none'/>` disables USB, finds other

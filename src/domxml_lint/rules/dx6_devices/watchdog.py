@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...rule import QEMU, rule
+from collections.abc import Iterator
+
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -14,7 +17,7 @@ from ...rule import QEMU, rule
     domains=QEMU,
     libvirt=("qemuValidateDomainDefWatchdogs",),
 )
-def watchdog_actions_conflict(ctx):
+def watchdog_actions_conflict(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For QEMU/KVM guests with several `<watchdog>` devices, checks that they all

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ...edits import new_element
+from collections.abc import Iterator
+
+from ...edits import NewElement, new_element
 from ...facts import child
-from ...rule import KVM, QEMU, X86, HostPart, rule
+from ...findings import Edit, Finding
+from ...rule import KVM, QEMU, X86, HostPart, RuleContext, rule
 
 #: Every <hyperv> child some libvirt release knows (9.0 up to 11.x).
 KNOWN_FEATURES = frozenset({
@@ -65,19 +68,19 @@ def _time_enabled(facts) -> bool:
     return timer is not None and timer.present == "yes"
 
 
-def _feature_element(name: str) -> object:
+def _feature_element(name: str) -> NewElement:
     attributes = {"state": "on"}
     if name == "spinlocks":
         attributes["retries"] = RECOMMENDED_RETRIES
     return new_element(name, attributes)
 
 
-def _enable_edits(ctx, names: list[str]) -> list:
+def _enable_edits(ctx: RuleContext, names: list[str]) -> list[Edit]:
     """Edits switching on the top-level enlightenments ``names`` and, for "time", hypervclock."""
     facts = ctx.facts
     hyperv = facts.hyperv
-    edits = []
-    absent = []
+    edits: list[Edit] = []
+    absent: list[NewElement] = []
     for name in names:
         if name == "time":
             continue
@@ -129,7 +132,7 @@ def _hypervclock_edits(ctx) -> list:
     triggers=("domain",),
     domains=KVM.on(*X86),
 )
-def windows_hyperv_missing(ctx):
+def windows_hyperv_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds Windows guests on x86 KVM that have no Hyper-V enlightenment switched
@@ -247,7 +250,7 @@ def windows_hyperv_missing(ctx):
     triggers=("hyperv",),
     domains=KVM,
 )
-def hyperv_dependency_missing(ctx):
+def hyperv_dependency_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For KVM guests with `<hyperv mode='custom'>`, checks QEMU's dependencies
@@ -309,9 +312,13 @@ def hyperv_dependency_missing(ctx):
         if not missing:
             continue
         parent, _, sub = path.partition("/")
-        element = hyperv.feature(parent).element
+        feature = hyperv.feature(parent)
+        assert feature is not None  # _child_enabled found it
+        element = feature.element
         if sub:
-            element = element.find(sub)
+            found = element.find(sub)
+            assert found is not None  # _child_enabled found it
+            element = found
         shown = ["hypervclock timer (hv-time)" if m == "time" else m for m in missing]
         yield ctx.finding(
             element,
@@ -330,7 +337,7 @@ def hyperv_dependency_missing(ctx):
     triggers=("hyperv",),
     libvirt=("virDomainFeaturesHyperVDefParse", "qemuValidateDomainDefFeatures"),
 )
-def hyperv_value_invalid(ctx):
+def hyperv_value_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `<features><hyperv>`: `mode` is `custom` or `passthrough`; every
@@ -478,7 +485,7 @@ def _spinlocks(ctx, element):
     triggers=("hyperv",),
     domains=QEMU,
 )
-def hyperv_passthrough_mode(ctx):
+def hyperv_passthrough_mode(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds QEMU/KVM guests with `<hyperv mode='passthrough'>`.
@@ -544,7 +551,7 @@ ALWAYS_SUPPORTED = frozenset({"spinlocks", "vendor_id"})
     domains=QEMU,
     libvirt=("qemuProcessVerifyHypervFeatures",),
 )
-def hyperv_unsupported_by_host(ctx):
+def hyperv_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares the enlightenments a QEMU/KVM guest turns on in `<hyperv>` with the

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import child
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -15,7 +18,7 @@ from ...rule import QEMU, rule
     triggers=("cpu",),
     domains=QEMU,
 )
-def migration_host_passthrough(ctx):
+def migration_host_passthrough(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For guests meant to live-migrate (select this rule to say so), finds
@@ -69,7 +72,7 @@ def migration_host_passthrough(ctx):
     domains=QEMU,
     libvirt=("qemuMigrationSrcIsAllowedHostdev",),
 )
-def migration_hostdev(ctx):
+def migration_hostdev(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For guests meant to live-migrate (select this rule to say so), finds
@@ -141,7 +144,7 @@ def migration_hostdev(ctx):
     domains=QEMU,
     libvirt=("qemuMigrationSrcIsAllowed",),
 )
-def migration_transient_disk(ctx):
+def migration_transient_disk(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For guests meant to live-migrate (select this rule to say so), finds
@@ -178,8 +181,9 @@ def migration_transient_disk(ctx):
     """
     facts = ctx.facts
     for disk in facts.disks:
-        if disk.transient:
+        transient = child(disk.element, "transient")
+        if transient is not None:
             yield ctx.finding(
-                child(disk.element, "transient"),
+                transient,
                 f"{disk.label} is transient: migration with transient disk is not supported",
             )

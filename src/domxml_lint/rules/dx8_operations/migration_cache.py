@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...facts import DIRECT_CACHE_MODES
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 @rule(
@@ -17,7 +20,7 @@ from ...rule import QEMU, rule
     domains=QEMU,
     libvirt=("qemuMigrationSrcIsSafe",),
 )
-def migration_unsafe_cache(ctx):
+def migration_unsafe_cache(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For guests that must live-migrate (opt-in): finds writable, non-shareable,

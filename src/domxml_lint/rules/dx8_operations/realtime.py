@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ...cpuset import format_cpuset
 from ...edits import new_element
-from ...rule import QEMU, rule
+from ...findings import Finding
+from ...rule import QEMU, RuleContext, rule
 
 
 def _realtime_vcpus(facts) -> set[int]:
@@ -25,7 +28,7 @@ def _realtime_vcpus(facts) -> set[int]:
     triggers=("vcpusched",),
     domains=QEMU,
 )
-def realtime_vcpu_not_dedicated(ctx):
+def realtime_vcpu_not_dedicated(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For every vCPU that a `vcpusched` runs with `fifo` or `rr`, checks that a
@@ -78,6 +81,7 @@ def realtime_vcpu_not_dedicated(ctx):
             for cpu in pin.cpuset.ids:
                 users.setdefault(cpu, []).append(f"vCPU {pin.target}")
     tune = facts.cputune
+    assert tune is not None  # real-time vCPUs come from <cputune><vcpusched>
     for pin in (*tune.emulatorpins, *tune.iothreadpins):
         if pin.cpuset is not None and pin.cpuset.ids is not None:
             label = "emulator" if pin.element.tag == "emulatorpin" else f"IOThread {pin.target}"
@@ -85,18 +89,18 @@ def realtime_vcpu_not_dedicated(ctx):
                 users.setdefault(cpu, []).append(label)
     first_rt = next(s.element for s in facts.thread_scheds if s.realtime)
     for vcpu in sorted(rt_vcpus):
-        pin = pins.get(vcpu)
-        if pin is None or pin.cpuset is None or pin.cpuset.ids is None:
+        pinned = pins.get(vcpu)
+        if pinned is None or pinned.cpuset is None or pinned.cpuset.ids is None:
             yield ctx.finding(
                 first_rt,
                 f"real-time vCPU {vcpu} has no vcpupin: it may run on any host CPU and starve "
                 "whatever else runs there",
             )
             continue
-        cpus = pin.cpuset.ids
+        cpus = pinned.cpuset.ids
         if len(cpus) != 1:
             yield ctx.finding(
-                pin.element,
+                pinned.element,
                 f"real-time vCPU {vcpu} is pinned to {len(cpus)} host CPUs "
                 f"({format_cpuset(cpus)}): pin it to one dedicated CPU",
                 attribute="cpuset",
@@ -106,7 +110,7 @@ def realtime_vcpu_not_dedicated(ctx):
         others = [u for u in users.get(cpu, []) if u != f"vCPU {vcpu}"]
         if others:
             yield ctx.finding(
-                pin.element,
+                pinned.element,
                 f"real-time vCPU {vcpu} shares host CPU {cpu} with {', '.join(others)}: the "
                 "other threads starve behind it",
                 attribute="cpuset",
@@ -129,7 +133,7 @@ def realtime_vcpu_not_dedicated(ctx):
     triggers=("vcpusched",),
     domains=QEMU,
 )
-def realtime_profile_incomplete(ctx):
+def realtime_profile_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For a QEMU/KVM guest with `fifo`/`rr` vCPUs, lists what the libvirt
