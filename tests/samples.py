@@ -11,18 +11,44 @@ from pathlib import Path
 CORE = "DX001,DX105,DX401,DX404"
 
 
-def domain(disks: str, *, name: str = "vm", extra: str = "") -> str:
-    return (
-        "<domain type='kvm'>\n"
-        f"  <name>{name}</name>\n"
-        "  <memory unit='GiB'>2</memory>\n"
-        "  <vcpu>2</vcpu>\n"
-        f"{extra}"
-        "  <devices>\n"
-        f"{disks}"
-        "  </devices>\n"
-        "</domain>\n"
-    )
+#: Sizes and an ``<os>`` the tests' guests often use.
+GIB_4 = "<memory unit='GiB'>4</memory>"
+#: ``<os>`` of an x86_64 q35 guest, for ``domain(os=...)``.
+OS_Q35 = "<os><type arch='x86_64' machine='q35'>hvm</type></os>"
+
+
+def domain(
+    body: str = "",
+    *,
+    devices: str = "",
+    virt_type: str = "kvm",
+    name: str = "vm",
+    memory: str | None = "<memory unit='GiB'>2</memory>",
+    vcpu: str | None = "<vcpu>2</vcpu>",
+    os: str | None = None,
+    machine: str | None = None,
+    arch: str = "x86_64",
+    head: str = "",
+    root_attributes: str = "",
+) -> str:
+    """The one domain builder of the tests: a small definition, one element per line.
+
+    In order: ``head`` (a declaration or comment before the root), ``<domain>``,
+    ``<name>``, then ``memory``, ``vcpu`` and ``os`` when given (two-space indent),
+    ``body`` verbatim, and ``<devices>`` around ``devices`` (verbatim) when given.
+    ``machine`` (with ``arch``) is short for an ``os`` with that type. Line numbers
+    are stable, so tests may assert them.
+    """
+    if os is None and machine is not None:
+        os = f"<os><type arch='{arch}' machine='{machine}'>hvm</type></os>"
+    lines = [f"{head}<domain type='{virt_type}'{root_attributes}>", f"  <name>{name}</name>"]
+    lines += [f"  {part}" for part in (memory, vcpu, os) if part]
+    if body:
+        lines.append(body.rstrip("\n"))
+    if devices:
+        lines += ["  <devices>", devices.rstrip("\n"), "  </devices>"]
+    lines.append("</domain>")
+    return "\n".join(lines) + "\n"
 
 
 def disk(driver: str, dev: str = "vda") -> str:
@@ -36,17 +62,17 @@ def disk(driver: str, dev: str = "vda") -> str:
 
 
 #: DX404 (error, safe fix) on line 7.
-NATIVE = domain(disk(" io='native'"))
-NATIVE_FIXED = domain(disk(" io='native' cache='none'"))
+NATIVE = domain(devices=disk(" io='native'"))
+NATIVE_FIXED = domain(devices=disk(" io='native' cache='none'"))
 #: DX401 (error, unsafe fix) on line 7.
-UNSAFE = domain(disk(" cache='unsafe'"))
-UNSAFE_FIXED = domain(disk(" cache='none'"))
+UNSAFE = domain(devices=disk(" cache='unsafe'"))
+UNSAFE_FIXED = domain(devices=disk(" cache='none'"))
 #: DX001 (warning, safe fix): a suppression that suppresses nothing.
-UNUSED = domain("    <!-- domxml-lint: disable=DX401 -->\n" + disk(" cache='none'"))
-UNUSED_FIXED = domain(disk(" cache='none'"))
-CLEAN = domain(disk(" cache='none' io='native'"))
+UNUSED = domain(devices="    <!-- domxml-lint: disable=DX401 -->\n" + disk(" cache='none'"))
+UNUSED_FIXED = domain(devices=disk(" cache='none'"))
+CLEAN = domain(devices=disk(" cache='none' io='native'"))
 #: Both DX404 and DX401.
-BOTH = domain(disk(" io='native'") + disk(" cache='unsafe'", "vdb"))
+BOTH = domain(devices=disk(" io='native'") + disk(" cache='unsafe'", "vdb"))
 NOT_DOMAIN = "<network>\n  <name>default</name>\n</network>\n"
 BROKEN = "<domain type='kvm'>\n  <name>x</domain>\n"
 

@@ -180,7 +180,7 @@ def test_values_from_the_xml_cannot_forge_output_lines(tmp_path):
     from samples import disk, domain, write
 
     sneaky = "vda&#10;::error file=x::forged&#x9b;2J&#13;"
-    path = write(tmp_path, "vm.xml", domain(disk(" cache='unsafe'", sneaky)))
+    path = write(tmp_path, "vm.xml", domain(devices=disk(" cache='unsafe'", sneaky)))
     for env in ({}, {"FORCE_COLOR": "1"}):
         result = run_cli("--no-config", "--select", "DX401", "--show-fixes", str(path), env=env)
         assert result.returncode == 1, result.stderr

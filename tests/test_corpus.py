@@ -86,6 +86,7 @@ def _json_findings(result) -> list[dict]:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_all_rules_run_over_the_corpus_without_error(corpus, sources, host):
     result = run_cli(
@@ -108,6 +109,7 @@ def test_all_rules_run_over_the_corpus_without_error(corpus, sources, host):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_fixing_the_corpus_keeps_it_valid_and_converges(
     corpus, sources, domain_schema, tmp_path, host
@@ -162,6 +164,7 @@ def test_fixing_the_corpus_keeps_it_valid_and_converges(
     print(f"\n[{host}] fixed {len(changed)} files; fixes applied: {dict(sorted(applied.items()))}")
 
 
+@pytest.mark.slow
 def test_output_is_deterministic_across_hash_seeds(corpus):
     for args in (
         ["--select", "ALL", "--output-format", "json"],
@@ -175,6 +178,7 @@ def test_output_is_deterministic_across_hash_seeds(corpus):
         assert runs[0].stdout == runs[1].stdout and runs[0].stderr == runs[1].stderr == b""
 
 
+@pytest.mark.slow
 def test_file_order_does_not_change_findings(corpus):
     files = sorted(str(p) for p in (corpus / "domain").glob("*.xml"))
     shuffled = files[:]

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from helpers import FIXTURES, RULE_FIXTURES
+from samples import GIB_4, domain
 
 
 def findings(rule: str, xml: str):
     return build_linter(select=[rule]).check(Document.parse(xml.encode())).findings
 
 
-def domain(body: str, vcpu: str = "<vcpu>4</vcpu>", virt: str = "kvm") -> str:
-    return (
-        f"<domain type='{virt}'>\n  <name>t</name>\n  <memory unit='GiB'>4</memory>\n"
-        f"  {vcpu}\n{body}\n</domain>\n"
-    )
+#: The guests of this module: 4 GiB, 4 vCPUs unless a test says otherwise.
+guest = partial(domain, name="t", memory=GIB_4, vcpu="<vcpu>4</vcpu>")
 
 
 def test_split_socket_names_the_vcpus_qemu_puts_in_each_socket():
     # sockets=2 cores=2 threads=1: vCPUs 0-1 are socket 0, 2-3 socket 1
-    xml = domain(
+    xml = guest(
         "<cpu><topology sockets='2' cores='2' threads='1'/><numa>"
         "<cell id='0' cpus='0,2' memory='2' unit='GiB'/>"
         "<cell id='1' cpus='1,3' memory='2' unit='GiB'/></numa></cpu>"
@@ -34,7 +34,7 @@ def test_split_socket_names_the_vcpus_qemu_puts_in_each_socket():
 
 def test_split_socket_needs_a_matching_topology():
     # 2 x 2 x 1 = 4 vCPUs, but <vcpu> says 8: cpu-topology-mismatch's job, not a guess here
-    xml = domain(
+    xml = guest(
         "<cpu><topology sockets='2' cores='2' threads='1'/><numa>"
         "<cell id='0' cpus='0,2' memory='2' unit='GiB'/>"
         "<cell id='1' cpus='1,3' memory='2' unit='GiB'/></numa></cpu>",
@@ -45,7 +45,7 @@ def test_split_socket_needs_a_matching_topology():
 
 
 def test_overlapping_cells_are_not_also_counted_twice():
-    xml = domain(
+    xml = guest(
         "<cpu><numa><cell id='0' cpus='0-2' memory='2' unit='GiB'/>"
         "<cell id='1' cpus='2-3' memory='2' unit='GiB'/></numa></cpu>"
     )
@@ -64,7 +64,7 @@ def test_memorytune_is_compared_after_every_cachetune_as_libvirt_parses_them():
 
 
 def test_vcpupin_rules_see_the_pins_libvirt_keeps():
-    xml = domain(
+    xml = guest(
         "<cputune><vcpupin vcpu='0' cpuset='1'/><vcpupin vcpu='0' cpuset='2'/>"
         "<vcpupin vcpu='1' cpuset='3'/><vcpupin vcpu='7' cpuset='4'/></cputune>",
         vcpu="<vcpu>2</vcpu>",
@@ -77,7 +77,7 @@ def test_vcpupin_rules_see_the_pins_libvirt_keeps():
 
 
 def test_numa_memory_sum_counts_memory_devices_as_libvirt_does():
-    xml = domain(
+    xml = guest(
         "<cpu><numa><cell id='0' cpus='0-3' memory='3' unit='GiB'/></numa></cpu>\n"
         "<devices><memory model='dimm'><target><size unit='GiB'>1</size><node>0</node>"
         "</target></memory></devices>"
@@ -86,7 +86,7 @@ def test_numa_memory_sum_counts_memory_devices_as_libvirt_does():
 
 
 def test_memnode_with_numad_vcpus_but_an_explicit_nodeset_is_static():
-    xml = domain(
+    xml = guest(
         "<numatune><memory mode='strict' nodeset='0'/>"
         "<memnode cellid='0' mode='strict' nodeset='0'/></numatune>"
         "<cpu><numa><cell id='0' cpus='0-3' memory='4' unit='GiB'/></numa></cpu>",

@@ -9,7 +9,6 @@ libvirt itself tell whether a domain was redefined.
 from __future__ import annotations
 
 import itertools
-import textwrap
 import threading
 import time
 
@@ -18,6 +17,7 @@ import pytest
 from domxml_lint import cli
 from domxml_lint.live import LiveSession, open_connection
 from helpers import RULE_FIXTURES, require_libvirt, require_virsh, run_cli
+from samples import domain
 
 URI = "test:///default"
 _loop_started = False
@@ -91,24 +91,18 @@ def driver():
 
 
 def _domain(name: str, *, io: str | None = "native", extra: str = "") -> str:
-    driver = (
-        f"<driver name='qemu' type='raw' io='{io}'/>" if io else "<driver name='qemu' type='raw'/>"
+    """A guest to define on the test driver, with one disk (io='native' unless told)."""
+    native = f" io='{io}'" if io else ""
+    disk = (
+        "    <disk type='file' device='disk'>\n"
+        f"      <driver name='qemu' type='raw'{native}/>\n"
+        f"      <source file='/var/lib/libvirt/images/{name}.img'/>\n"
+        "      <target dev='vda' bus='virtio'/>\n"
+        f"    </disk>{extra}"
     )
-    return textwrap.dedent(f"""\
-        <domain type='kvm'>
-          <name>{name}</name>
-          <memory unit='MiB'>1024</memory>
-          <vcpu>2</vcpu>
-          <os><type arch='x86_64'>hvm</type></os>
-          <devices>
-            <disk type='file' device='disk'>
-              {driver}
-              <source file='/var/lib/libvirt/images/{name}.img'/>
-              <target dev='vda' bus='virtio'/>
-            </disk>{extra}
-          </devices>
-        </domain>
-    """)
+    memory = "<memory unit='MiB'>1024</memory>"
+    return domain(name=name, memory=memory, os="<os><type arch='x86_64'>hvm</type></os>",
+                  devices=disk)  # fmt: skip
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 from lxml import etree
 
@@ -21,38 +19,18 @@ from domxml_lint.findings import Severity
 from domxml_lint.fixer import fix_document
 from domxml_lint.host import host_from_documents, load_host
 from domxml_lint.live import capture_host, open_connection
+from domxml_lint.plugins import load_ruleset
 from helpers import HOSTS, RULE_FIXTURES, require_libvirt
+from samples import GIB_4, OS_Q35, domain
 
-HOST_RULES = [
-    "pin-host-cpu-missing",
-    "vcpu-overcommit",
-    "cachetune-host-unsupported",
-    "pin-spans-host-nodes",
-    "numatune-pin-mismatch",
-    "numatune-node-missing",
-    "numatune-strict-overcommit",
-    "guest-exceeds-host-node",
-    "pci-device-numa-remote",
-    "hugepage-size-unavailable",
-    "hugepage-pool-insufficient",
-    "guest-type-unsupported-by-host",
-    "machine-type-unsupported-by-host",
-]
+#: Every built-in rule that reads the host, from what the rules declare.
+HOST_RULES = sorted(r.name for r in load_ruleset(entry_points=False) if r.needs)
 
 
-def domain(body: str, *, vcpus: int = 4, memory: str = "<memory unit='GiB'>4</memory>") -> bytes:
-    """A KVM domain with ``body`` (cputune, numatune, cpu, devices ...) inside."""
-    return textwrap.dedent(
-        f"""\
-        <domain type='kvm'>
-          <name>probe</name>
-          {memory}
-          <vcpu placement='static'>{vcpus}</vcpu>
-          <os><type arch='x86_64' machine='q35'>hvm</type></os>
-          {body}
-        </domain>
-        """
-    ).encode()
+def probe(body: str, *, vcpus: int = 4, memory: str = GIB_4) -> bytes:
+    """A KVM q35 guest with ``body`` (cputune, numatune, cpu, devices ...) inside."""
+    vcpu = f"<vcpu placement='static'>{vcpus}</vcpu>"
+    return domain(f"  {body}", name="probe", memory=memory, vcpu=vcpu, os=OS_Q35).encode()
 
 
 def check(data: bytes, host, *rules: str):
@@ -88,13 +66,14 @@ def test_default():
     return load_host(HOSTS / "test-default.xml")
 
 
-def test_every_host_rule_is_default_and_needs_a_host():
-    from domxml_lint.plugins import load_ruleset
-
+def test_every_host_rule_is_default_and_skipped_without_a_host():
     rules = {r.name: r for r in load_ruleset(entry_points=False)}
+    assert len(HOST_RULES) >= 14
     for name in HOST_RULES:
-        assert rules[name].needs_host and rules[name].default, name
-    assert not build_linter(select=HOST_RULES).rules  # without a host none runs
+        assert rules[name].default, name
+    linter = build_linter(select=HOST_RULES)
+    assert not linter.rules  # without a host none runs
+    assert sorted(s.rule.name for s in linter.skipped) == HOST_RULES
 
 
 # -- libvirt's test driver, live ----------------------------------------------------------
@@ -123,10 +102,10 @@ def test_a_live_test_driver_capture_judges_the_fixtures_as_the_committed_snapsho
             compared += 1
     assert compared >= 8
     # the two CPU rules' claims about this host, made on the live capture itself
-    over = domain("", vcpus=17)
+    over = probe("", vcpus=17)
     assert codes(over, live, "vcpu-overcommit") == ["DX109"]
-    assert codes(domain("", vcpus=16), live, "vcpu-overcommit") == []
-    pinned = domain("<cputune><vcpupin vcpu='0' cpuset='15'/><vcpupin vcpu='1' cpuset='16'/>"
+    assert codes(probe("", vcpus=16), live, "vcpu-overcommit") == []
+    pinned = probe("<cputune><vcpupin vcpu='0' cpuset='15'/><vcpupin vcpu='1' cpuset='16'/>"
                     "</cputune>", vcpus=2)  # fmt: skip
     assert codes(pinned, live, "pin-host-cpu-missing") == ["DX106"]
 
@@ -185,19 +164,19 @@ def test_kvm_guest_on_a_host_without_kvm(tmp_path):
     """A VM without nested virtualisation, say: its libvirt offers only emulation."""
     (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS)
     host = load_host(tmp_path / "caps.xml")
-    findings, _ = check(domain(""), host, "guest-type-unsupported-by-host")
+    findings, _ = check(probe(""), host, "guest-type-unsupported-by-host")
     assert [f.code for f in findings] == ["DX645"]
     assert "offers virt type 'qemu' for 'x86_64' guests, not 'kvm' (no usable KVM here)" in (
         findings[0].message
     )
-    emulated = domain("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
+    emulated = probe("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
     assert codes(emulated, host, "guest-type-unsupported-by-host") == []
 
 
 def test_guest_types_unknown_to_the_snapshot_are_a_note(tmp_path):
     (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS.replace("<guest>", "<!--").replace(
         "</guest>", "-->"))  # fmt: skip
-    findings, notes = check(domain(""), load_host(tmp_path / "caps.xml"), "DX645")
+    findings, notes = check(probe(""), load_host(tmp_path / "caps.xml"), "DX645")
     assert findings == [] and notes == [
         ("DX645", "the host snapshot lacks QEMU guests in the capabilities (a snapshot from "
          "libvirt's QEMU driver)")
@@ -206,20 +185,20 @@ def test_guest_types_unknown_to_the_snapshot_are_a_note(tmp_path):
 
 def test_machine_types_unknown_to_the_snapshot_are_a_note(tmp_path):
     (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS)  # a guest with no <machine> listed
-    emulated = domain("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
+    emulated = probe("").replace(b"<domain type='kvm'>", b"<domain type='qemu'>")
     findings, notes = check(emulated, load_host(tmp_path / "caps.xml"), "DX646")
     assert findings == [] and any("no machine types for qemu/x86_64" in t for _, t in notes)
 
 
 def test_machine_type_aliases_and_every_listed_version_pass(epyc):
     for machine in ("q35", "pc", "pc-q35-2.4", "pc-q35-4.0.1", "pc-i440fx-2.0", "microvm"):
-        data = domain("").replace(b"machine='q35'", f"machine='{machine}'".encode())
+        data = probe("").replace(b"machine='q35'", f"machine='{machine}'".encode())
         assert codes(data, epyc, "DX646") == [], machine
 
 
 def test_a_host_that_is_not_a_qemu_host_says_nothing_about_qemu_guests(test_default):
     """libvirt's test driver defines any guest; only the QEMU driver's refusals are known."""
-    findings, notes = check(domain(""), test_default, "DX645")
+    findings, notes = check(probe(""), test_default, "DX645")
     assert findings == [] and any("from libvirt's QEMU driver" in text for _, text in notes)
 
 
@@ -229,40 +208,40 @@ def test_a_host_that_is_not_a_qemu_host_says_nothing_about_qemu_guests(test_defa
 def test_four_node_host(corpus_host):
     host = corpus_host("vircaps-x86_64-basic.xml")  # nodes 0-3, CPUs 0-3 / 4-7 / 8-11 / 12-15
     assert sorted(host.node_ids) == [0, 1, 2, 3]
-    spans = domain("<cputune><vcpupin vcpu='0' cpuset='3'/><vcpupin vcpu='1' cpuset='4'/>"
+    spans = probe("<cputune><vcpupin vcpu='0' cpuset='3'/><vcpupin vcpu='1' cpuset='4'/>"
                    "</cputune>", vcpus=2)  # fmt: skip
     assert codes(spans, host, "pin-spans-host-nodes") == ["DX201"]
-    within = domain("<cputune><vcpupin vcpu='0' cpuset='12'/><vcpupin vcpu='1' cpuset='15'/>"
+    within = probe("<cputune><vcpupin vcpu='0' cpuset='12'/><vcpupin vcpu='1' cpuset='15'/>"
                     "</cputune><numatune><memory nodeset='3'/></numatune>", vcpus=2)  # fmt: skip
     assert codes(within, host, *HOST_RULES) == []
-    beyond = domain("<numatune><memory mode='strict' nodeset='3-4'/></numatune>")
+    beyond = probe("<numatune><memory mode='strict' nodeset='3-4'/></numatune>")
     findings, _ = check(beyond, host, "numatune-node-missing")
     assert [f.message.endswith('("NUMA node 4 is unavailable")') for f in findings] == [True]
     # each node has 1-2 GiB here: 4 GiB strictly on node 1 (2 GiB) overcommits it
-    strict = domain("<numatune><memory mode='strict' nodeset='1'/></numatune>")
+    strict = probe("<numatune><memory mode='strict' nodeset='1'/></numatune>")
     assert codes(strict, host, "numatune-strict-overcommit") == ["DX204"]
     # ... and on nodes 0-3 (the guest fits their sum), nothing
-    assert codes(domain("<numatune><memory nodeset='0-3'/></numatune>"), host, *HOST_RULES) == []
+    assert codes(probe("<numatune><memory nodeset='0-3'/></numatune>"), host, *HOST_RULES) == []
 
 
 def test_multi_die_single_node_host(corpus_host):
     host = corpus_host("vircaps-x86_64-basic-dies.xml")  # one node, 12 CPUs over 2 sockets x 3 dies
     assert host.node_ids == frozenset({0}) and len(host.cpu_ids) == 12
     # pins on two sockets and several dies are still one NUMA node
-    across_dies = domain(
+    across_dies = probe(
         "<cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='2'/>"
         "<vcpupin vcpu='2' cpuset='6'/><vcpupin vcpu='3' cpuset='11'/></cputune>"
     )
     assert codes(across_dies, host, *HOST_RULES) == []
     # a single-node host has no better node to fit in: only the overcommit is worth saying
-    wide = domain("", vcpus=16, memory="<memory unit='GiB'>64</memory>")
+    wide = probe("", vcpus=16, memory="<memory unit='GiB'>64</memory>")
     assert codes(wide, host, *HOST_RULES) == ["DX109"]
 
 
 def test_node_without_cpus_exists(corpus_host):
     host = corpus_host("vircaps-x86_64-hmat.xml")  # node 1: memory only
     assert host.cell(1) is not None and not host.cell(1).cpus
-    bound = domain("<numatune><memory mode='preferred' nodeset='1'/></numatune>")
+    bound = probe("<numatune><memory mode='preferred' nodeset='1'/></numatune>")
     assert codes(bound, host, "numatune-node-missing") == []
 
 
@@ -282,13 +261,13 @@ def test_pci_locality_with_libvirts_node_device_files(corpus):
         nodedev / "nodedevschemadata__pci_0000_42_00_0_vpd.xml",  # 0000:42:00.0 on node 0
     )
     on_node_0 = "<cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/></cputune>"
-    remote = domain(on_node_0 + hostdev(0x01), vcpus=2)
+    remote = probe(on_node_0 + hostdev(0x01), vcpus=2)
     (finding,) = check(remote, host, *HOST_RULES)[0]
     assert finding.code == "DX211" and "is on host node 1" in finding.message
-    assert check(domain(on_node_0 + hostdev(0x42), vcpus=2), host, *HOST_RULES)[0] == []
+    assert check(probe(on_node_0 + hostdev(0x42), vcpus=2), host, *HOST_RULES)[0] == []
     # node devices alone, no capabilities: a numatune nodeset still binds the guest
     devices_only = load_host(nodedev / "nodedevschemadata__pci_1002_71c4.xml")
-    bound = domain("<numatune><memory mode='strict' nodeset='0'/></numatune>" + hostdev(0x01))
+    bound = probe("<numatune><memory mode='strict' nodeset='0'/></numatune>" + hostdev(0x01))
     assert codes(bound, devices_only, "pci-device-numa-remote") == ["DX211"]
 
 
@@ -334,7 +313,7 @@ CACHETUNE = "<cputune><cachetune vcpus='0-1'>{}</cachetune></cputune>"
     ],
 )  # fmt: skip
 def test_cachetune_on_resctrl_hosts(corpus_host, capabilities, caches, expected):
-    findings, _ = check(domain(CACHETUNE.format(caches)), corpus_host(capabilities), "DX114")
+    findings, _ = check(probe(CACHETUNE.format(caches)), corpus_host(capabilities), "DX114")
     assert len(findings) == len(expected), [f.message for f in findings]
     for finding, quoted in zip(findings, expected, strict=True):
         assert quoted in finding.message
@@ -343,7 +322,7 @@ def test_cachetune_on_resctrl_hosts(corpus_host, capabilities, caches, expected)
 def test_what_a_snapshot_does_not_know_is_a_note_not_a_finding(corpus_host, epyc):
     bare = corpus_host("caps.x86_64.xml")  # no NUMA topology, no cache banks, no page sizes
     assert not bare.has_numa and not bare.has_cache_banks and bare.page_sizes_kib is None
-    everything = domain(
+    everything = probe(
         "<memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking>"
         "<cputune><vcpupin vcpu='0' cpuset='99'/><vcpupin vcpu='1' cpuset='0'/>"
         "<cachetune vcpus='0'><cache id='9' level='3' type='both' size='1' unit='KiB'/>"
@@ -370,7 +349,7 @@ def test_hugepages_without_a_size_on_a_host_without_huge_pages(corpus):
             pages.getparent().remove(pages)
     host = host_from_documents(("caps-test2 without huge pages", etree.tostring(root).decode()))
     assert host.page_sizes_kib == (4,) and host.default_hugepage_kib is None
-    default = domain("<memoryBacking><hugepages/></memoryBacking>")
+    default = probe("<memoryBacking><hugepages/></memoryBacking>")
     findings, _ = check(default, host, "hugepage-size-unavailable")
     assert [f.code for f in findings] == ["DX320"]
     assert "mounted or disabled by administrator config" in findings[0].message
@@ -379,7 +358,7 @@ def test_hugepages_without_a_size_on_a_host_without_huge_pages(corpus):
 # -- fixes that need a host, and the same rules without one -------------------------------
 
 
-PINNED_NODE_0 = domain(
+PINNED_NODE_0 = probe(
     "<cputune>" + "".join(f"<vcpupin vcpu='{v}' cpuset='{v}'/>" for v in range(8)) + "</cputune>",
     vcpus=8,
 )
@@ -400,7 +379,7 @@ def test_host_fixes_are_offered_only_with_a_host_that_can_tell(epyc, test_defaul
 
 
 def test_emulator_fix_prefers_whole_free_cores(test_default, epyc):
-    guest = domain("<cputune><vcpupin vcpu='0' cpuset='9'/><vcpupin vcpu='1' cpuset='10'/>"
+    guest = probe("<cputune><vcpupin vcpu='0' cpuset='9'/><vcpupin vcpu='1' cpuset='10'/>"
                    "</cputune><numatune><memory mode='preferred' nodeset='1'/></numatune>",
                    vcpus=2)  # fmt: skip
     result = fix_document(
@@ -419,7 +398,7 @@ def test_emulator_fix_prefers_whole_free_cores(test_default, epyc):
 
 
 def test_strict_overcommit_on_several_nodes_has_no_fix(epyc):
-    guest = domain(
+    guest = probe(
         "<numatune><memory mode='strict' nodeset='0-1'/></numatune>",
         memory="<memory unit='GiB'>160</memory>",
     )
@@ -428,7 +407,7 @@ def test_strict_overcommit_on_several_nodes_has_no_fix(epyc):
 
 
 def test_default_hugepage_size_comes_from_the_host(epyc):
-    guest = domain(
+    guest = probe(
         "<memoryBacking><hugepages/></memoryBacking>", memory="<memory unit='MiB'>3001</memory>"
     )
     findings, notes = check(guest, None, "memory-not-hugepage-aligned")
@@ -439,6 +418,7 @@ def test_default_hugepage_size_comes_from_the_host(epyc):
     assert check(aligned, epyc, "memory-not-hugepage-aligned")[0] == []
 
 
+@pytest.mark.slow
 def test_fixes_converge_over_the_corpus_with_a_multi_node_host(corpus, epyc):
     linter = build_linter(select=["ALL"], host=epyc)
     fixed = 0

@@ -30,6 +30,7 @@ import domxml_lint
 from domxml_lint.document import MAX_ELEMENTS, MAX_FILE_BYTES
 from helpers import RULE_FIXTURES
 from processes import IS_ROOT, Measured, run_cli_measured, unprivileged
+from samples import OS_Q35, domain
 
 GOOD_SOURCE = RULE_FIXTURES / "io-native-needs-direct-cache" / "trigger-tabs.xml"
 SECRET = "TOP-SECRET-7f3a9c-CONTENT"
@@ -448,20 +449,17 @@ def test_mislabelled_latin1_declaration_keeps_every_other_byte(tmp_path):
 MiB = 1024 * 1024
 
 
-def _domain(inner: str, vcpus: int = 2) -> str:
-    return (
-        f"<domain type='kvm'>\n  <name>big</name>\n  <memory unit='KiB'>1048576</memory>\n"
-        f"  <vcpu placement='static'>{vcpus}</vcpu>\n"
-        "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-        f"  </os>\n{inner}</domain>\n"
-    )
+def _big(body: str, vcpus: int = 2) -> str:
+    return domain(
+        body, name="big", memory="<memory unit='KiB'>1048576</memory>",
+        vcpu=f"<vcpu placement='static'>{vcpus}</vcpu>", os=OS_Q35,
+    )  # fmt: skip
 
 
 def test_4096_vcpus_with_pins_is_handled(tmp_path):
     pins = "".join(f"    <vcpupin vcpu='{i}' cpuset='{i},{i + 4096}'/>\n" for i in range(4096))
-    data = _domain(
-        f"  <cputune>\n{pins}    <emulatorpin cpuset='8192-8199'/>\n  </cputune>\n", 4096
-    ).encode()
+    text = _big(f"  <cputune>\n{pins}    <emulatorpin cpuset='8192-8199'/>\n  </cputune>", 4096)
+    data = text.encode()
     target = tmp_path / "vcpus.xml"
     target.write_bytes(data)
     for args in (["--select", "ALL"], ["--fix", "--unsafe-fixes", "--select", "ALL"]):
@@ -481,7 +479,7 @@ def test_1000_disks_are_handled_and_fixed(tmp_path):
         "    </disk>\n"
         for i in range(1000)
     )
-    data = _domain(f"  <devices>\n{disks}  </devices>\n").encode()
+    data = _big(f"  <devices>\n{disks}  </devices>\n").encode()
     target = tmp_path / "disks.xml"
     target.write_bytes(data)
     result = run_cli_measured("--fix", "--select", "ALL", str(target), timeout=120)
@@ -568,6 +566,7 @@ HANG_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(HANG_CASES))
 def test_pathological_but_valid_inputs_do_not_hang(tmp_path, case):
     data = HANG_CASES[case]().encode()

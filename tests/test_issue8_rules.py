@@ -12,16 +12,16 @@ from domxml_lint.findings import Edit
 from domxml_lint.fixer import fix_document
 from domxml_lint.rule import RuleContext
 from helpers import CORPUS
+from samples import GIB_4, domain
 
 LIBOSINFO = "xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'"
 
 
 def _domain(body: str, *, kind: str = "kvm", machine: str = "pc-q35-8.2", ns: str = "") -> str:
-    return (
-        f"<domain type='{kind}' {ns}>\n  <name>t</name>\n  <memory unit='GiB'>4</memory>\n"
-        f"  <os>\n    <type arch='x86_64' machine='{machine}'>hvm</type>\n  </os>\n"
-        f"{body}\n</domain>\n"
-    )
+    return domain(
+        body, name="t", memory=GIB_4, vcpu=None, machine=machine, virt_type=kind,
+        root_attributes=f" {ns}" if ns else "",
+    )  # fmt: skip
 
 
 def _codes(xml: str, select: str) -> list[str]:

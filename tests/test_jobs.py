@@ -66,6 +66,7 @@ def test_pool_fixes_exactly_as_serial(batch, tmp_path):
     assert (serial_copy / first).read_bytes() != (batch / first).read_bytes(), "fixes were applied"
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_pool_matches_serial_on_the_corpus(corpus):
     domains = corpus / "domain"
@@ -116,7 +117,7 @@ def test_interrupting_a_pooled_fix_leaves_whole_files_and_no_litter(tmp_path, si
 
     from samples import disk, domain
 
-    fixed = domain(disk(" io='native' cache='none'") + disk(" cache='none'", "vdb"))
+    fixed = domain(devices=disk(" io='native' cache='none'") + disk(" cache='none'", "vdb"))
     for trial in range(2):
         folder = tmp_path / f"trial-{trial}"
         for index in range(1500):
@@ -251,6 +252,7 @@ def test_the_first_process_checks_files_too_and_results_keep_input_order(tmp_pat
     assert files == sorted(files), "results come back in input order"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["2", "3"])
 def test_workers_stop_taking_files_once_the_run_is_killed(tmp_path, jobs):
     # SIGKILL cannot be caught: the first process cannot stop its workers. A worker sends

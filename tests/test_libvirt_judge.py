@@ -115,6 +115,7 @@ def test_the_judge_refuses_what_libvirt_refuses(libvirt_module, connection):
     assert [d.name() for d in connection.listAllDomains()] == ["test"], "judged domains linger"
 
 
+@pytest.mark.slow
 def test_libvirt_accepts_every_fixed_corpus_domain(libvirt_module, connection, corpus):
     linter = build_linter(select="ALL")
     changed = []
@@ -140,6 +141,7 @@ def test_libvirt_accepts_every_fixed_corpus_domain(libvirt_module, connection, c
     assert accepted or not changed, "no fixed corpus file could be judged"
 
 
+@pytest.mark.slow
 def test_libvirt_accepts_fixed_generated_domains(libvirt_module, connection):
     linter = build_linter(select="ALL")
     verdicts: list[str] = []
@@ -160,6 +162,7 @@ def test_libvirt_accepts_fixed_generated_domains(libvirt_module, connection):
     assert verdicts.count("accepted") >= 10, f"too few fixes judged: {verdicts}"
 
 
+@pytest.mark.slow
 def test_generated_valid_domains_are_accepted_by_libvirt(libvirt_module, connection):
     """The valid-only strategy writes what libvirt defines, so the judge sees real definitions."""
 

@@ -12,6 +12,8 @@ import pytest
 from helpers import REPO, run_cli
 from samples import CLEAN, UNSAFE, domain, write
 
+pytestmark = pytest.mark.slow  # every test here installs packages or runs pre-commit
+
 EXAMPLE = REPO / "examples" / "plugin-acme"
 
 
@@ -43,9 +45,7 @@ def acme_site(tmp_path_factory):
     return {"PYTHONPATH": str(site)}
 
 
-CRASHY = domain("", extra="  <on_crash>destroy</on_crash>\n").replace(
-    "<vcpu>2</vcpu>", "<vcpu>24</vcpu>"
-)
+CRASHY = domain("  <on_crash>destroy</on_crash>").replace("<vcpu>2</vcpu>", "<vcpu>24</vcpu>")
 
 
 def test_installed_plugin_rules_are_listed(acme_site):

@@ -20,6 +20,8 @@ import pytest
 from helpers import IN_CI, REPO
 from samples import NATIVE, NATIVE_FIXED, NOT_DOMAIN, write
 
+pytestmark = pytest.mark.slow  # every test here installs packages or runs pre-commit
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "domxml-lint tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",

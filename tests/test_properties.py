@@ -29,6 +29,7 @@ def qname(doc: Document, element) -> bytes:
     return re.match(rb"<([^\s/>]+)", doc.data[doc.span(element).start :]).group(1)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(xml_documents())
 def test_source_map_agrees_with_lxml(data):
@@ -68,6 +69,7 @@ def test_source_map_agrees_with_lxml(data):
             assert outer.start_end <= span.start and span.end <= outer.end_start
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(xml_documents(), st.data())
 def test_edits_change_nothing_outside_their_span(data, draw):
@@ -219,6 +221,7 @@ def test_generated_hosts_are_schema_valid(capability_schema, data):
     )
 
 
+@pytest.mark.slow
 @REALISTIC
 @given(domain_documents(), maybe_hosts)
 def test_lint_never_crashes(data, capabilities):
@@ -256,6 +259,7 @@ REALTIME_PARTLY_FIXABLE = (  # several problems at one element: fixing some is n
 )
 
 
+@pytest.mark.slow
 @REALISTIC
 @given(domain_documents(), maybe_hosts, st.booleans())
 @example(LOCKED_WITH_LOW_SWAP_LIMIT, None, True)
@@ -280,6 +284,7 @@ def test_fix_parses_is_idempotent_local_and_adds_no_errors(data, capabilities, u
     assert not errors_after - errors_before, "the fix left more errors of some rule than it found"
 
 
+@pytest.mark.slow
 @REALISTIC
 @given(domain_documents(valid_only=True), maybe_hosts)
 def test_fix_preserves_schema_validity(domain_schema, data, capabilities):
@@ -290,6 +295,7 @@ def test_fix_preserves_schema_validity(domain_schema, data, capabilities):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(domain_documents(), min_size=2, max_size=5), st.randoms(use_true_random=False))
 def test_file_order_does_not_change_findings(documents, shuffler):
@@ -351,6 +357,7 @@ def test_cpuset_bitmap_matches_a_plain_set(fields):
         assert parse_cpuset(text) == expected
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(xml_documents())
 def test_paths_and_columns_match_lxml_and_plain_decoding(data):

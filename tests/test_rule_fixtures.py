@@ -8,7 +8,10 @@ Convention, per rule directory:
 - ``hosts.txt`` (optional): host snapshot files, relative to fixtures/xml/hosts,
   one per line, loaded for every fixture of the directory;
 - ``select.txt`` (optional): more rules to run beside this one, one per line
-  (unused-suppression needs the rules its comments name).
+  (unused-suppression needs the rules its comments name);
+- ``findings.snap``: every finding of those rules on every fixture (line, column,
+  code and message), so that a change of wording or position is a reviewed diff.
+  Rewrite it with ``python -m pytest tests/test_rule_fixtures.py --update-snapshots``.
 """
 
 from __future__ import annotations
@@ -82,6 +85,34 @@ def test_clean_fixture_is_clean(rule, path):
     doc = Document.parse(path.read_bytes(), str(path))
     findings = [f for f in _linter(rule.name).check(doc).findings if f.code == rule.code]
     assert not findings, "\n".join(f"{f.line}:{f.column} {f.message}" for f in findings)
+
+
+def _snapshot(rule) -> str:
+    """The findings of the rule's linter on each of its fixtures, one per line."""
+    linter = _linter(rule.name)
+    lines = [
+        f"# {rule.code} {rule.name}: the findings on each fixture (tests/test_rule_fixtures.py)"
+    ]
+    for path in [*_fixtures(rule.name, "trigger"), *_fixtures(rule.name, "clean")]:
+        findings = linter.check(Document.parse(path.read_bytes(), str(path))).findings
+        lines.append(f"{path.name}:")
+        lines += [f"  {f.line}:{f.column} {f.code} {f.message}" for f in findings] or ["  (none)"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("rule", BUILTIN, ids=lambda r: f"{r.code}-{r.name}")
+def test_findings_match_snapshot(rule, update_snapshots):
+    path = RULE_FIXTURES / rule.name / "findings.snap"
+    actual = _snapshot(rule)
+    if update_snapshots:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run pytest with --update-snapshots and review it"
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, (
+        f"findings differ from {path.relative_to(RULE_FIXTURES.parent.parent.parent)}; if the "
+        "change is intended, run `python -m pytest tests/test_rule_fixtures.py "
+        "--update-snapshots` and review the diff"
+    )
 
 
 @pytest.mark.parametrize("rule,path", [c for c in _cases("trigger") if c.values[0].fix is not None])

@@ -35,6 +35,7 @@ def test_every_rule_runs_over_the_corpus(corpus):
     assert checked > 1000
 
 
+@pytest.mark.slow
 def test_fixes_converge_and_leave_nothing_new(corpus):
     linter = build_linter(select=["ALL"])
     fixed = 0

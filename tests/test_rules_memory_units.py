@@ -9,15 +9,14 @@ from domxml_lint.document import Document
 from domxml_lint.facts import DomainFacts
 from domxml_lint.fixer import fix_document
 from domxml_lint.units import to_kib
+from samples import domain
 
 GIB = 1024 * 1024
 
 
-def domain(body: str, virt_type: str = "kvm") -> bytes:
-    return (
-        f"<domain type='{virt_type}'>\n  <name>u</name>\n{body}"
-        "  <os>\n    <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>\n  </os>\n</domain>\n"
-    ).encode()
+def guest(body: str, virt_type: str = "kvm") -> bytes:
+    return domain(body, name="u", memory=None, vcpu=None, machine="pc-q35-8.2",
+                  virt_type=virt_type).encode()  # fmt: skip
 
 
 def findings(rule: str, data: bytes):
@@ -53,7 +52,7 @@ def test_hard_limit_compared_across_units(unit, value):
     hard_limit = _size("hard_limit", unit, value)
     body = f"  <memory unit='GiB'>8</memory>\n  <memtune>{hard_limit}</memtune>\n"
     below = to_kib(value, unit) < 8 * GIB
-    assert bool(findings("hard-limit-below-memory", domain(body))) == below
+    assert bool(findings("hard-limit-below-memory", guest(body))) == below
 
 
 def test_kb_is_decimal_and_rounds_up_to_whole_kib():
@@ -65,7 +64,7 @@ def test_kb_is_decimal_and_rounds_up_to_whole_kib():
 def test_current_memory_equal_in_any_unit_is_fine(unit, value):
     kib = to_kib(value, unit)
     body = f"  {_size('memory', 'KiB', str(8 * GIB))}\n  {_size('currentMemory', unit, value)}\n"
-    assert bool(findings("current-memory-exceeds-memory", domain(body))) == (kib > 8 * GIB)
+    assert bool(findings("current-memory-exceeds-memory", guest(body))) == (kib > 8 * GIB)
 
 
 def test_current_memory_against_numa_cells_plus_memory_devices():
@@ -82,9 +81,9 @@ def test_current_memory_against_numa_cells_plus_memory_devices():
         "  <devices><memory model='dimm'><target><size unit='GiB'>1</size><node>0</node>"
         "</target></memory></devices>\n"
     )
-    doc = Document.parse(domain(body), "u.xml")
+    doc = Document.parse(guest(body), "u.xml")
     assert DomainFacts(doc).memory_total_kib == 5 * GIB
-    (finding,) = findings("current-memory-exceeds-memory", domain(body))
+    (finding,) = findings("current-memory-exceeds-memory", guest(body))
     assert "exceeds the guest's memory 5 GiB" in finding.message
     result = fix_document(doc, build_linter(select=["current-memory-exceeds-memory"]))
     assert b"<currentMemory unit='GiB'>5</currentMemory>" in result.data
@@ -96,11 +95,11 @@ def test_swap_hard_limit_equal_is_allowed_across_units():
         "  <memtune><hard_limit unit='GiB'>5</hard_limit>"
         "<swap_hard_limit unit='b'>5368709120</swap_hard_limit></memtune>\n"
     )
-    assert not findings("swap-hard-limit-below-hard-limit", domain(body))
+    assert not findings("swap-hard-limit-below-hard-limit", guest(body))
     # libvirt rounds bytes up to whole KiB: one byte less is still equal, one KiB less is not.
-    assert not findings("swap-hard-limit-below-hard-limit", domain(body.replace("120<", "119<")))
+    assert not findings("swap-hard-limit-below-hard-limit", guest(body.replace("120<", "119<")))
     smaller = body.replace("5368709120", "5368708096")
-    assert findings("swap-hard-limit-below-hard-limit", domain(smaller))
+    assert findings("swap-hard-limit-below-hard-limit", guest(smaller))
 
 
 def test_unlimited_limits_are_not_compared_as_numbers():
@@ -110,8 +109,8 @@ def test_unlimited_limits_are_not_compared_as_numbers():
         "  <memtune><hard_limit>9007199254740991</hard_limit>"
         "<soft_limit unit='TiB'>9999999</soft_limit></memtune>\n"
     )
-    assert not findings("soft-limit-above-hard-limit", domain(body))
-    assert not findings("hard-limit-below-memory", domain(body))
+    assert not findings("soft-limit-above-hard-limit", guest(body))
+    assert not findings("hard-limit-below-memory", guest(body))
 
 
 @pytest.mark.parametrize(
@@ -126,18 +125,18 @@ def test_unlimited_limits_are_not_compared_as_numbers():
 )
 def test_hugepage_alignment_across_units(memory, page, aligned):
     body = f"  {memory}\n  <memoryBacking><hugepages>{page}</hugepages></memoryBacking>\n"
-    assert (not findings("memory-not-hugepage-aligned", domain(body))) == aligned
+    assert (not findings("memory-not-hugepage-aligned", guest(body))) == aligned
 
 
 def test_hugepage_round_up_keeps_the_unit_when_exact_else_uses_kib():
     linter = build_linter(select=["memory-not-hugepage-aligned"])
-    exact = domain(
+    exact = guest(
         "  <memory unit='MiB'>2047</memory>\n"
         "  <memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking>\n"
     )
     fixed = fix_document(Document.parse(exact, "u.xml"), linter, unsafe=True).data
     assert b"<memory unit='MiB'>2048</memory>" in fixed
-    inexact = domain(
+    inexact = guest(
         "  <memory unit='MB'>2000</memory>\n"
         "  <memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking>\n"
     )
@@ -152,7 +151,7 @@ def test_smaller_than_one_page_is_an_error():
         "  <memory unit='MiB'>512</memory>\n"
         "  <memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking>\n"
     )
-    (finding,) = findings("memory-not-hugepage-aligned", domain(body))
+    (finding,) = findings("memory-not-hugepage-aligned", guest(body))
     assert finding.severity.value == "error"
 
 
@@ -164,7 +163,7 @@ def test_locked_fix_uses_the_guest_maximum_memory_in_kib():
         "  <vcpu>1</vcpu>\n"
         "  <cpu><numa><cell id='0' cpus='0' memory='3000' unit='MB'/></numa></cpu>\n"
     )
-    doc = Document.parse(domain(body), "u.xml")
+    doc = Document.parse(guest(body), "u.xml")
     result = fix_document(doc, build_linter(select=["locked-without-hard-limit"]), unsafe=True)
     assert f"<hard_limit unit='KiB'>{9 * GIB}</hard_limit>".encode() in result.data
     assert not findings("locked-without-hard-limit", result.data)

@@ -396,6 +396,7 @@ def full_run_seconds(tmp_path_factory) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_at_spread_out_moments_leaves_every_file_old_or_new(
     tmp_path, signum, full_run_seconds
@@ -418,6 +419,7 @@ def test_signal_at_spread_out_moments_leaves_every_file_old_or_new(
     assert mixed, "no signal landed mid-run: the moments tested nothing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_while_a_temp_file_exists_leaves_every_file_old_or_new(tmp_path, signum):
     batch = Batch(tmp_path / "files")
@@ -434,6 +436,7 @@ def test_signal_while_a_temp_file_exists_leaves_every_file_old_or_new(tmp_path, 
     assert caught, "never signalled while a temporary file existed: the window was not exercised"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_write_leaves_the_original_and_a_hidden_leftover(tmp_path):
     # SIGKILL cannot be caught: the temporary file stays, but every file is old or new, the
     # leftover is hidden and not *.xml, and the next run fixes everything regardless.
@@ -457,6 +460,7 @@ def test_sigkill_mid_write_leaves_the_original_and_a_hidden_leftover(tmp_path):
 # -- concurrent runs ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_identical_runs_agree(tmp_path):
     batch = Batch(tmp_path / "files", count=24)
     for _ in range(3):
@@ -476,6 +480,7 @@ def test_concurrent_identical_runs_agree(tmp_path):
         assert not temp_files(batch.directory)
 
 
+@pytest.mark.slow
 def test_concurrent_different_runs_lose_nothing(tmp_path):
     batch = Batch(tmp_path / "files", count=24)
     for _ in range(3):

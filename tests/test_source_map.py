@@ -121,12 +121,14 @@ def test_the_scan_refuses_to_guess_when_the_tree_disagrees():
         doc.span(doc.elements[1])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(xml_documents())
 def test_generated_documents_match_expat(data):
     assert_agrees(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(domain_documents())
 def test_generated_domains_match_expat(data):
@@ -147,6 +149,7 @@ def test_bundled_fixtures_match_expat():
         assert_agrees(data)
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_every_corpus_domain_matches_expat(corpus):
     files = sorted((corpus / "domain").glob("*.xml"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domxml_lint import lint
+from samples import domain
 
 DISK = """<disk type='file' device='disk'>
       <driver name='qemu' type='raw' cache='unsafe'{extra}/>
@@ -10,12 +11,10 @@ DISK = """<disk type='file' device='disk'>
     </disk>"""
 
 
-def domain(*devices: str, head: str = "") -> str:
-    body = "\n    ".join(devices)
-    return (
-        f"{head}<domain type='kvm'>\n  <name>s</name>\n  <devices>\n    {body}\n"
-        "  </devices>\n</domain>\n"
-    )
+def guest(*devices: str, head: str = "") -> str:
+    """A guest whose devices (and comments among them) are one per line, from line 4."""
+    listed = "\n".join(f"    {item}" for item in devices)
+    return domain(devices=listed, head=head, name="s", memory=None, vcpu=None)
 
 
 def codes(text: str, **kwargs) -> list[tuple[str, int]]:
@@ -23,7 +22,7 @@ def codes(text: str, **kwargs) -> list[tuple[str, int]]:
 
 
 def test_element_suppression_covers_subtree_only():
-    text = domain(
+    text = guest(
         "<!-- domxml-lint: disable=DX401 -->",
         DISK.format(extra="", dev="vda"),
         DISK.format(extra="", dev="vdb"),
@@ -32,14 +31,14 @@ def test_element_suppression_covers_subtree_only():
 
 
 def test_names_and_codes_both_work():
-    text = domain(
+    text = guest(
         "<!-- domxml-lint: disable=disk-cache-unsafe -->", DISK.format(extra="", dev="vda")
     )
     assert codes(text, select="DX401,DX001") == []
 
 
 def test_file_wide_suppression_anywhere():
-    text = domain(
+    text = guest(
         DISK.format(extra="", dev="vda"),
         DISK.format(extra="", dev="vdb"),
         "<!-- domxml-lint: disable-file=DX401 -->",
@@ -48,12 +47,12 @@ def test_file_wide_suppression_anywhere():
 
 
 def test_comment_before_root_targets_the_root():
-    text = domain(DISK.format(extra="", dev="vda"), head="<!-- domxml-lint: disable=DX401 -->\n")
+    text = guest(DISK.format(extra="", dev="vda"), head="<!-- domxml-lint: disable=DX401 -->\n")
     assert codes(text, select="DX401,DX001") == []
 
 
 def test_suppression_of_one_rule_keeps_others():
-    text = domain(
+    text = guest(
         "<!-- domxml-lint: disable=DX401 -->",
         DISK.format(extra=" io='native'", dev="vda"),
     )
@@ -61,7 +60,7 @@ def test_suppression_of_one_rule_keeps_others():
 
 
 def test_unused_and_unknown_and_dangling_are_reported():
-    text = domain(
+    text = guest(
         "<!-- domxml-lint: disable=DX404,DX401 -->",
         DISK.format(extra="", dev="vda"),
         "<!-- domxml-lint: disable=nope -->",
@@ -80,13 +79,13 @@ def test_unused_and_unknown_and_dangling_are_reported():
 
 
 def test_not_reported_when_the_rule_did_not_run():
-    text = domain("<!-- domxml-lint: disable=DX404 -->", DISK.format(extra="", dev="vda"))
+    text = guest("<!-- domxml-lint: disable=DX404 -->", DISK.format(extra="", dev="vda"))
     assert codes(text, select="DX401,DX001") == [("DX401", 6)]
 
 
 def test_unused_suppression_fix_keeps_used_codes():
     from domxml_lint import fix
 
-    text = domain("<!-- domxml-lint: disable=DX404,DX401 -->", DISK.format(extra="", dev="vda"))
+    text = guest("<!-- domxml-lint: disable=DX404,DX401 -->", DISK.format(extra="", dev="vda"))
     result = fix(text, select="DX401,DX404,DX001")
     assert result.output == text.replace("disable=DX404,DX401", "disable=DX401")

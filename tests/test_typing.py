@@ -14,6 +14,7 @@ from domxml_lint.rule import RuleContext
 from helpers import IN_CI, REPO
 
 
+@pytest.mark.slow
 def test_mypy_passes_over_src(tmp_path):
     try:
         import mypy  # noqa: F401

@@ -21,12 +21,34 @@ from .errors import DomxmlLintError, HostileInputError, InputError, InternalErro
 from .findings import Applicability, Edit, Finding, Fix, Severity
 from .fixer import FixResult
 from .hookspecs import hookimpl
-from .rule import Rule, RuleContext, rule
+from .rule import (
+    ACCELERATED,
+    ANY_DOMAIN,
+    CGROUPS,
+    KVM,
+    QEMU,
+    X86,
+    Domains,
+    HostPart,
+    Rule,
+    RuleContext,
+    Stage,
+    rule,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACCELERATED",
+    "ANY_DOMAIN",
+    "CGROUPS",
+    "KVM",
+    "QEMU",
+    "X86",
     "Applicability",
+    "Domains",
+    "HostPart",
+    "Stage",
     "DomxmlLintError",
     "Edit",
     "Finding",
