@@ -7,6 +7,7 @@ loaded back, with the live connection read independently (plain lxml XPath).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import pytest
@@ -83,8 +84,27 @@ def test_snapshot_round_trip_matches_the_live_connection(tmp_path):
     # The inner document is libvirt's text, unchanged.
     doc = Document.parse(out.read_bytes(), str(out))
     assert inner_documents(doc)[0] == live_xml.strip().encode()
-    assert doc.root.get("version") == "1" and doc.root.get("uri") == URI
+    assert doc.root.get("version") == "2" and doc.root.get("uri") == URI
     assert not host.has_domain_capabilities and not host.has_node_devices
+    # The versions libvirt reports for the connection, read independently.
+    libvirt = require_libvirt()
+    conn = libvirt.openReadOnly(URI)
+    try:
+        number, hypervisor, hv_number = conn.getLibVersion(), conn.getType(), conn.getVersion()
+        hostname = conn.getHostname()
+    finally:
+        conn.close()
+    dotted = f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+    assert host.libvirt_version == dotted and host.libvirt.uri == URI
+    assert host.libvirt.hypervisor == hypervisor == "TEST"
+    assert host.libvirt.hypervisor_version == (
+        f"{hv_number // 1000000}.{hv_number // 1000 % 1000}.{hv_number % 1000}"
+    )
+    assert host.libvirt.hostname == hostname
+    assert host.qemu_version is None  # the test driver's hypervisor is not QEMU
+    # test:///default is local: the system facts of this machine are in, and named so.
+    assert host.system is not None and host.system.hostname == socket.gethostname()
+    assert f", system facts of {socket.gethostname()} (Linux " in err[-1]
 
 
 def test_snapshot_to_standard_output():
