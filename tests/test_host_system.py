@@ -24,7 +24,7 @@ from domxml_lint.host.system import (
     KernelModule,
 )
 from domxml_lint.host.system_xml import parse_system, system_xml
-from helpers import FIXTURES, HOSTS
+from helpers import FIXTURES, HOSTS, REPO
 
 FULL = HOSTS / "epyc-2node-system.xml"
 PARTIAL = HOSTS / "partial-system.xml"
@@ -354,3 +354,16 @@ def test_the_fixture_tree_gives_the_fixture_snapshots_facts():
     assert set(tree.devices) == {"/dev/kvm", "/dev/vhost-net"}
     assert all(node.exists and node.char_device is False for node in tree.devices.values())
     assert collected.notes == ("commands not run: service states unknown",)
+
+
+def test_the_readme_documents_every_element_and_attribute():
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Snapshot format") : readme.index("### Live libvirt")]
+    doc = Document.parse(FULL.read_bytes(), str(FULL))
+    for attribute in doc.root.attrib:
+        assert f"`{attribute}`" in section, attribute
+    system = doc.root.find("system")
+    for element in system.iter():
+        assert f"<{element.tag}" in section, element.tag
+        for attribute in element.attrib:
+            assert f"{attribute}=" in section, (element.tag, attribute)

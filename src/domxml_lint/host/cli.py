@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshot",
         help="write a snapshot bundle from a live libvirt connection",
         description="Write one XML file holding the host's capabilities, domain capabilities "
-        "(native arch and virt type, where the driver offers them) and every PCI node device. "
+        "(native arch and virt type, where the driver offers them), every PCI node device, "
+        "the libvirt and QEMU versions, and the system facts (THP, KSM, huge pages, tuned, "
+        "services ...) of this machine when the URI is local (see --facts for a remote one). "
         "Commit it next to your domain XML and lint with --host.",
     )
     add_arguments(snapshot)
