@@ -199,9 +199,12 @@ def test_without_libvirt_python_and_virsh_one_line_says_how_to_install_either(tm
         )
     done = run_python(env, "-m", "domxml_lint", "host", "snapshot", "--via", "libvirt-python")
     assert done.returncode == 2 and "libvirt-python is not installed" in done.stderr.decode()
-    # Linting files needs neither.
+    # Linting files needs neither, and neither do this machine's system facts.
     clean = REPO / "fixtures" / "xml" / "rules" / "disk-cache-unsafe" / "clean.xml"
     assert run_python(env, "-m", "domxml_lint", str(clean)).returncode == 0
+    facts = run_python(env, "-m", "domxml_lint", "host", "facts")
+    assert facts.returncode == 0, facts.stderr.decode()
+    assert b"<system hostname=" in facts.stdout
 
 
 def test_the_committed_test_driver_snapshot_matches_this_libvirt():

@@ -226,7 +226,13 @@ def read_facts_file(path: str) -> tuple[str, HostSystem]:
     for part in bundle_parts(doc):
         if part.tag == SYSTEM:
             span = doc.span(part)
-            return doc.data[span.start : span.end].decode("utf-8"), parse_system(part, path)
+            try:
+                text = doc.data[span.start : span.end].decode("utf-8")
+            except UnicodeDecodeError:  # a file re-encoded by hand: lxml writes it in UTF-8
+                from lxml import etree
+
+                text = etree.tostring(part, encoding="unicode", with_tail=False)
+            return text, parse_system(part, path)
     raise InputError(
         path,
         "holds no system facts (<system>)",
