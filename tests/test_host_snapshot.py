@@ -124,6 +124,9 @@ def test_snapshot_through_virsh_gives_the_same_host(tmp_path):
     done = run_cli("host", "snapshot", "--connect", URI, "--via", "virsh", "-o", str(by_virsh))
     assert done.returncode == 0, done.stderr
     assert load_host(by_virsh).capabilities == load_host(by_python).capabilities
+    # `virsh version` and `virsh hostname` give what the API calls give.
+    assert load_host(by_virsh).libvirt == load_host(by_python).libvirt
+    assert load_host(by_virsh).libvirt.hypervisor_version is not None
     assert load_host(by_virsh).node_devices == load_host(by_python).node_devices == {}
     # virsh 9.0 cannot list the test driver's node devices: a note says so, in one line.
     notes = [

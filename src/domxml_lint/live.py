@@ -345,6 +345,7 @@ class VirshConnection:
         self._virsh = virsh
         self.requested_uri = uri
         self.readonly = readonly
+        self._version_text: str | None = None
         self.uri = self._run("uri").strip()
 
     def _run(self, *args: str, write: bool = False) -> str:
@@ -438,16 +439,22 @@ class VirshConnection:
         finally:
             os.unlink(path)
 
+    def _version(self) -> str:
+        # One `virsh version` answers both version questions (over ssh, a call is costly).
+        if self._version_text is None:
+            self._version_text = self._run("version")
+        return self._version_text
+
     def library_version(self) -> str | None:
         try:
-            found = re.search(r"Using library: libvirt (\S+)", self._run("version"))
+            found = re.search(r"Using library: libvirt (\S+)", self._version())
         except CallFailed:
             return None
         return found.group(1) if found else None
 
     def hypervisor_version(self) -> tuple[str | None, str | None]:
         try:
-            found = re.search(r"^Running hypervisor: (\S+) (\S+)", self._run("version"), re.M)
+            found = re.search(r"^Running hypervisor: (\S+) (\S+)", self._version(), re.M)
         except CallFailed:
             return None, None
         return (found.group(1), found.group(2)) if found else (None, None)
@@ -499,11 +506,10 @@ class Capture:
         from .host import build_bundle
 
         documents = [xml for _name, xml in self.documents]
-        fields = self._libvirt_fields()
         return build_bundle(
             [*documents, system] if system is not None else documents,
             uri=self.uri,
-            hostname=fields["hostname"],
+            hostname=self.hostname,
             libvirt_version=self.libvirt_version,
             hypervisor=self.hypervisor,
             hypervisor_version=self.hypervisor_version,
