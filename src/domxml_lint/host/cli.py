@@ -366,7 +366,11 @@ def describe_system(system: HostSystem) -> list[str]:
         mode = f", {system.tuned.mode} mode" if system.tuned.mode else ""
         add(f"  tuned profile: {system.tuned.profile or '(none)'}{mode} ({system.tuned.source})")
     if system.services is not None:
-        why = "" if system.systemd else " (systemd not running: states unknown)"
+        why = {
+            True: "",
+            False: " (systemd not running: states unknown)",
+            None: " (whether systemd runs is unknown)",
+        }[system.systemd]
         states = "; ".join(
             f"{svc.name} {known(svc.enabled)}/{known(svc.active)}"
             + ("" if svc.installed is None else ("" if svc.installed else ", not installed"))
