@@ -172,7 +172,7 @@ def test_bundle_keeps_inner_documents_byte_for_byte(tmp_path, corpus):
         documents, uri="qemu:///system", libvirt_version="9.0.0", created="2024-01-01T00:00:00Z"
     )
     assert data.startswith(
-        b"<?xml version='1.0' encoding='UTF-8'?>\n<domxml-lint-host-snapshot version='1' "
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<domxml-lint-host-snapshot version='2' "
         b"uri='qemu:///system' libvirt-version='9.0.0' created='2024-01-01T00:00:00Z'>\n"
         b"<capabilities>"
     )
@@ -206,14 +206,38 @@ def test_bundle_metadata_is_escaped_and_declarations_dropped():
     [
         ("<domxml-lint-host-snapshot>", "", r"b.xml:1: <domxml-lint-host-snapshot> has no version"),
         (
-            "<domxml-lint-host-snapshot version='2'>",
+            "<domxml-lint-host-snapshot version='3'>",
             "",
-            r"b.xml:1: snapshot version '2' is not supported",
+            r"b.xml:1: snapshot version 3 is newer than this domxml-lint reads \(versions 1 and "
+            r"2\) \(upgrade domxml-lint \(`pip install -U domxml-lint`\), or take the snapshot "
+            r"again with this one\)$",
+        ),
+        (
+            "<domxml-lint-host-snapshot version='2.0'>",
+            "",
+            r"b.xml:1: snapshot version '2.0' is not one domxml-lint knows \(versions 1 and 2\)",
         ),
         (
             "<domxml-lint-host-snapshot version='1'>",
             "\n<domain type='kvm'/>",
-            r"b.xml:2: <domain> does not belong in a host snapshot",
+            r"b.xml:2: <domain> does not belong in a version 1 host snapshot",
+        ),
+        (
+            "<domxml-lint-host-snapshot version='2'>",
+            "\n<domain type='kvm'/>",
+            r"b.xml:2: <domain> does not belong in a version 2 host snapshot \(a snapshot holds "
+            r"<system>, <capabilities>, <domainCapabilities>, <device> only\)",
+        ),
+        (
+            "<domxml-lint-host-snapshot version='1'>",
+            "\n<system/>",
+            r"b.xml:2: <system> does not belong in a version 1 host snapshot \(<system> came "
+            r"with snapshot version 2: write version='2'\)",
+        ),
+        (
+            "<domxml-lint-host-snapshot version='2'>",
+            "<system/>\n<system/>",
+            r"b.xml:2: a second <system>: a snapshot holds the facts of one machine",
         ),
     ],
 )
@@ -230,7 +254,10 @@ def test_an_empty_bundle_is_a_host_that_knows_nothing(tmp_path):
         and host.cpu_ids is None
         and host.max_vcpus("kvm", None, "q35") is None
     )
-    assert host.describe() == "no capabilities, 0 domain capabilities documents, 0 PCI devices"
+    assert host.describe() == (
+        "no capabilities, 0 domain capabilities documents, 0 PCI devices, no system facts"
+    )
+    assert host.system is None and host.libvirt is None and host.qemu_version is None
 
 
 # -- merging ------------------------------------------------------------------------------------
@@ -342,7 +369,7 @@ def test_cli_host_show_summarises(tmp_path):
     lines = shown.stdout.decode().splitlines()
     assert lines[0] == (
         "capabilities (x86_64, 2 NUMA cells, 32 CPUs, pages 4K/2M/1G, 8 cache banks), "
-        "2 domain capabilities documents, 6 PCI devices"
+        "2 domain capabilities documents, 6 PCI devices, libvirt 10.0.0, no system facts"
     )
     assert (
         "  node 1: CPUs 8-15,24-31; 67107868 KiB; pages 4 KiB x 12582663, 2048 KiB x 4096, "

@@ -7,6 +7,7 @@ loaded back, with the live connection read independently (plain lxml XPath).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import pytest
@@ -83,8 +84,27 @@ def test_snapshot_round_trip_matches_the_live_connection(tmp_path):
     # The inner document is libvirt's text, unchanged.
     doc = Document.parse(out.read_bytes(), str(out))
     assert inner_documents(doc)[0] == live_xml.strip().encode()
-    assert doc.root.get("version") == "1" and doc.root.get("uri") == URI
+    assert doc.root.get("version") == "2" and doc.root.get("uri") == URI
     assert not host.has_domain_capabilities and not host.has_node_devices
+    # The versions libvirt reports for the connection, read independently.
+    libvirt = require_libvirt()
+    conn = libvirt.openReadOnly(URI)
+    try:
+        number, hypervisor, hv_number = conn.getLibVersion(), conn.getType(), conn.getVersion()
+        hostname = conn.getHostname()
+    finally:
+        conn.close()
+    dotted = f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+    assert host.libvirt_version == dotted and host.libvirt.uri == URI
+    assert host.libvirt.hypervisor == hypervisor == "TEST"
+    assert host.libvirt.hypervisor_version == (
+        f"{hv_number // 1000000}.{hv_number // 1000 % 1000}.{hv_number % 1000}"
+    )
+    assert host.libvirt.hostname == hostname
+    assert host.qemu_version is None  # the test driver's hypervisor is not QEMU
+    # test:///default is local: the system facts of this machine are in, and named so.
+    assert host.system is not None and host.system.hostname == socket.gethostname()
+    assert f", system facts of {socket.gethostname()} (Linux " in err[-1]
 
 
 def test_snapshot_to_standard_output():
@@ -104,6 +124,9 @@ def test_snapshot_through_virsh_gives_the_same_host(tmp_path):
     done = run_cli("host", "snapshot", "--connect", URI, "--via", "virsh", "-o", str(by_virsh))
     assert done.returncode == 0, done.stderr
     assert load_host(by_virsh).capabilities == load_host(by_python).capabilities
+    # `virsh version` and `virsh hostname` give what the API calls give.
+    assert load_host(by_virsh).libvirt == load_host(by_python).libvirt
+    assert load_host(by_virsh).libvirt.hypervisor_version is not None
     assert load_host(by_virsh).node_devices == load_host(by_python).node_devices == {}
     # virsh 9.0 cannot list the test driver's node devices: a note says so, in one line.
     notes = [
@@ -179,9 +202,12 @@ def test_without_libvirt_python_and_virsh_one_line_says_how_to_install_either(tm
         )
     done = run_python(env, "-m", "domxml_lint", "host", "snapshot", "--via", "libvirt-python")
     assert done.returncode == 2 and "libvirt-python is not installed" in done.stderr.decode()
-    # Linting files needs neither.
+    # Linting files needs neither, and neither do this machine's system facts.
     clean = REPO / "fixtures" / "xml" / "rules" / "disk-cache-unsafe" / "clean.xml"
     assert run_python(env, "-m", "domxml_lint", str(clean)).returncode == 0
+    facts = run_python(env, "-m", "domxml_lint", "host", "facts")
+    assert facts.returncode == 0, facts.stderr.decode()
+    assert b"<system hostname=" in facts.stdout
 
 
 def test_the_committed_test_driver_snapshot_matches_this_libvirt():

@@ -138,6 +138,12 @@ class Connection(Protocol):
 
     def library_version(self) -> str | None: ...
 
+    def hypervisor_version(self) -> tuple[str | None, str | None]:
+        """``(type, version)`` of the driver's hypervisor, as ``virsh version`` shows them."""
+        ...
+
+    def hostname(self) -> str | None: ...
+
     def close(self) -> None: ...
 
 
@@ -291,7 +297,24 @@ class PythonConnection:
             number = self._call(self._conn.getLibVersion)
         except CallFailed:
             return None
-        return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+        return _dotted(number)
+
+    def hypervisor_version(self) -> tuple[str | None, str | None]:
+        try:
+            kind = self._call(self._conn.getType)
+        except CallFailed:
+            return None, None
+        try:
+            number = self._call(self._conn.getVersion)
+        except CallFailed:
+            return kind, None
+        return kind, _dotted(number) if number else None
+
+    def hostname(self) -> str | None:
+        try:
+            return self._call(self._conn.getHostname)
+        except CallFailed:
+            return None
 
     def close(self) -> None:
         for connection in (self._writable, self):
@@ -299,6 +322,11 @@ class PythonConnection:
                 with contextlib.suppress(CallFailed):
                     connection._call(connection._conn.close)
                 connection._conn = None
+
+
+def _dotted(number: int) -> str:
+    """libvirt's version number (major * 1,000,000 + minor * 1,000 + micro) as text."""
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
 
 
 def _looks_like_uuid(text: str) -> bool:
@@ -317,6 +345,7 @@ class VirshConnection:
         self._virsh = virsh
         self.requested_uri = uri
         self.readonly = readonly
+        self._version_text: str | None = None
         self.uri = self._run("uri").strip()
 
     def _run(self, *args: str, write: bool = False) -> str:
@@ -410,12 +439,31 @@ class VirshConnection:
         finally:
             os.unlink(path)
 
+    def _version(self) -> str:
+        # One `virsh version` answers both version questions (over ssh, a call is costly).
+        if self._version_text is None:
+            self._version_text = self._run("version")
+        return self._version_text
+
     def library_version(self) -> str | None:
         try:
-            found = re.search(r"Using library: libvirt (\S+)", self._run("version"))
+            found = re.search(r"Using library: libvirt (\S+)", self._version())
         except CallFailed:
             return None
         return found.group(1) if found else None
+
+    def hypervisor_version(self) -> tuple[str | None, str | None]:
+        try:
+            found = re.search(r"^Running hypervisor: (\S+) (\S+)", self._version(), re.M)
+        except CallFailed:
+            return None, None
+        return (found.group(1), found.group(2)) if found else (None, None)
+
+    def hostname(self) -> str | None:
+        try:
+            return self._run("hostname").strip() or None
+        except CallFailed:
+            return None
 
     def close(self) -> None:
         """Nothing to close: every virsh call is a process of its own."""
@@ -432,20 +480,39 @@ class Capture:
     libvirt_version: str | None
     documents: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
+    hypervisor: str | None = None
+    hypervisor_version: str | None = None
+    hostname: str | None = None
 
     def host(self) -> Host:
         from .host import host_from_documents
+        from .host.model import LibvirtInfo
 
-        return host_from_documents(*self.documents)
+        host = host_from_documents(*self.documents)
+        return attrs.evolve(host, libvirt=LibvirtInfo(**self._libvirt_fields()))
 
-    def bundle(self, *, created: str | None = None) -> bytes:
+    def _libvirt_fields(self) -> dict[str, str | None]:
+        return {
+            "uri": self.uri,
+            "hostname": self.hostname,
+            "version": self.libvirt_version,
+            "hypervisor": self.hypervisor,
+            "hypervisor_version": self.hypervisor_version,
+        }
+
+    def bundle(self, *, created: str | None = None, system: str | None = None) -> bytes:
+        """The snapshot bundle; ``system`` is a ``<system>`` section to put last."""
         from . import __version__
         from .host import build_bundle
 
+        documents = [xml for _name, xml in self.documents]
         return build_bundle(
-            (xml for _name, xml in self.documents),
+            [*documents, system] if system is not None else documents,
             uri=self.uri,
+            hostname=self.hostname,
             libvirt_version=self.libvirt_version,
+            hypervisor=self.hypervisor,
+            hypervisor_version=self.hypervisor_version,
             created=created,
             generator=f"domxml-lint {__version__}",
         )
@@ -495,7 +562,16 @@ def capture_host(connection: Connection, *, machines: Sequence[str] = ()) -> Cap
         devices = []
     for xml in devices:
         documents.append((f"{uri} nodedev", xml))
-    return Capture(uri, connection.library_version(), tuple(documents), tuple(notes))
+    hypervisor, hypervisor_version = connection.hypervisor_version()
+    return Capture(
+        uri,
+        connection.library_version(),
+        tuple(documents),
+        tuple(notes),
+        hypervisor=hypervisor,
+        hypervisor_version=hypervisor_version,
+        hostname=connection.hostname(),
+    )
 
 
 def _native_virt_type(caps: Any) -> str | None:

@@ -8,6 +8,8 @@
     host.cell(1).pages[2048]            # 2 MiB pages configured on node 1
     host.node_of_cpu(17)                # -> 1
     host.pci_device(address).numa_node  # a <hostdev>'s device, if the snapshot has it
+    host.system.ksm.merge_across_nodes  # a system fact (None when the snapshot lacks it)
+    host.qemu_version                   # "8.2.0", from the libvirt connection
 
 Loaded from files (``--host``), from a snapshot bundle, or from a live libvirt
 connection (:mod:`domxml_lint.live`). Importing this package never imports
@@ -31,9 +33,11 @@ from .model import (
     Host,
     HostCell,
     HostCpu,
+    LibvirtInfo,
     NodeDevice,
     PciId,
 )
+from .system import HostSystem
 
 __all__ = [
     "ACCEPTED_KINDS",
@@ -48,6 +52,8 @@ __all__ = [
     "Host",
     "HostCell",
     "HostCpu",
+    "HostSystem",
+    "LibvirtInfo",
     "NodeDevice",
     "PciAddress",
     "PciId",

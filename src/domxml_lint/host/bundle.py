@@ -1,18 +1,24 @@
-"""The snapshot bundle: one XML file holding a host's libvirt documents, unchanged.
+"""The snapshot bundle: one XML file holding a host's libvirt documents, unchanged,
+and the system facts of the machine.
 
 ::
 
     <?xml version='1.0' encoding='UTF-8'?>
-    <domxml-lint-host-snapshot version='1' uri='qemu:///system' libvirt-version='9.0.0'
-                               created='2025-01-31T12:00:00Z' generator='domxml-lint 0.1.0'>
+    <domxml-lint-host-snapshot version='2' uri='qemu:///system' hostname='kvm-01'
+                               libvirt-version='9.0.0' hypervisor='QEMU'
+                               hypervisor-version='7.2.0' created='2025-01-31T12:00:00Z'
+                               generator='domxml-lint 0.1.0'>
     <capabilities>...</capabilities>                <!-- virsh capabilities -->
     <domainCapabilities>...</domainCapabilities>    <!-- virsh domcapabilities, 0 or more -->
     <device>...</device>                            <!-- virsh nodedev-dumpxml, 0 or more -->
+    <system>...</system>                            <!-- domxml-lint host facts, 0 or 1 -->
     </domxml-lint-host-snapshot>
 
-Only ``version`` is required. Each child is a document exactly as libvirt
-wrote it (minus surrounding whitespace), so :func:`inner_documents` gives back
-the same bytes, and a child can be cut out and fed to ``virsh`` or another tool.
+Only ``version`` is required. Version 1 is the same without ``<system>``,
+``hostname`` and the hypervisor attributes; it still loads. Each libvirt child
+is a document exactly as libvirt wrote it (minus surrounding whitespace), so
+:func:`inner_documents` gives back the same bytes, and a child can be cut out
+and fed to ``virsh`` or another tool.
 """
 
 from __future__ import annotations
@@ -25,22 +31,39 @@ from lxml import etree
 
 from ..document import Document
 from ..errors import InputError
+from .model import LibvirtInfo
 from .parse import CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE
+from .system_xml import SYSTEM
 
 ROOT = "domxml-lint-host-snapshot"
-VERSION = "1"
+#: The version this domxml-lint writes.
+VERSION = "2"
+#: The versions it reads: 1 has no <system>.
+READABLE_VERSIONS = ("1", "2")
 INNER_KINDS = (CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE)
+_KINDS_BY_VERSION = {"1": INNER_KINDS, "2": (SYSTEM, *INNER_KINDS)}
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
-_ATTRIBUTE_ORDER = ("uri", "libvirt-version", "created", "generator")
+_ATTRIBUTE_ORDER = (
+    "uri",
+    "hostname",
+    "libvirt-version",
+    "hypervisor",
+    "hypervisor-version",
+    "created",
+    "generator",
+)
 
 
 def build_bundle(documents: Iterable[str], **metadata: str | None) -> bytes:
-    """A bundle holding ``documents`` (libvirt XML text), in the order given.
+    """A bundle holding ``documents`` (XML text), in the order given.
 
-    ``metadata`` becomes attributes of the root (``uri``, ``libvirt_version``,
-    ``created``, ``generator``; None values are left out). An XML declaration
-    at the top of a document is dropped: it cannot appear inside another one.
+    The documents are libvirt's, and the ``<system>`` section of
+    :func:`~domxml_lint.host.system_xml.system_xml`. ``metadata`` becomes
+    attributes of the root (``uri``, ``hostname``, ``libvirt_version``,
+    ``hypervisor``, ``hypervisor_version``, ``created``, ``generator``; None
+    values are left out). An XML declaration at the top of a document is
+    dropped: it cannot appear inside another one.
     """
     attributes = [("version", VERSION)]
     for key, value in metadata.items():
@@ -66,6 +89,37 @@ def _attr(value: str) -> str:
 def bundle_parts(doc: Document) -> list[etree._Element]:
     """The inner documents' root elements, after checking the bundle's root and version."""
     root = doc.root
+    version = check_version(doc)
+    kinds = _KINDS_BY_VERSION[version]
+    parts = []
+    systems = 0
+    for child in root.iterchildren(etree.Element):
+        if child.tag not in kinds:
+            hint = "a snapshot holds " + ", ".join(f"<{kind}>" for kind in kinds) + " only"
+            if child.tag == SYSTEM:
+                hint = f"<{SYSTEM}> came with snapshot version {VERSION}: write version='{VERSION}'"
+            raise InputError(
+                doc.path,
+                f"<{child.tag}> does not belong in a version {version} host snapshot",
+                hint=hint,
+                line=child.sourceline,
+            )
+        if child.tag == SYSTEM:
+            systems += 1
+            if systems > 1:
+                raise InputError(
+                    doc.path,
+                    f"a second <{SYSTEM}>: a snapshot holds the facts of one machine",
+                    hint="keep one, or split the snapshot in two",
+                    line=child.sourceline,
+                )
+        parts.append(child)
+    return parts
+
+
+def check_version(doc: Document) -> str:
+    """The bundle's version, if this domxml-lint reads it; else an error saying what to do."""
+    root = doc.root
     version = root.get("version")
     if version is None:
         raise InputError(
@@ -74,28 +128,36 @@ def bundle_parts(doc: Document) -> list[etree._Element]:
             hint=f"write version='{VERSION}', or capture the host again",
             line=root.sourceline,
         )
-    if version != VERSION:
-        raise InputError(
-            doc.path,
-            f"snapshot version {version!r} is not supported (this domxml-lint reads "
-            f"version {VERSION})",
-            hint="upgrade domxml-lint, or capture the host again with this one",
-            line=root.sourceline,
+    if version in READABLE_VERSIONS:
+        return version
+    readable = " and ".join(READABLE_VERSIONS)
+    if version.isascii() and version.isdigit() and int(version) > int(VERSION):
+        message = (
+            f"snapshot version {version} is newer than this domxml-lint reads (versions {readable})"
         )
-    parts = []
-    for child in root.iterchildren(etree.Element):
-        if child.tag not in INNER_KINDS:
-            raise InputError(
-                doc.path,
-                f"<{child.tag}> does not belong in a host snapshot",
-                hint="a snapshot holds <capabilities>, <domainCapabilities> and <device> "
-                "documents only",
-                line=child.sourceline,
-            )
-        parts.append(child)
-    return parts
+        hint = (
+            "upgrade domxml-lint (`pip install -U domxml-lint`), or take the snapshot "
+            "again with this one"
+        )
+    else:
+        message = f"snapshot version {version!r} is not one domxml-lint knows (versions {readable})"
+        hint = "take the snapshot again with `domxml-lint host snapshot`"
+    raise InputError(doc.path, message, hint=hint, line=root.sourceline)
+
+
+def bundle_libvirt(doc: Document) -> LibvirtInfo | None:
+    """What the root's attributes say about the libvirt connection (None if nothing)."""
+    root = doc.root
+    info = LibvirtInfo(
+        uri=root.get("uri"),
+        hostname=root.get("hostname"),
+        version=root.get("libvirt-version"),
+        hypervisor=root.get("hypervisor"),
+        hypervisor_version=root.get("hypervisor-version"),
+    )
+    return None if info == LibvirtInfo() else info
 
 
 def inner_documents(doc: Document) -> list[bytes]:
-    """Each inner document's bytes, exactly as they stand in the bundle."""
+    """Each inner document's bytes (``<system>`` included), exactly as they stand in the bundle."""
     return [doc.data[doc.span(part).start : doc.span(part).end] for part in bundle_parts(doc)]

@@ -17,8 +17,8 @@ from ..errors import InputError
 from ..fileio import read_file
 from ..pci import PciAddress
 from .bundle import ROOT as BUNDLE_ROOT
-from .bundle import bundle_parts
-from .model import Capabilities, DomainCapabilities, Host, NodeDevice
+from .bundle import bundle_libvirt, bundle_parts
+from .model import Capabilities, DomainCapabilities, Host, LibvirtInfo, NodeDevice
 from .parse import (
     CAPABILITIES,
     DOMAIN_CAPABILITIES,
@@ -27,6 +27,8 @@ from .parse import (
     parse_domain_capabilities,
     parse_node_device,
 )
+from .system import HostSystem
+from .system_xml import SYSTEM, parse_system
 
 ACCEPTED_KINDS = (
     "virsh capabilities (<capabilities>), virsh domcapabilities (<domainCapabilities>), "
@@ -65,6 +67,11 @@ class HostBuilder:
         self.node_devices: dict[PciAddress, NodeDevice] = {}
         self.other_devices: dict[str, None] = {}
         self.sources: dict[str, None] = {}
+        self.system: HostSystem | None = None
+        self.system_element: etree._Element | None = None
+        self.system_source: str | None = None
+        self.libvirt: LibvirtInfo | None = None
+        self.libvirt_source: str | None = None
 
     def add(self, data: bytes, source: str) -> None:
         doc = Document.parse(data, source)
@@ -83,10 +90,14 @@ class HostBuilder:
             )
         for part in parts:
             self._add_part(part, source)
+        if tag == BUNDLE_ROOT:
+            self._add_libvirt(bundle_libvirt(doc), source, doc.root)
         self.sources[source] = None
 
     def _add_part(self, part: etree._Element, source: str) -> None:
-        if part.tag == CAPABILITIES:
+        if part.tag == SYSTEM:
+            self._add_system(parse_system(part, source), part, source)
+        elif part.tag == CAPABILITIES:
             self._add_capabilities(parse_capabilities(part, source))
         elif part.tag == DOMAIN_CAPABILITIES:
             self._add_domain_capabilities(parse_domain_capabilities(part, source))
@@ -104,6 +115,31 @@ class HostBuilder:
             raise _conflict(caps.source, caps.raw, "capabilities", old.source, old.raw)
         if old is None:
             self.capabilities = caps
+
+    def _add_system(self, system: HostSystem, element: etree._Element, source: str) -> None:
+        if self.system is not None and self.system != system:
+            raise _conflict(
+                source, element, "system facts", self.system_source, self.system_element
+            )
+        if self.system is None:
+            self.system, self.system_element, self.system_source = system, element, source
+
+    def _add_libvirt(self, info: LibvirtInfo | None, source: str, element: etree._Element) -> None:
+        if info is None:
+            return
+        if self.libvirt is None:
+            self.libvirt, self.libvirt_source = info, source
+            return
+        merged = self.libvirt.merged(info)
+        if merged is None:
+            raise InputError(
+                source,
+                f"the libvirt connection ({info.describe() or info.uri}) differs from the one "
+                f"in {self.libvirt_source} ({self.libvirt.describe() or self.libvirt.uri})",
+                hint=_ONE_HOST,
+                line=element.sourceline,
+            )
+        self.libvirt = merged
 
     def _add_domain_capabilities(self, caps: DomainCapabilities) -> None:
         old = self.domain_capabilities.get(caps.key)
@@ -128,6 +164,8 @@ class HostBuilder:
             ),
             sources=tuple(self.sources),
             other_devices=tuple(self.other_devices),
+            system=self.system,
+            libvirt=self.libvirt,
         )
 
 

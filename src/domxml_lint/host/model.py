@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..findings import as_tuple
 from ..pci import PciAddress
+from .system import HostSystem
 
 Element = etree._Element
 
@@ -378,17 +379,78 @@ class NodeDevice:
     source: str | None = attrs.field(default=None, eq=False)
 
 
+# -- the libvirt connection -------------------------------------------------------------------
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    """``"9.0.0"`` -> ``(9, 0, 0)``; None for None or anything else (``"8.2.0-rc1"`` too)."""
+    if not text:
+        return None
+    parts = text.strip().split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+@attrs.frozen(slots=True)
+class LibvirtInfo:
+    """What the libvirt connection said about itself when the snapshot was taken.
+
+    ``version`` is the libvirt of the host (``virConnectGetLibVersion``: the
+    daemon's, over a remote URI); ``hypervisor`` and ``hypervisor_version`` are
+    the driver's hypervisor (``virConnectGetType``/``GetVersion``, as ``virsh
+    version``'s "Running hypervisor" line: ``QEMU 7.2.0`` for the QEMU driver).
+    ``hostname`` is the host's name as libvirt gives it (``virsh hostname``).
+    Domain capabilities do not carry QEMU's version; this is where it comes from.
+    """
+
+    uri: str | None = None
+    hostname: str | None = None
+    version: str | None = None
+    hypervisor: str | None = None
+    hypervisor_version: str | None = None
+
+    @property
+    def qemu_version(self) -> str | None:
+        """The QEMU version, when the hypervisor is QEMU (None for test, Xen, ... drivers)."""
+        if self.hypervisor is not None and self.hypervisor.upper() == "QEMU":
+            return self.hypervisor_version
+        return None
+
+    def merged(self, other: LibvirtInfo) -> LibvirtInfo | None:
+        """Both pieces of information together; None when a field differs."""
+        fields = {}
+        for field in attrs.fields(LibvirtInfo):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if mine is not None and theirs is not None and mine != theirs:
+                return None
+            fields[field.name] = mine if mine is not None else theirs
+        return LibvirtInfo(**fields)
+
+    def describe(self) -> str:
+        parts = []
+        if self.version:
+            parts.append(f"libvirt {self.version}")
+        if self.hypervisor:
+            parts.append(f"{self.hypervisor} {self.hypervisor_version or '(version unknown)'}")
+        return ", ".join(parts)
+
+
 # -- the host -------------------------------------------------------------------------------
 
 
 @attrs.frozen(slots=True)
 class Host:
-    """Everything known about one host: capabilities, domain capabilities, PCI devices.
+    """Everything known about one host: capabilities, domain capabilities, PCI devices,
+    the libvirt connection's versions and the machine's system facts.
 
     Any part may be missing; the convenience properties then return None
     ("unknown"), never a guess. ``sources`` names the files (or the live
     connection) the parts came from. ``other_devices`` names node devices that
     were loaded but are not PCI devices (USB, SCSI, mdev ...), so not indexed.
+    ``system`` holds the kernel and service facts (:class:`HostSystem`) of a
+    snapshot that recorded them; ``libvirt`` what the connection said about
+    its versions.
     """
 
     capabilities: Capabilities | None = None
@@ -400,6 +462,8 @@ class Host:
     )
     sources: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     other_devices: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    system: HostSystem | None = None
+    libvirt: LibvirtInfo | None = None
 
     # -- what is known ----------------------------------------------------------------
 
@@ -419,6 +483,18 @@ class Host:
     @property
     def has_node_devices(self) -> bool:
         return bool(self.node_devices)
+
+    @property
+    def has_system(self) -> bool:
+        return self.system is not None
+
+    @property
+    def libvirt_version(self) -> str | None:
+        return self.libvirt.version if self.libvirt is not None else None
+
+    @property
+    def qemu_version(self) -> str | None:
+        return self.libvirt.qemu_version if self.libvirt is not None else None
 
     @property
     def has_cache_banks(self) -> bool:
@@ -526,6 +602,9 @@ class Host:
             parts.append(what + ")")
         parts.append(_count(len(self.domain_capabilities), "domain capabilities document"))
         parts.append(_count(len(self.node_devices), "PCI device"))
+        if self.libvirt is not None and self.libvirt.describe():
+            parts.append(self.libvirt.describe())
+        parts.append(self.system.describe() if self.system is not None else "no system facts")
         return ", ".join(parts)
 
 
