@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import CORPUS, IN_CI  # noqa: E402
+from domxml_lint.schema import SCHEMA_DIR_ENV  # noqa: E402
+from helpers import CORPUS, IN_CI, SCHEMAS  # noqa: E402
+
+# schema-invalid (DX002) validates against libvirt's schema. The tests use libvirt 10.7's,
+# from the shared corpus, in this process and in every CLI they start, so that findings do
+# not depend on the libvirt this machine has.
+if (SCHEMAS / "domain.rng").is_file():
+    os.environ[SCHEMA_DIR_ENV] = str(SCHEMAS)
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +28,13 @@ def corpus() -> Path:
             pytest.fail(f"CI=true but the shared corpus is missing at {CORPUS}")
         pytest.skip(f"shared corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """libvirt 10.7's schemas beside the corpus; skips only outside CI when absent."""
+    if not (SCHEMAS / "domain.rng").is_file():
+        if IN_CI:
+            pytest.fail(f"CI=true but libvirt's schemas are missing at {SCHEMAS}")
+        pytest.skip(f"libvirt's schemas not found at {SCHEMAS}")
+    return SCHEMAS

@@ -17,6 +17,8 @@ RULE_FIXTURES = FIXTURES / "rules"
 HOSTS = FIXTURES / "hosts"
 SHARED = Path(os.environ.get("DOMXML_LINT_SHARED", REPO.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus" / "libvirt"
+#: libvirt 10.7's RelaxNG schemas, beside the corpus it validates.
+SCHEMAS = CORPUS / "schemas"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -1,0 +1,131 @@
+"""DX002: the domain against libvirt's own RelaxNG schema (domain.rng)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from .. import schema
+from ..rule import rule
+
+#: Most findings per file: one mistake near the root can break everything below it.
+MAX_FINDINGS = 20
+
+# Why the rule is silent is said once per process, not once per file.
+_SAID: set[str] = set()
+
+
+@rule(
+    code="DX002",
+    name="schema-invalid",
+    severity="error",
+    summary="The domain does not validate against libvirt's RelaxNG schema (domain.rng)",
+    options={"schema-dir": ""},
+)
+def schema_invalid(ctx):
+    """
+    ## What it does
+    Validates the domain against the RelaxNG schema of the libvirt installed on
+    this machine (`domain.rng`), as `virt-xml-validate` and `virsh define
+    --validate` do, and reports each problem at the element or attribute it is
+    about: an unknown element or attribute (with the nearest name the schema
+    allows there), a value the schema does not accept (with the values it
+    does), a required element or attribute that is missing, an element given
+    twice, or an attribute that no form of its element takes together with the
+    others.
+
+    The schema is looked for in this order: the `DOMXML_LINT_SCHEMA_DIR`
+    environment variable; the `schema-dir` setting (a directory holding
+    `domain.rng`, relative to the configuration file); `/usr/share/libvirt/schemas`
+    and `/usr/local/share/libvirt/schemas`; `${datarootdir}/libvirt/schemas` of a
+    `libvirt.pc` on `PKG_CONFIG_PATH`. On Debian and Ubuntu the schemas come with
+    the `libvirt0` package (installed with `libvirt-clients` or the daemon); on
+    Fedora and RHEL with `libvirt-libs`. Without a schema the rule is silent, and
+    `--verbose` says where it looked.
+
+    At most 20 problems are reported per file.
+
+    ## Why is this bad?
+    libvirt reads only the names it knows: a misspelt element such as
+    `<currentMemroy>` or attribute such as `cahce=` is dropped without a word,
+    so the guest silently runs without the setting. A value libvirt does not
+    know (`cache='unsafee'`) makes `virsh define` fail with "Invalid value for
+    attribute ...", and `virsh define --validate`, `virt-install` and
+    management tools that validate refuse every schema error outright.
+    libxml2's own messages name only the top-level element ("Extra element
+    devices in interleave"); these findings point at the line and say what the
+    schema expects.
+
+    ## Example
+    ```xml
+    <domain type='kvm'>
+      <currentMemroy unit='GiB'>2</currentMemroy>
+      <devices>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='qcow2' cache='unsafee'/>
+    ```
+
+    ## Use instead
+    ```xml
+    <domain type='kvm'>
+      <currentMemory unit='GiB'>2</currentMemory>
+      <devices>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='qcow2' cache='none'/>
+    ```
+
+    ## Fix safety
+    No fix: the nearest valid name is a suggestion, not necessarily what was meant.
+
+    ## Source
+    libvirt's RelaxNG schemas (`src/conf/schemas/domain.rng` and the files it
+    includes, installed to `${datadir}/libvirt/schemas`); libvirt validates with
+    them in `virXMLValidateAgainstSchema` (src/util/virxml.c) when a domain is
+    defined with `VIR_DOMAIN_DEFINE_VALIDATE` (`virsh define --validate`), and
+    `virt-xml-validate` uses the same files. Values outside an enumeration are
+    also refused by libvirt's parser without `--validate`: "Invalid value for
+    attribute '%s' in element '%s': '%s'." (`virXMLPropEnum`, src/util/virxml.c).
+    """
+    location = _locate(
+        ctx.option("schema-dir") or None,
+        os.environ.get(schema.SCHEMA_DIR_ENV),
+        os.environ.get("PKG_CONFIG_PATH"),
+    )
+    if location.directory is None:
+        if location.explicit:
+            why = (
+                f"{location.origin} names {location.searched[0]}, which has no {schema.SCHEMA_FILE}"
+            )
+        else:
+            why = (
+                f"no libvirt schema found (looked for {schema.SCHEMA_FILE} in "
+                f"{', '.join(location.searched)}); install libvirt's schemas (Debian/Ubuntu: "
+                "libvirt0, which libvirt-clients pulls in) or set schema-dir"
+            )
+        _note_once(ctx, why)
+        return
+    try:
+        validator = schema.load_schema(location.directory)
+    except schema.SchemaError as exc:
+        _note_once(ctx, f"cannot use libvirt's schema: {exc}")
+        return
+    problems = list(dict.fromkeys(validator.problems(ctx.doc.root)))
+    for problem in problems[:MAX_FINDINGS]:
+        yield ctx.finding(problem.element, problem.message, attribute=problem.attribute)
+    if len(problems) > MAX_FINDINGS:
+        ctx.note(
+            f"{len(problems) - MAX_FINDINGS} more problems against {validator.path} not shown; "
+            f"the first {MAX_FINDINGS} are reported"
+        )
+
+
+@functools.cache
+def _locate(configured: str | None, _env: str | None, _pkg_config_path: str | None):
+    """Look once per process and setting (the environment is part of the key for tests)."""
+    return schema.locate_schema(configured)
+
+
+def _note_once(ctx, message: str) -> None:
+    if message not in _SAID:
+        _SAID.add(message)
+        ctx.note(message)
