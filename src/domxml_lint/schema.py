@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from lxml import etree
@@ -336,6 +336,7 @@ class Grammar:
         self._attribute_names: set[str | None] | None = None
         self._variants: dict[etree._Element, list[Variant]] = {}
         self._define_variants: dict[str, list[Variant]] = {}
+        self._matchers: dict[etree._Element, Callable[[str], bool]] = {}
         self._load(path, frozenset(), False, set())
 
     # reading
@@ -487,45 +488,77 @@ class Grammar:
         """Whether ``value`` (an attribute value or an element's text) matches ``pattern``."""
         if pattern is None:
             return True
+        matcher = self._matchers.get(pattern)
+        if matcher is None:
+            matcher = self._matchers[pattern] = self._matcher(pattern)
+        return matcher(value)
+
+    def _matcher(self, pattern: etree._Element) -> Callable[[str], bool]:
+        """A test for values of one pattern, built once: a set lookup for enumerations."""
+        tokens: set[str] = set()
+        strings: set[str] = set()
+        others: list[Callable[[str], bool]] = []
+        self._gather(pattern, tokens, strings, others, 0)
+        if not tokens and not strings and len(others) == 1:
+            return others[0]
+
+        def matches(value: str) -> bool:
+            return (
+                (bool(tokens) and " ".join(value.split()) in tokens)
+                or value in strings
+                or any(test(value) for test in others)
+            )
+
+        return matches
+
+    def _gather(self, pattern, tokens: set, strings: set, others: list, depth: int) -> None:
         kind = _local(pattern)
-        if kind == "value":
-            expected = pattern.text or ""
+        if depth > 50:  # the grammar has no such depth; never judge past it
+            others.append(_accept_any)
+        elif kind == "value":
             if pattern.get("type", "token") == "string":
-                return value == expected
-            return value.split() == expected.split()
-        if kind == "data":
-            return self._data_ok(value, pattern)
-        if kind == "choice":
-            return any(self.value_ok(value, c) for c in pattern)
-        if kind == "ref":
-            definitions = self.defines.get(pattern.get("name", ""), [])
-            return any(self._content_ok(value, list(d)) for d in definitions)
-        if kind == "group":
-            return self._content_ok(value, list(pattern))
-        if kind == "empty":
-            return value == ""
-        if kind == "notAllowed":
-            return False
-        return True  # text, list and anything unusual: do not judge
+                strings.add(pattern.text or "")
+            else:
+                tokens.add(" ".join((pattern.text or "").split()))
+        elif kind == "choice":
+            for child in pattern:
+                self._gather(child, tokens, strings, others, depth + 1)
+        elif kind in ("ref", "group"):
+            bodies = (
+                [list(d) for d in self.defines.get(pattern.get("name", ""), [])]
+                if kind == "ref"
+                else [list(pattern)]
+            )
+            for body in bodies:
+                if len(body) == 1:
+                    self._gather(body[0], tokens, strings, others, depth + 1)
+                else:  # a sequence inside a value: do not judge
+                    others.append(_accept_any)
+        elif kind == "data":
+            others.append(self._data_matcher(pattern))
+        elif kind == "empty":
+            strings.add("")
+        elif kind != "notAllowed":
+            others.append(_accept_any)  # text, list and anything unusual: do not judge
 
-    def _content_ok(self, value: str, nodes: list[etree._Element]) -> bool:
-        return self.value_ok(value, nodes[0]) if len(nodes) == 1 else True
-
-    def _data_ok(self, value: str, data: etree._Element) -> bool:
+    def _data_matcher(self, data: etree._Element) -> Callable[[str], bool]:
         kind = data.get("type", "string")
-        if kind not in ("string", "normalizedString"):
-            value = " ".join(value.split())
-        if not _type_ok(kind, value):
-            return False
-        for child in data:
-            local = _local(child)
-            if local == "param":
-                if not _facet_ok(kind, value, child.get("name", ""), (child.text or "")):
-                    return False
-            elif local == "except":
-                if any(self.value_ok(value, c) for c in child):
-                    return False
-        return True
+        collapse = kind not in ("string", "normalizedString")
+        facets = [
+            (child.get("name", ""), child.text or "") for child in data if _local(child) == "param"
+        ]
+        excluded = [c for child in data if _local(child) == "except" for c in child]
+
+        def matches(value: str) -> bool:
+            if collapse:
+                value = " ".join(value.split())
+            if not _type_ok(kind, value):
+                return False
+            if not all(_facet_ok(kind, value, facet, limit) for facet, limit in facets):
+                return False
+            return not any(self.value_ok(value, c) for c in excluded)
+
+        return matches
 
     def describe(self, patterns: Iterable[etree._Element | None]) -> tuple[list[str], list[str]]:
         """The enumerated values and the other kinds of value ``patterns`` accept."""
@@ -557,6 +590,10 @@ class Grammar:
                 kinds["any text"] = None
             elif kind == "empty":
                 values[""] = None
+
+
+def _accept_any(_value: str) -> bool:
+    return True
 
 
 def _is_name_class(node: etree._Element, owner: etree._Element) -> bool:
