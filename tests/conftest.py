@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from domxml_lint.schema import SCHEMA_DIR_ENV  # noqa: E402
-from helpers import CORPUS, IN_CI, SCHEMAS  # noqa: E402
+from helpers import CORPUS, IN_CI, SCHEMAS, TERMINAL_REPORTS  # noqa: E402
 
 # schema-invalid (DX002) validates against libvirt's schema. The tests use libvirt 10.7's,
 # from the shared corpus, in this process and in every CLI they start, so that findings do
@@ -38,3 +38,11 @@ def schemas() -> Path:
             pytest.fail(f"CI=true but libvirt's schemas are missing at {SCHEMAS}")
         pytest.skip(f"libvirt's schemas not found at {SCHEMAS}")
     return SCHEMAS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Figures tests measured (libvirt agreement), shown without ``-s``."""
+    for report in TERMINAL_REPORTS:
+        terminalreporter.write_sep("-", report.splitlines()[0])
+        for line in report.splitlines()[1:]:
+            terminalreporter.write_line(line)
