@@ -21,6 +21,7 @@ standard prefixes and ``libvirt.pc`` files read as text.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -174,11 +175,14 @@ class Schema:
     def is_valid(self, root: etree._Element) -> bool:
         return bool(self.relaxng.validate(root.getroottree()))
 
-    def problems(self, root: etree._Element) -> list[Problem]:
-        """What is wrong with ``root`` (empty when libxml2 finds it valid)."""
+    def problems(self, root: etree._Element, limit: int | None = None) -> list[Problem]:
+        """What is wrong with ``root`` (empty when libxml2 finds it valid).
+
+        ``limit``: stop after that many distinct problems, in document order.
+        """
         if self.is_valid(root):
             return []
-        found = list(Walker(self.grammar).walk(root))
+        found = list(itertools.islice(_unique(Walker(self.grammar).walk(root)), limit))
         if found:
             return found
         # The walk could not say what is wrong (elements out of order in a sequence, say):
@@ -217,6 +221,14 @@ class Schema:
             slot = grouped.setdefault(id(root), (root, []))
             slot[1].extend(pending)
         return list(grouped.values())
+
+
+def _unique(problems: Iterable[Problem]) -> Iterator[Problem]:
+    seen: set[Problem] = set()
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            yield problem
 
 
 def _one_line(text: str) -> str:
@@ -629,7 +641,7 @@ def _pattern_name(node: etree._Element, *, inherit_ns: bool) -> str | None:
 def _signature(variant: Variant) -> tuple:
     """What tells variants apart for matching: their names, requirements and fixed values."""
     fixed = frozenset(
-        (name, tuple(p.text for p in patterns))
+        (name, tuple(p.text for p in patterns if p is not None))
         for name, patterns in variant.attributes.items()
         if all(p is not None and _local(p) == "value" for p in patterns)
     )

@@ -109,13 +109,13 @@ def schema_invalid(ctx):
     except schema.SchemaError as exc:
         _note_once(ctx, f"cannot use libvirt's schema: {exc}")
         return
-    problems = list(dict.fromkeys(validator.problems(ctx.doc.root)))
+    problems = validator.problems(ctx.doc.root, limit=MAX_FINDINGS + 1)
     for problem in problems[:MAX_FINDINGS]:
         yield ctx.finding(problem.element, problem.message, attribute=problem.attribute)
     if len(problems) > MAX_FINDINGS:
         ctx.note(
-            f"{len(problems) - MAX_FINDINGS} more problems against {validator.path} not shown; "
-            f"the first {MAX_FINDINGS} are reported"
+            f"more than {MAX_FINDINGS} problems against {validator.path}; the first "
+            f"{MAX_FINDINGS} are reported"
         )
 
 
