@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import CORPUS, IN_CI  # noqa: E402
+from domxml_lint.schema import SCHEMA_DIR_ENV  # noqa: E402
+from helpers import CORPUS, IN_CI, SCHEMAS, TERMINAL_REPORTS  # noqa: E402
+
+# schema-invalid (DX002) validates against libvirt's schema. The tests use libvirt 10.7's,
+# from the shared corpus, in this process and in every CLI they start, so that findings do
+# not depend on the libvirt this machine has.
+if (SCHEMAS / "domain.rng").is_file():
+    os.environ[SCHEMA_DIR_ENV] = str(SCHEMAS)
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +41,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def update_snapshots(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-snapshots"))
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """libvirt 10.7's schemas beside the corpus; skips only outside CI when absent."""
+    if not (SCHEMAS / "domain.rng").is_file():
+        if IN_CI:
+            pytest.fail(f"CI=true but libvirt's schemas are missing at {SCHEMAS}")
+        pytest.skip(f"libvirt's schemas not found at {SCHEMAS}")
+    return SCHEMAS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Figures tests measured (libvirt agreement), shown without ``-s``."""
+    for report in TERMINAL_REPORTS:
+        terminalreporter.write_sep("-", report.splitlines()[0])
+        for line in report.splitlines()[1:]:
+            terminalreporter.write_line(line)

@@ -17,7 +17,11 @@ RULE_FIXTURES = FIXTURES / "rules"
 HOSTS = FIXTURES / "hosts"
 SHARED = Path(os.environ.get("DOMXML_LINT_SHARED", REPO.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus" / "libvirt"
+#: libvirt 10.7's RelaxNG schemas, beside the corpus it validates.
+SCHEMAS = CORPUS / "schemas"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: Text that tests want shown in pytest's terminal summary (conftest prints it).
+TERMINAL_REPORTS: list[str] = []
 
 
 def run_cli(

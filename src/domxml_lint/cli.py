@@ -405,11 +405,19 @@ def _explain(run: Run, resolver: ConfigResolver, files: int, jobs: int, plan: Ru
     workers = workers_for(jobs, files)
     how = "serially" if workers == 1 else f"with {workers} processes"
     say(f"checked {plural(files, 'path')} {how}")
+    # A note many files share (no schema installed, say) is said once, with a count.
+    noted: dict[tuple[str, str], list[str]] = {}
+    for result in run.results:
+        for code, note in result.notes:
+            noted.setdefault((code, note), []).append(result.path)
+    for (code, note), paths in noted.items():
+        if len(paths) == 1:
+            say(f"note: {paths[0]}: {code}: {note}")
+        else:
+            say(f"note: {code}: {note} ({len(paths)} files, the first {paths[0]})")
     for result in run.results:
         if result.skipped:
             say(f"skipped {result.path}: {result.skip_reason}")
-        for code, note in result.notes:
-            say(f"note: {result.path}: {code}: {note}")
         if result.host_skipped:
             skipped = ", ".join(result.host_skipped)
             say(f"{result.path}: skipped host-aware rules (no --host): {skipped}")

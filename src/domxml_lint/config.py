@@ -39,7 +39,10 @@ KEYS = (
     "fail-on",
     "unsafe-fixes",
     "rule-options",
+    "schema-dir",
 )
+#: The rule that reads ``schema-dir`` (as its option of that name).
+SCHEMA_RULE = "schema-invalid"
 FAIL_ON_CHOICES = tuple(s.value for s in Severity)
 
 
@@ -307,7 +310,9 @@ def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
         host=_host_paths(table, where, directory),
         fail_on=_fail_on(table, where),
         unsafe_fixes=_boolean(table, "unsafe-fixes", where),
-        rule_options=_rule_options(table, where, ruleset),
+        rule_options=_with_schema_dir(
+            _rule_options(table, where, ruleset), table, where, directory
+        ),
     )
 
 
@@ -471,6 +476,39 @@ def _rule_options(
                 )
         options.setdefault(rule.name, {}).update(settings)
     return options
+
+
+def _with_schema_dir(
+    options: dict[str, dict[str, Any]], table: Mapping[str, Any], where: str, directory: str
+) -> dict[str, dict[str, Any]]:
+    """``schema-dir`` (top level, or schema-invalid's option) as an absolute, checked path."""
+    nested = options.get(SCHEMA_RULE, {})
+    if "schema-dir" in nested:
+        nested["schema-dir"] = _schema_dir(
+            nested["schema-dir"], f"{where}: rule-options.{SCHEMA_RULE}.schema-dir", directory
+        )
+    if "schema-dir" in table:
+        options.setdefault(SCHEMA_RULE, {})["schema-dir"] = _schema_dir(
+            table["schema-dir"], f"{where}: schema-dir", directory
+        )
+    return options
+
+
+def _schema_dir(value: Any, where: str, directory: str) -> str:
+    from .schema import SCHEMA_FILE  # only configs that set it pay for the import
+
+    if not isinstance(value, str) or not value:
+        raise UsageError(
+            f'{where} must be a directory path, e.g. schema-dir = "/usr/share/libvirt/schemas"'
+        )
+    full = os.path.normpath(os.path.join(directory, os.path.expanduser(value)))
+    if not os.path.isfile(os.path.join(full, SCHEMA_FILE)):
+        raise UsageError(
+            f"{where}: {value!r} has no {SCHEMA_FILE} (looked for "
+            f"{display_path(os.path.join(full, SCHEMA_FILE))}; paths are relative to the "
+            "config file)"
+        )
+    return full
 
 
 def _same_kind(value: Any, default: Any) -> bool:

@@ -1,0 +1,113 @@
+"""DX002: the domain against libvirt's own RelaxNG schema (domain.rng)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ... import schema
+from ...findings import Finding
+from ...rule import RuleContext, rule
+
+#: Most findings per file: one mistake near the root can break everything below it.
+MAX_FINDINGS = 20
+
+
+@rule(
+    code="DX002",
+    name="schema-invalid",
+    severity="error",
+    summary="The domain does not validate against libvirt's RelaxNG schema (domain.rng)",
+    options={"schema-dir": ""},
+    libvirt=("virXMLValidateAgainstSchema",),
+)
+def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Validates the domain against the RelaxNG schema of the libvirt installed on
+    this machine (`domain.rng`), as `virt-xml-validate` and `virsh define
+    --validate` do, and reports each problem at the element or attribute it is
+    about: an unknown element or attribute (with the nearest name the schema
+    allows there), a value the schema does not accept (with the values it
+    does), a required element or attribute that is missing, an element given
+    twice, or an attribute that no form of its element takes together with the
+    others.
+
+    The schema is looked for in this order: the `DOMXML_LINT_SCHEMA_DIR`
+    environment variable; the `schema-dir` setting (a directory holding
+    `domain.rng`, relative to the configuration file); `/usr/share/libvirt/schemas`
+    and `/usr/local/share/libvirt/schemas`; `${datarootdir}/libvirt/schemas` of a
+    `libvirt.pc` on `PKG_CONFIG_PATH`. On Debian and Ubuntu the schemas come with
+    the `libvirt0` package (installed with `libvirt-clients` or the daemon); on
+    Fedora and RHEL with `libvirt-libs`. Without a schema the rule is silent, and
+    `--verbose` says where it looked.
+
+    At most 20 problems are reported per file.
+
+    ## Why is this bad?
+    libvirt reads only the names it knows: a misspelt element such as
+    `<currentMemroy>` or attribute such as `cahce=` is dropped without a word,
+    so the guest silently runs without the setting. A value libvirt does not
+    know (`cache='unsafee'`) makes `virsh define` fail with "Invalid value for
+    attribute ...", and `virsh define --validate`, `virt-install` and
+    management tools that validate refuse every schema error outright.
+    libxml2's own messages name only the top-level element ("Extra element
+    devices in interleave"); these findings point at the line and say what the
+    schema expects.
+
+    ## Example
+    ```xml
+    <domain type='kvm'>
+      <currentMemroy unit='GiB'>2</currentMemroy>
+      <devices>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='qcow2' cache='unsafee'/>
+    ```
+
+    ## Use instead
+    ```xml
+    <domain type='kvm'>
+      <currentMemory unit='GiB'>2</currentMemory>
+      <devices>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='qcow2' cache='none'/>
+    ```
+
+    ## Fix safety
+    No fix: the nearest valid name is a suggestion, not necessarily what was meant.
+
+    ## Source
+    libvirt's RelaxNG schemas (`src/conf/schemas/domain.rng` and the files it
+    includes, installed to `${datadir}/libvirt/schemas`); libvirt validates with
+    them in `virXMLValidateAgainstSchema` (src/util/virxml.c) when a domain is
+    defined with `VIR_DOMAIN_DEFINE_VALIDATE` (`virsh define --validate`), and
+    `virt-xml-validate` uses the same files. Values outside an enumeration are
+    also refused by libvirt's parser without `--validate`: "Invalid value for
+    attribute '%s' in element '%s': '%s'." (`virXMLPropEnum`, src/util/virxml.c).
+    """
+    location = schema.find_schema(ctx.option("schema-dir") or None)
+    if location.directory is None:
+        if location.explicit:
+            why = (
+                f"{location.origin} names {location.searched[0]}, which has no {schema.SCHEMA_FILE}"
+            )
+        else:
+            why = (
+                f"no libvirt schema found (looked for {schema.SCHEMA_FILE} in "
+                f"{', '.join(location.searched)}); install libvirt's schemas (Debian/Ubuntu: "
+                "libvirt0, which libvirt-clients pulls in) or set schema-dir"
+            )
+        ctx.note(why)  # -v shows a note shared by many files once
+        return
+    try:
+        validator = schema.load_schema(location.directory)
+    except schema.SchemaError as exc:
+        ctx.note(f"cannot use libvirt's schema: {exc}")
+        return
+    problems = validator.problems(ctx.doc.root, limit=MAX_FINDINGS + 1)
+    for problem in problems[:MAX_FINDINGS]:
+        yield ctx.finding(problem.element, problem.message, attribute=problem.attribute)
+    if len(problems) > MAX_FINDINGS:
+        ctx.note(
+            f"more than {MAX_FINDINGS} problems against {validator.path}; the first "
+            f"{MAX_FINDINGS} are reported"
+        )
