@@ -27,6 +27,7 @@ import attrs
 from .errors import UsageError
 from .findings import Severity
 from .ruleset import RuleSet, Selection, suggest
+from .versions import Version, Versions, parse_version
 
 CONFIG_NAMES = (".domxml-lint.toml", "domxml-lint.toml", "pyproject.toml")
 PYPROJECT_TABLE = "domxml-lint"
@@ -40,6 +41,8 @@ KEYS = (
     "unsafe-fixes",
     "rule-options",
     "schema-dir",
+    "libvirt-version",
+    "qemu-version",
 )
 #: The rule that reads ``schema-dir`` (as its option of that name).
 SCHEMA_RULE = "schema-invalid"
@@ -75,6 +78,8 @@ class Config:
     host: tuple[str, ...] = ()
     fail_on: Severity | None = None
     unsafe_fixes: bool | None = None
+    #: The libvirt and QEMU whose behaviour version-dependent checks follow.
+    versions: Versions = Versions()
     # Fixed by ``path`` within a run, so left out of equality and hashing.
     rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -125,6 +130,7 @@ class FileSettings:
     host: HostSpec
     unsafe_fixes: bool
     fail_on: Severity
+    versions: Versions = Versions()
     rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -145,6 +151,7 @@ def settings_for(config: Config, overrides: Overrides, path: str | None) -> File
             config.unsafe_fixes if overrides.unsafe_fixes is None else overrides.unsafe_fixes
         ),
         fail_on=overrides.fail_on or config.fail_on or Severity.INFO,
+        versions=config.versions,
         rule_options=config.rule_options,
     )
 
@@ -310,10 +317,23 @@ def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
         host=_host_paths(table, where, directory),
         fail_on=_fail_on(table, where),
         unsafe_fixes=_boolean(table, "unsafe-fixes", where),
+        versions=Versions(
+            _version(table, "libvirt-version", where), _version(table, "qemu-version", where)
+        ),
         rule_options=_with_schema_dir(
             _rule_options(table, where, ruleset), table, where, directory
         ),
     )
+
+
+def _version(table: Mapping[str, Any], key: str, where: str) -> Version | None:
+    if key not in table:
+        return None
+    value = table[key]
+    version = parse_version(value) if isinstance(value, str) else None
+    if version is None:
+        raise UsageError(f'{where}: {key} must be a version string, e.g. {key} = "10.7.0"')
+    return version
 
 
 def _selectors(

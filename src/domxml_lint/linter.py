@@ -20,6 +20,7 @@ from .findings import Finding
 from .rule import Rule, RuleContext, Stage
 from .ruleset import RuleSet
 from .suppression import apply_suppressions, find_suppressions
+from .versions import Versions, parse_version
 
 if TYPE_CHECKING:
     from .host import Host
@@ -35,6 +36,16 @@ class Checked(NamedTuple):
     findings: list[Finding]
     notes: list[tuple[str, str]]
     not_applicable: tuple[tuple[str, int], ...] = ()
+
+
+def versions_for(configured: Versions, host: Host | None) -> Versions:
+    """The configured versions, the gaps filled from what the host snapshot recorded."""
+    if host is None:
+        return configured
+    return Versions(
+        configured.libvirt or parse_version(host.libvirt_version),
+        configured.qemu or parse_version(host.qemu_version),
+    )
 
 
 class SkippedRule(NamedTuple):
@@ -61,10 +72,12 @@ class Linter:
         *,
         host: Host | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        versions: Versions | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.host = host
         self.options = options or {}
+        self.versions = versions_for(versions or Versions(), host)
         self.selected = tuple(rules)
         skipped: list[SkippedRule] = []
         runnable: list[Rule] = []
@@ -133,7 +146,7 @@ class Linter:
     def check(self, doc: Document) -> Checked:
         """Run every selected rule on ``doc`` (whose root must be ``<domain>``)."""
         facts = DomainFacts(doc)
-        ctx = RuleContext(doc, facts, self.host, self.options)
+        ctx = RuleContext(doc, facts, self.host, self.options, self.versions)
         findings: list[Finding] = []
         plan = self.rules_for(facts)
         self._run(plan.rules, ctx, findings)

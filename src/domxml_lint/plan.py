@@ -46,7 +46,13 @@ class RunPlan:
                 }
                 rules = [r for r in rules if r.code not in ignored]
             host = self.host(settings.host)
-            linter = Linter(rules, self.ruleset, host=host, options=settings.rule_options)
+            linter = Linter(
+                rules,
+                self.ruleset,
+                host=host,
+                options=settings.rule_options,
+                versions=settings.versions,
+            )
             self._linters[settings] = linter
         return linter
 

@@ -35,6 +35,7 @@ from .edits import Editor
 from .errors import InternalError
 from .facts import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, DomainBase
 from .findings import Applicability, Edit, Finding, Fix, Severity
+from .versions import Versions
 
 if TYPE_CHECKING:
     from .document import Document
@@ -273,10 +274,13 @@ class RuleContext:
         facts: DomainFacts,
         host: Host | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        versions: Versions | None = None,
     ) -> None:
         self.doc = doc
         self.facts = facts
         self.optional_host = host
+        #: The libvirt and QEMU versions checks follow (from the config, else the snapshot).
+        self.versions = versions or Versions()
         self.rule: Rule | None = None
         self.edit = Editor(doc)
         self.notes: list[tuple[str, str]] = []
@@ -302,6 +306,14 @@ class RuleContext:
         from .placement import host_binding
 
         return host_binding(self.facts, self.host)
+
+    def libvirt_at_least(self, major: int, minor: int = 0, micro: int = 0) -> bool:
+        """Whether the target libvirt is this release or newer (True when unknown: the
+        newest behaviour). Rules whose check changed between releases branch on it."""
+        return self.versions.libvirt_at_least(major, minor, micro)
+
+    def qemu_at_least(self, major: int, minor: int = 0, micro: int = 0) -> bool:
+        return self.versions.qemu_at_least(major, minor, micro)
 
     def option(self, key: str) -> Any:
         """A per-rule option: the configured value, else the rule's default."""
