@@ -25,7 +25,8 @@ class FixResult:
 
     ``output`` is the fixed text; ``data`` the same as bytes in the file's
     encoding. ``applied`` are the findings whose fixes were applied, in order;
-    ``remaining`` the findings left in the fixed document.
+    ``remaining`` the findings left in the fixed document; ``found`` those of the
+    original, which still stand when the fixed document cannot be written.
     """
 
     data: bytes
@@ -34,6 +35,7 @@ class FixResult:
     remaining: tuple[Finding, ...]
     original: bytes = attrs.field(repr=False)
     converged: bool = True
+    found: tuple[Finding, ...] = ()
 
     @property
     def output(self) -> str:
@@ -98,6 +100,7 @@ def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixR
     original = doc.data
     applied: list[Finding] = []
     findings = linter.check(doc).findings
+    found = tuple(findings)
     converged = True
     for _ in range(MAX_PASSES):
         chosen = choose_fixes(findings, unsafe=unsafe)
@@ -116,6 +119,7 @@ def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixR
         remaining=tuple(findings),
         original=original,
         converged=converged,
+        found=found,
     )
 
 

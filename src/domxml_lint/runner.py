@@ -19,7 +19,7 @@ from typing import NamedTuple, NoReturn
 
 from .config import FileSettings
 from .document import Document, sniff_root_name
-from .errors import DomxmlLintError, InputError, UsageError
+from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .fileio import read_file, write_atomic
 from .fixer import fix_document
 from .linter import Linter
@@ -141,8 +141,13 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         elif fixed.changed and in_memory:
             result.output = fixed.data
         elif fixed.changed:
-            # expected: refuse to overwrite a file that changed since it was read
-            write_atomic(task.path, fixed.data, expected=data)
+            try:
+                # expected: refuse to overwrite a file that changed since it was read
+                write_atomic(task.path, fixed.data, expected=data)
+            except InputError as exc:
+                # Nothing was written, so the file's findings all still stand.
+                result.findings, result.applied, result.changed = list(fixed.found), [], False
+                result.error = FixNotWritten(exc.path, exc.message, hint=exc.hint)
     except InputError as exc:
         result.error = exc
         result.findings = []
