@@ -21,7 +21,7 @@ from .config import FileSettings
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .fileio import read_file, write_atomic
-from .fixer import fix_document
+from .fixer import Span, fix_document
 from .linter import Linter
 from .plugins import load_ruleset
 from .report import FileResult
@@ -137,7 +137,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
         result.applied = list(fixed.applied)
         result.changed = fixed.changed
         if fixed.changed and mode.diff:
-            result.diff = unified_diff(task.shown, doc, fixed.data)
+            result.diff = unified_diff(task.shown, doc, fixed.data, fixed.kept)
         elif fixed.changed and in_memory:
             result.output = fixed.data
         elif fixed.changed:
@@ -167,13 +167,12 @@ def _skip(result: FileResult, root: str | None) -> FileResult:
     return result
 
 
-def unified_diff(path: str, doc: Document, new: bytes) -> str:
-    import difflib  # only with --diff
+def unified_diff(path: str, doc: Document, new: bytes, kept: Sequence[Span]) -> str:
+    """The fix as a unified diff; ``kept``: the bytes it left alone (``FixResult.kept``)."""
+    from .linediff import fix_diff  # only with --diff
 
-    old_lines = doc.data.decode(doc.encoding, "replace").splitlines(keepends=True)
-    new_lines = new.decode(doc.encoding, "replace").splitlines(keepends=True)
     name = path.lstrip("/")
-    lines = difflib.unified_diff(old_lines, new_lines, f"a/{name}", f"b/{name}")
+    lines = fix_diff(doc.data, new, doc.encoding, kept, f"a/{name}", f"b/{name}")
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
