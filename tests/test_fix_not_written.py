@@ -60,7 +60,7 @@ def test_text_reports_the_findings_and_that_the_fix_was_not_written(read_only):
     assert "fixed" not in summary.replace("fixes to", ""), "nothing was fixed"
 
 
-@pytest.mark.parametrize("fmt", ["sarif", "github", "junit"])
+@pytest.mark.parametrize("fmt", ["sarif", "github", "junit", "gitlab", "rdjson", "full"])
 def test_every_format_keeps_the_findings(read_only, fmt):
     result = lint("--fix", "--output-format", fmt, read_only.name, cwd=read_only.parent)
     assert result.returncode == 2
@@ -83,9 +83,11 @@ def test_every_format_keeps_the_findings(read_only, fmt):
         assert len(case.findall("failure")) + len(below_fail_on) == 3
         assert "fix was not written" in case.find("error").get("message")
     elif fmt == "gitlab":
-        assert len(json.loads(out)) == 3
+        checks = [issue["check_name"] for issue in json.loads(out)]
+        assert sorted(checks) == ["DX401", "DX404", "DX502", "domxml-lint/fix-not-written"]
     elif fmt == "rdjson":
-        assert len(json.loads(out)["diagnostics"]) == 3
+        codes = [d["code"]["value"] for d in json.loads(out)["diagnostics"]]
+        assert sorted(codes) == ["DX401", "DX404", "DX502", "domxml-lint/fix-not-written"]
     else:
         assert out.count("ro.xml:") == 3
 

@@ -32,11 +32,14 @@ class FileResult:
     diff: str | None = None
     notes: list[tuple[str, str]] = attrs.field(factory=list)
     unsafe: bool = False
-    fail_on: Severity = Severity.INFO
+    fail_on: Severity = Severity.WARNING  # config.DEFAULT_FAIL_ON
     host_skipped: tuple[str, ...] = ()
     output: bytes | None = attrs.field(default=None, repr=False)
     #: What was checked: ``file`` (a file or stdin) or ``domain`` (a live libvirt domain).
     kind: str = "file"
+    #: The text the findings point into, and its encoding, when a format shows lines.
+    source: bytes | None = attrs.field(default=None, repr=False)
+    encoding: str = "utf-8"
 
     @property
     def linted(self) -> bool:

@@ -38,6 +38,8 @@ class Mode(NamedTuple):
 
     fix: bool = False
     diff: bool = False
+    #: Keep each document's text in its result, for formats that show lines (full, rdjson).
+    keep_source: bool = False
 
     @property
     def fixing(self) -> bool:
@@ -128,11 +130,15 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
             return _skip(result, doc.root.tag)
         linter = linter_for(settings)
         result.host_skipped = linter.skipped_codes
+        if mode.keep_source:
+            result.source, result.encoding = data, doc.encoding
         if not mode.fixing:
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
             return result
         fixed = fix_document(doc, linter, unsafe=settings.unsafe_fixes)
+        if mode.keep_source:
+            result.source = fixed.data  # what the remaining findings point into
         result.findings = list(fixed.remaining)
         result.applied = list(fixed.applied)
         result.changed = fixed.changed
@@ -147,6 +153,7 @@ def process(task: Task, mode: Mode, data: bytes | None = None) -> FileResult:
             except InputError as exc:
                 # Nothing was written, so the file's findings all still stand.
                 result.findings, result.applied, result.changed = list(fixed.found), [], False
+                result.source = data if mode.keep_source else None
                 result.error = FixNotWritten(exc.path, exc.message, hint=exc.hint)
     except InputError as exc:
         result.error = exc
