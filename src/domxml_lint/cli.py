@@ -13,7 +13,7 @@ import io
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from . import __version__, live_options
@@ -519,13 +519,6 @@ def exit_code(run: Run, args: argparse.Namespace) -> int:
     if args.exit_non_zero_on_fix and any(r.changed for r in results):
         return EXIT_FINDINGS
     return EXIT_CLEAN
-
-
-def discover(paths: Sequence[str], *, warn: bool = True) -> Iterator[str | FileResult]:
-    """Files to check, with the configs of the current directory and below (see
-    :mod:`domxml_lint.discovery`)."""
-    resolver = ConfigResolver(load_ruleset())
-    yield from Discovery(resolver, DiscoveryOverrides()).files(paths, warn=warn)
 
 
 def _explain_exclusions(finder: Discovery) -> None:

@@ -60,7 +60,7 @@ def commands() -> list[Command]:
 
 def _command(words: tuple[str, ...], summary: str, parser: argparse.ArgumentParser) -> Command:
     options = []
-    positional, choices = "", ()
+    positional, choices = "", tuple[str, ...]()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             positional, choices = "choice", tuple(action.choices)

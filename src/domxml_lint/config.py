@@ -405,7 +405,7 @@ def _extend(
         force_exclude=_first(config.force_exclude, base.force_exclude),
         output_format=config.output_format or base.output_format,
         rule_options=options,
-        extended=(base.path, *base.extended),
+        extended=(full, *base.extended),
         inherited=base.selections,
     )
 

@@ -38,8 +38,10 @@ def fix_diff(
     b = new.decode(encoding, "replace").splitlines(keepends=True)
     a_starts = _byte_starts(a, encoding, len(old))
     b_starts = _byte_starts(b, encoding, len(new))
+    blocks: Sequence[Block]
     if a_starts is None or b_starts is None:  # bytes that do not decode: compare it all
-        blocks = difflib.SequenceMatcher(None, a, b).get_matching_blocks()
+        matcher = difflib.SequenceMatcher(None, a, b)
+        blocks = [(m.a, m.b, m.size) for m in matcher.get_matching_blocks()]
     else:
         blocks = matching_blocks(a, b, _paired_lines(a_starts, b_starts, kept))
     hunks = grouped_opcodes(opcodes(blocks, len(a), len(b)))

@@ -24,8 +24,10 @@ def junit_tree(run: Run) -> etree._Element:
     for result in run.results:
         counts["tests"] += 1
         # A live libvirt domain is no file: its test case has a name but no file attribute.
-        where = {} if result.kind == "domain" else {"file": result.path}
-        case = _child(suite, "testcase", classname="domxml-lint", name=result.path, **where)
+        file_attribute = {} if result.kind == "domain" else {"file": result.path}
+        case = _child(
+            suite, "testcase", classname="domxml-lint", name=result.path, **file_attribute
+        )
         if result.error is not None:
             counts["errors"] += 1
             problem = str(result.error)
