@@ -174,6 +174,65 @@ def synthetic_devices(count: int) -> str:
 """
 
 
+FIX_COUNTS = (1000, 2500, 5000, 10000)
+
+
+def synthetic_fixes(count: int) -> str:
+    """A domain with ``count`` disks, each with io='native' and no cache: one DX404 fix each."""
+    disks = "".join(
+        f"""    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' io='native'/>
+      <source file='/var/lib/libvirt/images/f{i}.img'/>
+      <target dev='vd{i}' bus='virtio'/>
+    </disk>
+"""
+        for i in range(count)
+    )
+    return f"""<domain type='kvm'>
+  <name>fixes-{count}</name>
+  <memory unit='GiB'>4</memory>
+  <vcpu>4</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os>
+  <devices>
+{disks}  </devices>
+</domain>
+"""
+
+
+def fix_scaling(repeat: int, work: Path) -> list[tuple[str, int, float, float]]:
+    """(mode, fixes, median s, µs per fix) for --fix and --diff on one file with N fixes.
+
+    Each command runs in interleaved rounds with a one-fix file, whose time (start-up,
+    one tiny file) is taken off before dividing by the number of fixes.
+    """
+    contenders: dict[str, tuple[list[str], tuple[int, ...], object]] = {}
+    pristine: dict[Path, str] = {}
+    for count in (1, *FIX_COUNTS):
+        source = work / f"fixes-{count}.xml"
+        pristine[source] = synthetic_fixes(count)
+        target = work / f"fixes-{count}-copy.xml"
+
+        def restore(target: Path = target, text: str = pristine[source]) -> None:
+            target.write_text(text)  # --fix rewrote it last round
+
+        restore()
+        select = ("--select", "DX404")
+        contenders[f"--fix {count}"] = (domxml_lint("--fix", *select, str(target)), (0, 1), restore)
+        contenders[f"--diff {count}"] = (
+            domxml_lint("--diff", *select, str(target)),
+            (0, 1),
+            restore,
+        )
+    times = medians(contenders, repeat)
+    rows = []
+    for mode in ("--fix", "--diff"):
+        base = times[f"{mode} 1"][0]
+        for count in FIX_COUNTS:
+            elapsed = times[f"{mode} {count}"][0]
+            rows.append((mode, count, elapsed, (elapsed - base) / count * 1e6))
+    return rows
+
+
 def scaling(repeat: int) -> list[tuple[str, int, int, float]]:
     """(kind, size, elements, seconds per element) from in-process lint over ALL rules."""
     import domxml_lint
@@ -233,7 +292,14 @@ def main() -> int:
         "--plot", action="store_true", help="also write benchmarks.png (matplotlib)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "benchmarks.md")
+    parser.add_argument(
+        "--only",
+        choices=("fixes",),
+        help="run one section: fixes = --fix/--diff time per fix for 1k-10k fixes in one file",
+    )
     args = parser.parse_args()
+    if args.only == "fixes":
+        return fixes_only(args)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS}")
     xmllint = shutil.which("xmllint")
@@ -298,6 +364,7 @@ def main() -> int:
     )
     cold = dict(cold_rows)
     scale = scaling(repeat)
+    fixes = fix_scaling(repeat, work)
     shutil.rmtree(work, ignore_errors=True)
 
     xml_t = rows["xmllint --relaxng domain.rng"][0]
@@ -313,6 +380,7 @@ def main() -> int:
         ("time per element, 4096 vCPUs / 16 vCPUs", per_vcpu[4096] / per_vcpu[16], "<= 1.5"),
         ("time per element, 1024 disks+NICs / 8", per_dev[1024] / per_dev[8], "<= 1.5"),
     ]
+    targets += fix_targets(fixes)
     targets.append(
         ("--jobs 2 speedup on the corpus", default_t / rows["domxml-lint --jobs 2"][0], ">= 1.6")
     )
@@ -352,6 +420,7 @@ def main() -> int:
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {k} | {s} | {e} | {t * 1e6:.2f} |" for k, s, e, t in scale]
+    lines += fix_table(fixes)
     lines += ["", "## Targets", "", "| what | measured | target | met |", "|---|---:|---|---|"]
     lines += [f"| {w} | {v:.2f} | {t} | {meets(v, t)} |" for w, v, t in targets]
     # Start-up (interpreter, imports, rules: about a one-file run) is paid once, before any
@@ -375,6 +444,63 @@ def main() -> int:
     print("\n".join(lines))
     if args.plot:
         plot(rows, xml_t, args.output.with_suffix(".png"))
+    return 0
+
+
+def fix_table(rows: list[tuple[str, int, float, float]]) -> list[str]:
+    lines = [
+        "",
+        "## Many fixes in one file (one process each; a one-fix run's time taken off)",
+        "",
+        "| command | fixes | median s | µs per fix |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {mode} | {count} | {t:.3f} | {per:.1f} |" for mode, count, t, per in rows]
+    return lines
+
+
+def fix_targets(rows: list[tuple[str, int, float, float]]) -> list[tuple[str, float, str]]:
+    per = {(mode, count): value for mode, count, _, value in rows}
+    low, high = FIX_COUNTS[0], FIX_COUNTS[-1]
+    return [
+        (
+            f"{mode} time per fix, {high} fixes / {low}",
+            per[(mode, high)] / per[(mode, low)],
+            "<= 1.5",
+        )
+        for mode in ("--fix", "--diff")
+    ]
+
+
+def fixes_only(args: argparse.Namespace) -> int:
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "domxml_lint"), quiet=1)
+    work = Path(tempfile.mkdtemp(prefix="domxml-lint-bench-"))
+    try:
+        rows = fix_scaling(args.repeat, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lines = [
+        "# domxml-lint benchmarks: many fixes in one file",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; median of {args.repeat} interleaved rounds.",
+        *fix_table(rows),
+        "",
+        "| what | measured | target |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {w} | {v:.2f} | {t} |" for w, v, t in fix_targets(rows)]
+    text = "\n".join(lines) + "\n"
+    output = (
+        args.output.with_name("fixes.md")
+        if args.output == RESULTS / "benchmarks.md"
+        else args.output
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(text)
     return 0
 
 

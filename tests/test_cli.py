@@ -71,7 +71,7 @@ def test_unsafe_fixes_need_the_flag(tmp_path):
     shutil.copy(UNSAFE, target)
     result = lint("--fix", str(target))
     assert result.returncode == 1 and target.read_bytes() == UNSAFE.read_bytes()
-    assert b"1 with --unsafe-fixes" in result.stdout
+    assert b"1 fixable with --unsafe-fixes" in result.stdout
     result = lint("--fix", "--unsafe-fixes", str(target))
     assert result.returncode == 0
     assert target.read_bytes() == UNSAFE.with_name("trigger.fixed.xml").read_bytes()

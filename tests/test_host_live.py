@@ -190,7 +190,7 @@ def test_all_domains_lints_every_persistent_domain(driver, capsys):
         lines = out.splitlines()
         assert len(lines) == 2  # `test` is clean; the transient domain is not linted
         assert lines[0].startswith(f"{URI}/domain/dx-all:") and " DX404 [*] disk 'vda'" in lines[0]
-        assert lines[-1] == "1 finding in 1 domain (1 fixable with --fix)."
+        assert lines[-1] == "1 finding in 1 of 2 domains (1 fixable with --fix)."
         # A transient domain has no persistent definition: asking for it is an error.
         code, out, err = _run(capsys, "--connect", URI, "--domain", "dx-transient")
         assert code == 2

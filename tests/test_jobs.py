@@ -41,9 +41,9 @@ def test_pool_output_is_byte_identical(batch, fmt):
 
 def test_pool_is_really_used(batch):
     result = run_cli("--no-config", "--jobs", "2", "--verbose", ".", cwd=batch)
-    assert "checked 70 paths with 2 processes" in result.stderr.decode()
+    assert "checked 70 files with 2 processes" in result.stderr.decode()
     result = run_cli("--no-config", "--verbose", ".", cwd=batch)
-    assert "checked 70 paths serially" in result.stderr.decode(), "auto: small batch is serial"
+    assert "checked 70 files serially" in result.stderr.decode(), "auto: small batch is serial"
 
 
 def test_pool_fixes_exactly_as_serial(batch, tmp_path):
@@ -337,6 +337,7 @@ def _samples():
     result = FileResult(
         "vm.xml", [finding], [finding], InputError("vm.xml", "bad"), True, "why", True, "diff",
         [("DX1", "note")], True, Severity.ERROR, ("DX2",), (("QEMU", 3),), b"out", "domain",
+        b"source", "latin-1",
     )  # fmt: skip
     return {Edit: edit, Fix: fix, Finding: finding, FileResult: result}
 

@@ -7,8 +7,10 @@ Three file names are read, with the same keys:
   without that table is not a domxml-lint config, and the search goes on).
 
 As in ruff, the nearest config file in a linted file's directory or above it
-wins, with no merging between files; within one directory the order above is
-the precedence. A file with no config above it uses the config found from the
+wins, with no merging between files, unless it says ``extend = "PATH"``: then
+it inherits that file's settings and overrides them with its own (see
+:func:`load_config`); within one directory the order above is the
+precedence. A file with no config above it uses the config found from the
 current directory upwards, else the built-in defaults. ``--config FILE`` uses
 one file for everything; ``--no-config`` uses none. Command-line options
 override the file (a ``--select`` replaces the file's selection, an
@@ -32,6 +34,7 @@ from .versions import Version, Versions, parse_version
 CONFIG_NAMES = (".domxml-lint.toml", "domxml-lint.toml", "pyproject.toml")
 PYPROJECT_TABLE = "domxml-lint"
 KEYS = (
+    "extend",
     "select",
     "extend-select",
     "ignore",
@@ -40,13 +43,22 @@ KEYS = (
     "fail-on",
     "unsafe-fixes",
     "rule-options",
+    "exclude",
+    "extend-exclude",
+    "respect-gitignore",
+    "force-exclude",
+    "output-format",
     "schema-dir",
     "libvirt-version",
     "qemu-version",
 )
+#: ``output-format`` values; ``text`` is ``concise``.
+OUTPUT_FORMATS = ("text", "concise", "full", "json", "sarif", "github", "gitlab", "junit", "rdjson")
 #: The rule that reads ``schema-dir`` (as its option of that name).
 SCHEMA_RULE = "schema-invalid"
 FAIL_ON_CHOICES = tuple(s.value for s in Severity)
+#: Info findings are advice: shown, but they do not fail a run (as yamllint's warnings).
+DEFAULT_FAIL_ON = Severity.WARNING
 
 
 class PerFileIgnore(NamedTuple):
@@ -55,6 +67,8 @@ class PerFileIgnore(NamedTuple):
     pattern: str
     selectors: tuple[str, ...]
     regex: re.Pattern[str]  # the pattern, compiled
+    #: The directory the pattern is relative to, when it came from an extended config.
+    directory: str | None = None
 
     def matches(self, relative: str) -> bool:
         """Whether ``relative`` (a /-separated path below the config) or a parent matches."""
@@ -66,9 +80,75 @@ class PerFileIgnore(NamedTuple):
         return any(self.regex.fullmatch("/".join(parts[:n])) for n in range(1, len(parts) + 1))
 
 
+class ExcludePattern(NamedTuple):
+    """An ``exclude`` glob: relative to ``directory`` if it holds a ``/``, else a name at
+    any depth; a trailing ``/`` matches directories only."""
+
+    pattern: str
+    directory: str
+    regex: re.Pattern[str]
+    anchored: bool
+    dirs_only: bool
+    #: Where it was written: a config file, ``--exclude``, or ``default``.
+    source: str
+
+    def matches(self, path: str, *, is_dir: bool, ancestors: bool = False) -> bool:
+        """Whether absolute ``path`` matches; with ``ancestors``, or a directory above it
+        (for paths given explicitly, whose parents were never walked)."""
+        relative = _relative_to(path, self.directory)
+        if relative == ".":  # the pattern's own directory: only its name can match
+            relative = None
+        if self.anchored:
+            if relative is None:
+                return False
+            parts = relative.split("/")
+            lengths = range(1, len(parts) + 1) if ancestors else (len(parts),)
+            for n in lengths:
+                if self.dirs_only and n == len(parts) and not is_dir:
+                    continue
+                if self.regex.fullmatch("/".join(parts[:n])):
+                    return True
+            return False
+        parts = relative.split("/") if relative is not None else [os.path.basename(path)]
+        if not ancestors:
+            parts = parts[-1:]
+            if self.dirs_only and not is_dir:
+                return False
+            return bool(self.regex.fullmatch(parts[0]))
+        last = len(parts) - 1
+        return any(
+            self.regex.fullmatch(part)
+            for index, part in enumerate(parts)
+            if not (self.dirs_only and index == last and not is_dir)
+        )
+
+
+def exclude_patterns(
+    patterns: Sequence[str], directory: str, source: str
+) -> tuple[ExcludePattern, ...]:
+    """Compile ``exclude`` globs (raises ValueError for a malformed one)."""
+    compiled = []
+    for pattern in patterns:
+        text = pattern.strip()
+        dirs_only = text.endswith("/")
+        core = text.rstrip("/")
+        anchored = "/" in core
+        compiled.append(
+            ExcludePattern(
+                pattern, directory, glob_regex(core or pattern), anchored, dirs_only, source
+            )
+        )
+    return tuple(compiled)
+
+
 @attrs.frozen
 class Config:
-    """One configuration file's validated content (``path`` None: built-in defaults)."""
+    """One configuration file's validated content (``path`` None: built-in defaults).
+
+    With ``extend``, the content is the extended file's overridden by this one's:
+    ``extended`` lists the files read, nearest first; ``inherited`` holds their
+    rule selections, applied before this file's own.
+    """
 
     path: str | None = None
     select: tuple[str, ...] | None = None
@@ -82,6 +162,15 @@ class Config:
     versions: Versions = Versions()
     # Fixed by ``path`` within a run, so left out of equality and hashing.
     rule_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, eq=False, repr=False)
+    exclude: tuple[ExcludePattern, ...] | None = attrs.field(default=None, eq=False)
+    extend_exclude: tuple[ExcludePattern, ...] = attrs.field(default=(), eq=False)
+    respect_gitignore: bool | None = attrs.field(default=None, eq=False)
+    force_exclude: bool | None = attrs.field(default=None, eq=False)
+    output_format: str | None = attrs.field(default=None, eq=False)
+    extended: tuple[str, ...] = ()
+    inherited: tuple[Selection, ...] = ()
+    #: The keys the file itself sets.
+    keys_set: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False)
 
     @property
     def directory(self) -> str:
@@ -90,6 +179,11 @@ class Config:
     @property
     def selection(self) -> Selection:
         return Selection(self.select, self.ignore, self.extend_select)
+
+    @property
+    def selections(self) -> tuple[Selection, ...]:
+        """Every rule selection this config makes, extended files' first."""
+        return (*self.inherited, self.selection)
 
 
 class HostSpec(NamedTuple):
@@ -138,19 +232,20 @@ def settings_for(config: Config, overrides: Overrides, path: str | None) -> File
     """The effective settings for ``path`` (None: stdin without --stdin-filename)."""
     ignored: list[str] = []
     if path is not None and config.per_file_ignores:
-        relative = _relative_to(os.path.abspath(path), config.directory)
+        full = os.path.abspath(path)
         for entry in config.per_file_ignores:
+            relative = _relative_to(full, entry.directory or config.directory)
             if relative is not None and entry.matches(relative):
                 ignored.extend(s for s in entry.selectors if s not in ignored)
     return FileSettings(
         config_path=config.path,
-        selection=(config.selection, overrides.selection),
+        selection=(*config.selections, overrides.selection),
         per_file_ignore=tuple(ignored),
         host=_host_spec(config, overrides),
         unsafe_fixes=bool(
             config.unsafe_fixes if overrides.unsafe_fixes is None else overrides.unsafe_fixes
         ),
-        fail_on=overrides.fail_on or config.fail_on or Severity.INFO,
+        fail_on=overrides.fail_on or config.fail_on or DEFAULT_FAIL_ON,
         versions=config.versions,
         rule_options=config.rule_options,
     )
@@ -249,12 +344,21 @@ class ConfigResolver:
         return self._in_directory[directory]
 
 
-def load_config(path: str, ruleset: RuleSet, *, explicit: bool) -> Config | None:
+def load_config(
+    path: str, ruleset: RuleSet, *, explicit: bool, chain: tuple[str, ...] = ()
+) -> Config | None:
     """Read and validate one config file.
 
     Returns None for a pyproject.toml without ``[tool.domxml-lint]`` that was
     found by the search (it configures other tools); given with ``--config``,
     that is an error.
+
+    ``extend = "PATH"`` (relative to this file) reads that file first, as ruff
+    does: every key this file sets overrides the extended file's; rule
+    selections stack (the extended file's, then this one's, so ``extend-select``
+    adds and ``select`` replaces); ``extend-exclude`` adds to the extended
+    file's; ``rule-options`` merge per rule. Paths stay relative to the file
+    that wrote them. A file that extends itself, directly or not, is an error.
     """
     import tomllib  # only runs that find a config file pay for it
 
@@ -293,7 +397,65 @@ def load_config(path: str, ruleset: RuleSet, *, explicit: bool) -> Config | None
         where = shown
     if not isinstance(table, dict):
         raise UsageError(f"{where} must be a table of settings")
-    return _parse(table, path, where, ruleset)
+    config = _parse(table, path, where, ruleset)
+    if "extend" not in table:
+        return config
+    return _extend(config, table["extend"], where, ruleset, (*chain, os.path.realpath(path)))
+
+
+def _extend(
+    config: Config, target: Any, where: str, ruleset: RuleSet, chain: tuple[str, ...]
+) -> Config:
+    if not isinstance(target, str) or not target.strip():
+        raise UsageError(f'{where}: extend must be a path, e.g. extend = "../domxml-lint.toml"')
+    assert config.path is not None
+    full = os.path.normpath(os.path.join(config.directory, os.path.expanduser(target)))
+    if os.path.realpath(full) in chain:
+        cycle = " -> ".join(display_path(p) for p in (*chain, full))
+        raise UsageError(f"{where}: extend makes a cycle ({cycle}); remove one of the extends")
+    if not os.path.isfile(full):
+        raise UsageError(
+            f"{where}: extend: {target!r} not found (looked for {display_path(full)}; paths "
+            "are relative to the config file)"
+        )
+    base = load_config(full, ruleset, explicit=True, chain=chain)
+    assert base is not None  # explicit: a pyproject.toml without the table is an error
+    options: dict[str, dict[str, Any]] = {k: dict(v) for k, v in base.rule_options.items()}
+    for rule, values in config.rule_options.items():
+        options.setdefault(rule, {}).update(values)
+    own = config.per_file_ignores
+    return attrs.evolve(
+        config,
+        # A key this file does not set comes from the extended file.
+        host=config.host if "host" in config.keys_set else base.host,
+        fail_on=config.fail_on if config.fail_on is not None else base.fail_on,
+        unsafe_fixes=base.unsafe_fixes if config.unsafe_fixes is None else config.unsafe_fixes,
+        per_file_ignores=own if "per-file-ignores" in config.keys_set else _anchored(base),
+        exclude=config.exclude if config.exclude is not None else base.exclude,
+        extend_exclude=(*base.extend_exclude, *config.extend_exclude),
+        respect_gitignore=_first(config.respect_gitignore, base.respect_gitignore),
+        force_exclude=_first(config.force_exclude, base.force_exclude),
+        output_format=config.output_format or base.output_format,
+        versions=Versions(
+            config.versions.libvirt or base.versions.libvirt,
+            config.versions.qemu or base.versions.qemu,
+        ),
+        rule_options=options,
+        extended=(full, *base.extended),
+        inherited=base.selections,
+    )
+
+
+def _first(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
+
+
+def _anchored(config: Config) -> tuple[PerFileIgnore, ...]:
+    """The config's per-file-ignores, still relative to its own directory."""
+    return tuple(
+        entry._replace(directory=entry.directory or config.directory)
+        for entry in config.per_file_ignores
+    )
 
 
 def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
@@ -323,6 +485,12 @@ def _parse(table: dict, path: str, where: str, ruleset: RuleSet) -> Config:
         rule_options=_with_schema_dir(
             _rule_options(table, where, ruleset), table, where, directory
         ),
+        exclude=_excludes(table, "exclude", where, path),
+        extend_exclude=_excludes(table, "extend-exclude", where, path) or (),
+        respect_gitignore=_boolean(table, "respect-gitignore", where),
+        force_exclude=_boolean(table, "force-exclude", where),
+        output_format=_output_format(table, where),
+        keys_set=frozenset(table),
     )
 
 
@@ -334,6 +502,33 @@ def _version(table: Mapping[str, Any], key: str, where: str) -> Version | None:
     if version is None:
         raise UsageError(f'{where}: {key} must be a version string, e.g. {key} = "10.7.0"')
     return version
+
+
+def _excludes(
+    table: Mapping[str, Any], key: str, where: str, path: str
+) -> tuple[ExcludePattern, ...] | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f'{where}: {key} must be a list of globs, e.g. {key} = ["legacy/"]')
+    try:
+        return exclude_patterns(value, os.path.dirname(path), display_path(path))
+    except ValueError as exc:
+        raise UsageError(f"{where}: {key}: {exc}") from None
+
+
+def _output_format(table: Mapping[str, Any], where: str) -> str | None:
+    if "output-format" not in table:
+        return None
+    value = table["output-format"]
+    if value not in OUTPUT_FORMATS:
+        hint = _did_you_mean(str(value), OUTPUT_FORMATS)
+        raise UsageError(
+            f"{where}: output-format must be one of {', '.join(OUTPUT_FORMATS)}, "
+            f"not {value!r}{hint}"
+        )
+    return value
 
 
 def _selectors(

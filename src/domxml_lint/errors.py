@@ -81,5 +81,12 @@ class InternalError(InputError):
     """A bug in domxml-lint or a plugin; the file is left untouched."""
 
 
+class FixNotWritten(InputError):
+    """A file was checked and fixed in memory, but the fixed file could not be written.
+
+    The file is unchanged, so its findings still stand and are reported.
+    """
+
+
 def _rebuild_input_error(cls, path, message, hint, line, column):
     return cls(path, message, hint=hint, line=line, column=column)

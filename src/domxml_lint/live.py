@@ -664,7 +664,7 @@ class LiveSession:
             # The secure XML keeps passwords that a redefinition must not drop.
             xml = self._xml(name, path, secure=fixing)
         except InputError as exc:
-            return FileResult(path, error=exc)
+            return FileResult(path, error=exc, kind="domain")
         result = process_document(path, xml.encode("utf-8"))
         if fixing and result.output is not None and result.error is None:
             try:

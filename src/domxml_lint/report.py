@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import attrs
 
-from .errors import InputError
+from .errors import FixNotWritten, InputError
 from .findings import Finding, Severity, pickled_as_tuple
 from .rule import Rule
 
@@ -32,17 +32,26 @@ class FileResult:
     diff: str | None = None
     notes: list[tuple[str, str]] = attrs.field(factory=list)
     unsafe: bool = False
-    fail_on: Severity = Severity.INFO
+    fail_on: Severity = Severity.WARNING  # config.DEFAULT_FAIL_ON
     host_skipped: tuple[str, ...] = ()
     #: Rules skipped because the domain's type or arch is not theirs: (domains label, count).
     not_applicable: tuple[tuple[str, int], ...] = ()
     output: bytes | None = attrs.field(default=None, repr=False)
     #: What was checked: ``file`` (a file or stdin) or ``domain`` (a live libvirt domain).
     kind: str = "file"
+    #: The text the findings point into, and its encoding, when a format shows lines.
+    source: bytes | None = attrs.field(default=None, repr=False)
+    encoding: str = "utf-8"
 
     @property
     def linted(self) -> bool:
-        return not self.skipped and self.error is None
+        """Whether the document was checked (its fix may still have failed to be written)."""
+        return not self.skipped and (self.error is None or self.fix_not_written)
+
+    @property
+    def fix_not_written(self) -> bool:
+        """Checked, but the fixed document could not be written: its findings still stand."""
+        return isinstance(self.error, FixNotWritten)
 
     def fixable(self, finding: Finding) -> bool:
         """Whether ``--fix`` would fix ``finding`` with this file's settings."""
@@ -75,6 +84,11 @@ class RunSummary(NamedTuple):
     #: How many of ``files`` (and of ``files_with_findings``) are live libvirt domains.
     domains: int = 0
     domains_with_findings: int = 0
+    #: Of ``errors``: how many are live domains.
+    domain_errors: int = 0
+    #: Checked, but their fixes could not be written (of them, live domains).
+    not_written: int = 0
+    domains_not_written: int = 0
 
 
 def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = None) -> RunSummary:
@@ -82,19 +96,26 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
 
     ``safe_fixable`` counts findings ``--fix`` would fix with each file's
     settings; ``unsafe_fixable`` those needing ``--unsafe-fixes`` on top.
+    ``errors`` counts documents that could not be checked; ``not_written``
+    those checked whose fixes could not be written.
     Host-aware rules skipped are counted once each, however many files skipped them.
     """
     files = findings = files_with_findings = safe = unsafe = fixed = errors = 0
-    domains = domains_with_findings = 0
+    domains = domains_with_findings = domain_errors = not_written = domains_not_written = 0
     skipped_codes: set[str] = set()
     for result in results:  # one pass: the summary of a 10,000-file run is on the clock too
         fixed += len(result.applied)
+        domain = result.kind == "domain"
         if result.error is not None:
-            errors += 1
+            if result.fix_not_written:
+                not_written += 1
+                domains_not_written += domain
+            else:
+                errors += 1
+                domain_errors += domain
         if not result.linted:
             continue
         files += 1
-        domain = result.kind == "domain"
         domains += domain
         skipped_codes.update(result.host_skipped)
         if not result.findings:
@@ -119,6 +140,9 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
         host_rules_skipped=len(skipped_codes) if host_rules_skipped is None else host_rules_skipped,
         domains=domains,
         domains_with_findings=domains_with_findings,
+        domain_errors=domain_errors,
+        not_written=not_written,
+        domains_not_written=domains_not_written,
     )
 
 
@@ -153,34 +177,53 @@ def plural(count: int, word: str) -> str:
 
 
 def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) -> str:
-    """``12 findings in 3 files (5 fixable with --fix, 2 more with --unsafe-fixes; ...)``."""
+    """One sentence: what was found in how many of the documents checked, then notes.
+
+    ``3 findings in 1 of 3 files (1 fixable with --fix, 2 more with --unsafe-fixes).``
+    With ``--fix``: ``1 finding left in 1 of 3 files (2 fixed; 1 fixable with
+    --unsafe-fixes).``; with ``--diff`` the same in the conditional ("would be").
+    Live libvirt domains are counted as domains, never as files.
+    """
+    checked = documents(summary.files, summary.domains)
+    left = ""
+    if fixing and summary.fixed:
+        left = " would be left" if dry_run else " left"
     if summary.findings == 0:
-        checked = _documents(summary.files, summary.domains)
-        head = f"No findings left in {checked}" if summary.fixed else f"No findings in {checked}"
+        head = f"No findings{left} in {checked}"
     else:
-        head = (
-            f"{plural(summary.findings, 'finding')} in "
-            f"{_documents(summary.files_with_findings, summary.domains_with_findings)}"
-        )
+        where = checked
+        if summary.files_with_findings < summary.files:
+            where = f"{summary.files_with_findings} of {checked}"
+        head = f"{plural(summary.findings, 'finding')}{left} in {where}"
     notes = []
     if summary.fixed:
         notes.append(f"{summary.fixed} {'would be fixed' if dry_run else 'fixed'}")
+    if summary.not_written:
+        where = documents(summary.not_written, summary.domains_not_written)
+        notes.append(f"fixes to {where} could not be written")
     fixable = []
-    if summary.safe_fixable and not fixing:
-        fixable.append(f"{summary.safe_fixable} fixable with --fix")
+    if summary.safe_fixable:
+        # After --fix, only fixes that conflicted past the last pass are left.
+        fixable.append(
+            f"{summary.safe_fixable} {'still fixable' if fixing else 'fixable'} with --fix"
+        )
     if summary.unsafe_fixable:
-        more = "more " if fixable else ""
-        fixable.append(f"{summary.unsafe_fixable} {more}with --unsafe-fixes")
+        if fixable:
+            fixable.append(f"{summary.unsafe_fixable} more with --unsafe-fixes")
+        elif fixing:
+            fixable.append(f"{summary.unsafe_fixable} fixable with --unsafe-fixes")
+        else:
+            fixable.append(f"{summary.unsafe_fixable} fixable with --fix --unsafe-fixes")
     if fixable:
         notes.append(", ".join(fixable))
     if summary.host_rules_skipped:
         notes.append(f"{plural(summary.host_rules_skipped, 'host-aware rule')} skipped: no --host")
     if summary.errors:
-        notes.append(f"{plural(summary.errors, 'file')} could not be checked")
+        notes.append(f"{documents(summary.errors, summary.domain_errors)} could not be checked")
     return head + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
-def _documents(total: int, domains: int) -> str:
+def documents(total: int, domains: int) -> str:
     """``3 files``, ``1 domain``, ``2 files and 1 domain`` (live libvirt domains are not files)."""
     files = total - domains
     if not domains:

@@ -19,9 +19,9 @@ from typing import NamedTuple, NoReturn
 
 from .config import FileSettings
 from .document import Document, sniff_root_name
-from .errors import DomxmlLintError, InputError, UsageError
+from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .fileio import read_file, write_atomic
-from .fixer import fix_document
+from .fixer import Span, fix_document
 from .plan import RunPlan
 from .report import FileResult
 
@@ -37,6 +37,8 @@ class Mode(NamedTuple):
 
     fix: bool = False
     diff: bool = False
+    #: Keep each document's text in its result, for formats that show lines (full, rdjson).
+    keep_source: bool = False
 
     @property
     def fixing(self) -> bool:
@@ -79,22 +81,32 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
             return _skip(result, doc.root.tag)
         linter = plan.linter(settings)
         result.host_skipped = linter.skipped_codes
+        if mode.keep_source:
+            result.source, result.encoding = data, doc.encoding
         if not mode.fixing:
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
             result.not_applicable = checked.not_applicable
             return result
         fixed = fix_document(doc, linter, unsafe=settings.unsafe_fixes)
+        if mode.keep_source:
+            result.source = fixed.data  # what the remaining findings point into
         result.findings = list(fixed.remaining)
         result.applied = list(fixed.applied)
         result.changed = fixed.changed
         if fixed.changed and mode.diff:
-            result.diff = unified_diff(task.shown, doc, fixed.data)
+            result.diff = unified_diff(task.shown, doc, fixed.data, fixed.kept)
         elif fixed.changed and in_memory:
             result.output = fixed.data
         elif fixed.changed:
-            # expected: refuse to overwrite a file that changed since it was read
-            write_atomic(task.path, fixed.data, expected=data)
+            try:
+                # expected: refuse to overwrite a file that changed since it was read
+                write_atomic(task.path, fixed.data, expected=data)
+            except InputError as exc:
+                # Nothing was written, so the file's findings all still stand.
+                result.findings, result.applied, result.changed = list(fixed.found), [], False
+                result.source = data if mode.keep_source else None
+                result.error = FixNotWritten(exc.path, exc.message, hint=exc.hint)
     except InputError as exc:
         result.error = exc
         result.findings = []
@@ -114,13 +126,12 @@ def _skip(result: FileResult, root: str | None) -> FileResult:
     return result
 
 
-def unified_diff(path: str, doc: Document, new: bytes) -> str:
-    import difflib  # only with --diff
+def unified_diff(path: str, doc: Document, new: bytes, kept: Sequence[Span]) -> str:
+    """The fix as a unified diff; ``kept``: the bytes it left alone (``FixResult.kept``)."""
+    from .linediff import fix_diff  # only with --diff
 
-    old_lines = doc.data.decode(doc.encoding, "replace").splitlines(keepends=True)
-    new_lines = new.decode(doc.encoding, "replace").splitlines(keepends=True)
     name = path.lstrip("/")
-    lines = difflib.unified_diff(old_lines, new_lines, f"a/{name}", f"b/{name}")
+    lines = fix_diff(doc.data, new, doc.encoding, kept, f"a/{name}", f"b/{name}")
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )

@@ -1,7 +1,11 @@
-"""Output formats: text, json, sarif, github and junit, from one :class:`~domxml_lint.report.Run`.
+"""Output formats, from one :class:`~domxml_lint.report.Run`.
 
 Each format module has ``write(run, stream, options)``. Formats write findings
 only; errors also go to stderr, one line each, from the command line.
+
+``text`` is ``concise`` (one line per finding): what pre-commit, editors'
+problem matchers and scripts read; ``full`` adds the source line with a caret
+under the finding, as ruff's default output does.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from typing import NamedTuple, TextIO
 
 from ..report import Run
 
-FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "full", "json", "sarif", "github", "gitlab", "junit", "rdjson")
+#: Formats for people: a summary line, colour on a terminal, --diff and --statistics.
+HUMAN = ("text", "concise", "full")
+#: Formats that need the linted text to show lines or convert columns.
+NEED_SOURCE = ("full", "rdjson")
+_MODULES = {"text": "text", "concise": "text"}
 
 
 class OutputOptions(NamedTuple):
@@ -30,7 +39,7 @@ def write(fmt: str, run: Run, stream: TextIO, options: OutputOptions) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}")
     # Only the chosen format's module is imported (sarif alone costs ~6 ms).
-    module = importlib.import_module(f"{__name__}.{fmt}")
+    module = importlib.import_module(f"{__name__}.{_MODULES.get(fmt, fmt)}")
     module.write(run, stream, options)
 
 
@@ -66,3 +75,11 @@ def relative_path(path: str, root: str) -> str | None:
 
 def rules_by_code(run: Run) -> dict:
     return {r.code: r for r in run.rules}
+
+
+def display_path(result, root: str) -> str:
+    """Where a result is, for machine formats: repository-relative for files in the
+    repository, as given otherwise (absolute paths, stdin, live domains)."""
+    if result.kind == "domain" or result.path == "-":
+        return result.path
+    return relative_path(result.path, root) or result.path

@@ -35,18 +35,23 @@ def command(level: str, message: str, **properties: object) -> str:
 
 
 def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
+    root = options.root or os.getcwd()
     for result in run.results:
-        path = relative_path(result.path, options.root or os.getcwd()) or result.path
+        # A live libvirt domain is no file in the repository: its annotations carry no
+        # file=, and their message starts with where the finding is.
+        domain = result.kind == "domain"
+        path = None if domain else relative_path(result.path, root) or result.path
         for finding in result.findings:
+            where = f"{result.path}:{finding.line}:{finding.column}: " if domain else ""
             stream.write(
                 command(
                     LEVEL[finding.severity],
-                    finding.message,
+                    where + finding.message,
                     file=path,
-                    line=finding.line,
-                    col=finding.column,
-                    endLine=finding.end_line,
-                    endColumn=finding.end_column,
+                    line=None if domain else finding.line,
+                    col=None if domain else finding.column,
+                    endLine=None if domain else finding.end_line,
+                    endColumn=None if domain else finding.end_column,
                     title=f"{finding.code} {finding.name}",
                 )
                 + "\n"
@@ -54,14 +59,18 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
         if result.error is not None:
             error = result.error
             message = error.message + (f" ({error.hint})" if error.hint else "")
+            title = "fix not written" if result.fix_not_written else "file not checked"
+            if domain:
+                message = f"{result.path}: {message}"
+                title = title.replace("file", "domain")
             stream.write(
                 command(
                     "error",
                     message,
                     file=path,
-                    line=error.line,
-                    col=error.column,
-                    title="domxml-lint: file not checked",
+                    line=None if domain else error.line,
+                    col=None if domain else error.column,
+                    title=f"domxml-lint: {title}",
                 )
                 + "\n"
             )

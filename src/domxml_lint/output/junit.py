@@ -23,14 +23,18 @@ def junit_tree(run: Run) -> etree._Element:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for result in run.results:
         counts["tests"] += 1
+        # A live libvirt domain is no file: its test case has a name but no file attribute.
+        file_attribute = {} if result.kind == "domain" else {"file": result.path}
         case = _child(
-            suite, "testcase", classname="domxml-lint", name=result.path, file=result.path
+            suite, "testcase", classname="domxml-lint", name=result.path, **file_attribute
         )
         if result.error is not None:
             counts["errors"] += 1
             problem = str(result.error)
-            _child(case, "error", problem, message=problem, type="input-error")
-            continue
+            kind = "fix-not-written" if result.fix_not_written else "input-error"
+            _child(case, "error", problem, message=problem, type=kind)
+            if not result.linted:
+                continue
         if result.skipped:
             counts["skipped"] += 1
             _child(case, "skipped", message=result.skip_reason or "not a domain definition")

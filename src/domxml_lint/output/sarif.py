@@ -80,37 +80,54 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[-_]", name))
 
 
+def document_location(result: FileResult, finding: Finding, root: str) -> dict:
+    """Where a finding is: a region of a file, or, for a live libvirt domain (which is no
+    file in any repository), the domain as a logical location with the line and column
+    of its ``virsh dumpxml --inactive`` text."""
+    element = {"fullyQualifiedName": finding.path, "kind": "element"}
+    if result.kind == "domain":
+        return {
+            "logicalLocations": [domain_location(result.path), element],
+            "properties": {"line": finding.line, "column": finding.column},
+        }
+    return {
+        "physicalLocation": {
+            "artifactLocation": artifact_location(result.path, root),
+            "region": {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+                "endLine": finding.end_line,
+                "endColumn": finding.end_column,
+            },
+        },
+        "logicalLocations": [element],
+    }
+
+
+def domain_location(shown: str) -> dict:
+    """A live libvirt domain, ``URI/domain/NAME``, as a SARIF logical location."""
+    name = shown.rpartition("/domain/")[2] or shown
+    return {"name": name, "fullyQualifiedName": shown, "kind": "resource"}
+
+
 def result_object(result: FileResult, finding: Finding, index: dict[str, int], root: str) -> dict:
-    location = artifact_location(result.path, root)
     item: dict = {
         "ruleId": finding.code,
         "level": LEVEL[finding.severity],
         "message": {"text": finding.message},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": location,
-                    "region": {
-                        "startLine": finding.line,
-                        "startColumn": finding.column,
-                        "endLine": finding.end_line,
-                        "endColumn": finding.end_column,
-                    },
-                },
-                "logicalLocations": [{"fullyQualifiedName": finding.path, "kind": "element"}],
-            }
-        ],
+        "locations": [document_location(result, finding, root)],
     }
     if finding.code in index:
         item["ruleIndex"] = index[finding.code]
-    if finding.fix is not None and finding.fix.edits:
+    # A live domain is no artifact to replace bytes in; --fix redefines it instead.
+    if finding.fix is not None and finding.fix.edits and result.kind != "domain":
         safety = "safe" if finding.fix.is_safe else "unsafe: review it"
         item["fixes"] = [
             {
                 "description": {"text": f"{finding.fix.title} ({safety})"},
                 "artifactChanges": [
                     {
-                        "artifactLocation": location,
+                        "artifactLocation": artifact_location(result.path, root),
                         "replacements": [
                             {
                                 "deletedRegion": {
@@ -132,8 +149,11 @@ def notification(result: FileResult, error: InputError, root: str) -> dict:
     item: dict = {
         "level": "error",
         "message": {"text": str(error)},
-        "descriptor": {"id": "file-not-checked"},
+        "descriptor": {"id": "fix-not-written" if result.fix_not_written else "file-not-checked"},
     }
+    if result.kind == "domain":
+        item["locations"] = [{"logicalLocations": [domain_location(result.path)]}]
+        return item
     physical: dict = {"artifactLocation": artifact_location(result.path, root)}
     if error.line is not None and error.line >= 1:
         region: dict = {"startLine": error.line}

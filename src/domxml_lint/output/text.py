@@ -1,4 +1,4 @@
-"""Human-readable output: ``path:line:col: CODE [*] message (name)`` and a summary line."""
+"""``concise`` (also ``text``): ``path:line:col: CODE [*] message (name)`` and a summary line."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
                     )
         if options.show_fixes and run.fixing:
             write_fixed(run, stream)
+    write_summary(run, stream, options)
+
+
+def write_summary(run: Run, stream: TextIO, options: OutputOptions) -> None:
     if options.quiet:
         return
     summary = summarize(run.results)
