@@ -22,6 +22,7 @@ ADVICE = """<domain type='kvm'>
   <memory unit='GiB'>4</memory>
   <vcpu>4</vcpu>
   <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/></features>
   <devices>
     <interface type='network'>
       <source network='default'/>

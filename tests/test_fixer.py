@@ -122,7 +122,7 @@ SCSI_CONTROLLER = b"""<domain type='kvm'>
   <memory unit='GiB'>4</memory>
   <vcpu placement='static'>4</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='pc-i440fx-4.2'>hvm</type>
   </os>
   <devices>
     <disk type='file' device='disk'>

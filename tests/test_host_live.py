@@ -101,8 +101,8 @@ def _domain(name: str, *, io: str | None = "native", extra: str = "") -> str:
         f"    </disk>{extra}"
     )
     memory = "<memory unit='MiB'>1024</memory>"
-    return domain(name=name, memory=memory, os="<os><type arch='x86_64'>hvm</type></os>",
-                  devices=disk)  # fmt: skip
+    os = "<os><type arch='x86_64'>hvm</type></os>\n  <features><acpi/></features>"
+    return domain(name=name, memory=memory, os=os, devices=disk)  # fmt: skip
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -236,6 +236,7 @@ NODE = """<node>
     <memory>1048576</memory>
     <vcpu>2</vcpu>
     <os><type arch='x86_64'>hvm</type></os>
+    <features><acpi/></features>
     <devices>
       <disk type='file' device='disk'>
         <driver name='qemu' type='raw' io='native'/>

@@ -173,6 +173,21 @@ def test_kvm_guest_on_a_host_without_kvm(tmp_path):
     assert codes(emulated, host, "guest-type-unsupported-by-host") == []
 
 
+@pytest.mark.parametrize(
+    "host_arch,guest_arch,runs",
+    [("x86_64", "i686", True), ("aarch64", "armv7l", True), ("ppc64le", "ppc64", True),
+     ("ppc64", "ppc64le", True), ("x86_64", "armv7l", False), ("i686", "x86_64", False)],
+)  # fmt: skip
+def test_a_host_arch_runs_its_native_guest_arches(tmp_path, host_arch, guest_arch, runs):
+    """libvirt runs i686 guests with qemu-system-x86_64 (virQEMUCapsGuestIsNative), so a
+    snapshot listing only x86_64 guests still runs them; libvirt's own x86-kvm-32-on-64."""
+    caps = QEMU_ONLY_CAPS.replace("x86_64", host_arch).replace("'qemu'", "'kvm'")
+    (tmp_path / "caps.xml").write_text(caps)
+    guest = probe("").replace(b"arch='x86_64'", f"arch='{guest_arch}'".encode())
+    found = codes(guest, load_host(tmp_path / "caps.xml"), "guest-type-unsupported-by-host")
+    assert found == ([] if runs else ["DX645"])
+
+
 def test_guest_types_unknown_to_the_snapshot_are_a_note(tmp_path):
     (tmp_path / "caps.xml").write_text(QEMU_ONLY_CAPS.replace("<guest>", "<!--").replace(
         "</guest>", "-->"))  # fmt: skip

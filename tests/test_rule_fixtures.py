@@ -4,11 +4,14 @@ Convention, per rule directory:
 - ``trigger*.xml``: must produce at least one finding of the rule;
 - ``clean*.xml``: must produce none of the rule;
 - ``trigger*.fixed.xml``: for a rule with a fix, the exact bytes after fixing
-  that trigger with only this rule selected (unsafe fixes included);
+  that trigger with only this rule selected (unsafe fixes included); a trigger
+  named ``*-no-fix.xml`` is one where the rule must offer no fix;
 - ``hosts.txt`` (optional): host snapshot files, relative to fixtures/xml/hosts,
   one per line, loaded for every fixture of the directory;
 - ``select.txt`` (optional): more rules to run beside this one, one per line
   (unused-suppression needs the rules its comments name);
+- ``versions.txt`` (optional): ``libvirt-version = 9.0.0`` / ``qemu-version = 3.1.0``
+  lines, for rules whose check follows the release;
 - ``findings.snap``: every finding of those rules on every fixture (line, column,
   code and message), so that a change of wording or position is a reviewed diff.
   Rewrite it with ``python -m pytest tests/test_rule_fixtures.py --update-snapshots``.
@@ -51,7 +54,18 @@ def _host_for(rule_name: str):
 def _linter(rule_name: str):
     listing = RULE_FIXTURES / rule_name / "select.txt"
     extra = listing.read_text().split() if listing.exists() else []
-    return build_linter(select=[rule_name, *extra], host=_host_for(rule_name))
+    return build_linter(
+        select=[rule_name, *extra], host=_host_for(rule_name), **_versions(rule_name)
+    )
+
+
+def _versions(rule_name: str) -> dict[str, str]:
+    """``versions.txt``: ``libvirt-version = 9.0.0`` / ``qemu-version = 3.1.0`` lines."""
+    listing = RULE_FIXTURES / rule_name / "versions.txt"
+    if not listing.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in listing.read_text().splitlines() if "=" in line)
+    return {key.strip().replace("-", "_"): value.strip() for key, value in pairs}
 
 
 def _cases(prefix: str):
@@ -121,7 +135,23 @@ def test_findings_match_snapshot(rule, update_snapshots):
     )
 
 
-@pytest.mark.parametrize("rule,path", [c for c in _cases("trigger") if c.values[0].fix is not None])
+def _fixed_cases():
+    """Triggers of rules with a fix, but ``*-no-fix.xml`` ones: the rule offers none there."""
+    cases = [c for c in _cases("trigger") if c.values[0].fix is not None]
+    return [c for c in cases if "-no-fix" not in c.values[1].name]
+
+
+@pytest.mark.parametrize(
+    "rule,path",
+    [c for c in _cases("trigger") if "-no-fix" in c.values[1].name],
+)
+def test_no_fix_fixture_fires_without_a_fix(rule, path):
+    doc = Document.parse(path.read_bytes(), str(path))
+    mine = [f for f in _linter(rule.name).check(doc).findings if f.code == rule.code]
+    assert mine and all(f.fix is None for f in mine)
+
+
+@pytest.mark.parametrize("rule,path", _fixed_cases())
 def test_fix_matches_snapshot_and_is_minimal(rule, path):
     original = path.read_bytes()
     expected_path = path.with_name(path.stem + ".fixed.xml")

@@ -164,3 +164,22 @@ def test_fixes_keep_definitions_libvirt_accepts(conn, trigger, fixed):
     for validate in (False, True):
         if _define(conn, trigger, validate=validate) is None:
             assert _define(conn, fixed, validate=validate) is None, (validate, fixed.name)
+
+
+def test_virtio_pmem_without_access_is_shared_by_libvirt(conn):
+    """virtio-mem-invalid (DX342) judges access= as libvirt does: absent means shared."""
+    clean = RULE_FIXTURES / "virtio-mem-invalid" / "clean-pmem-default-access.xml"
+    text = clean.read_text().replace("type='kvm'", "type='test'")
+    text = text.replace("machine='pc-q35-8.2'", "")
+    assert not _findings("virtio-mem-invalid", clean)
+    import libvirt
+
+    for access, accepted in (("", True), (" access='shared'", True), (" access='private'", False)):
+        xml = text.replace("model='virtio-pmem'", f"model='virtio-pmem'{access}")
+        try:
+            conn.defineXML(xml).undefine()
+            outcome = True
+        except libvirt.libvirtError as exc:
+            outcome = False
+            assert "shared access mode required for virtio-pmem device" in str(exc)
+        assert outcome is accepted, access

@@ -49,3 +49,50 @@ def test_the_snapshot_fills_what_the_config_leaves_open():
     named = Versions(Version(8, 0, 0))
     assert versions_for(named, host).libvirt == Version(8, 0, 0)
     assert versions_for(named, None) == named
+
+
+def test_memory_hotplug_without_numa_follows_the_libvirt_version():
+    """DX341: before 9.6 libvirt refused <maxMemory> without guest NUMA; since then
+    `virsh define` adds a node itself, except on s390-ccw machines."""
+    from domxml_lint import lint
+    from samples import GIB_4, domain
+
+    hotplug = domain(
+        "  <maxMemory slots='4' unit='GiB'>8</maxMemory>", memory=GIB_4, machine="pc-q35-8.2"
+    )
+    refused = "At least one numa node has to be configured when enabling memory hotplug"
+
+    def messages(text: str, version: str | None) -> list[str]:
+        return [f.message for f in lint(text, select="DX341", libvirt_version=version)]
+
+    assert any(refused in m for m in messages(hotplug, "9.5.0"))
+    assert not messages(hotplug, "9.6.0") and not messages(hotplug, None)
+    s390 = hotplug.replace(
+        "arch='x86_64' machine='pc-q35-8.2'", "arch='s390x' machine='s390-ccw-virtio'"
+    )
+    assert any(refused in m for m in messages(s390, None))
+
+
+def test_migration_cache_follows_the_qemu_version():
+    """DX801: only a QEMU without drop-cache (before 4.0) makes the cache mode block migration."""
+    from domxml_lint import lint
+    from helpers import RULE_FIXTURES
+
+    trigger = (RULE_FIXTURES / "migration-unsafe-cache" / "trigger.xml").read_text()
+    old = [f.code for f in lint(trigger, select="DX801", qemu_version="3.1.0")]
+    assert old and set(old) == {"DX801"}
+    assert lint(trigger, select="DX801", qemu_version="4.0.0") == []
+    assert lint(trigger, select="DX801") == []  # unknown: the newest behaviour
+
+
+def test_virtio_scsi_queues_on_a_machine_alias_follow_the_qemu_version():
+    """DX408: an alias (q35) is QEMU's newest machine, which sizes virtio-scsi queues itself
+    from QEMU 5.2 on; only an older QEMU leaves them at one."""
+    from domxml_lint import lint
+    from helpers import RULE_FIXTURES
+
+    alias = RULE_FIXTURES / "virtio-scsi-queues-missing" / "trigger-unversioned-machine.xml"
+    text = alias.read_text()
+    assert [f.code for f in lint(text, select="DX408", qemu_version="5.1.0")] == ["DX408"]
+    assert lint(text, select="DX408", qemu_version="5.2.0") == []
+    assert lint(text, select="DX408") == []

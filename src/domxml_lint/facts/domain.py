@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .._lazy import lazy
@@ -23,6 +25,10 @@ QEMU_VIRT_TYPES = frozenset({"kvm", "qemu", "hvf"})
 ACCELERATED_VIRT_TYPES = frozenset({"kvm", "hvf"})
 #: Device models that make a device virtio (disks, NICs, controllers, ...).
 VIRTIO_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"})
+#: Machine types named with the QEMU release that introduced them: ``pc-q35-8.2``.
+_VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(\d+)$")
+#: Unversioned names QEMU resolves to its newest machine of the family.
+MACHINE_ALIASES = frozenset({"pc", "q35", "virt", "pseries", "s390-ccw-virtio"})
 X86_ARCHES = frozenset({"i686", "x86_64"})
 ARM_ARCHES = frozenset({"armv6l", "armv7l", "aarch64"})
 
@@ -63,6 +69,17 @@ class DomainBase:
     @lazy
     def machine(self) -> str | None:
         return None if self.os_type is None else self.os_type.get("machine")
+
+    @lazy
+    def machine_version(self) -> tuple[int, int] | None:
+        """The QEMU release a versioned machine type names (``pc-q35-8.2``: (8, 2))."""
+        match = _VERSIONED_MACHINE.match(self.machine or "")
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    @lazy
+    def machine_is_newest(self) -> bool:
+        """No machine, or an alias (``q35``, ``virt``): QEMU's newest machine of the family."""
+        return not self.machine or self.machine in MACHINE_ALIASES
 
     @lazy
     def is_x86(self) -> bool:

@@ -32,6 +32,17 @@ def _frozen_mapping(value: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> Map
 
 # -- capabilities ------------------------------------------------------------------------
 
+PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
+
+
+def runs_natively(host_arch: str, guest_arch: str) -> bool:
+    """libvirt's ``virQEMUCapsGuestIsNative``: a guest arch the host arch's QEMU runs as is."""
+    if host_arch == guest_arch:
+        return True
+    if (host_arch, guest_arch) in (("x86_64", "i686"), ("aarch64", "armv7l")):
+        return True
+    return host_arch in PPC64_ARCHES and guest_arch in PPC64_ARCHES
+
 
 @attrs.frozen(slots=True)
 class HostCpu:
@@ -260,6 +271,17 @@ class Capabilities:
         return tuple(
             g for g in self.guests if g.arch == arch and (os_type is None or g.os_type == os_type)
         )
+
+    def guests_running(self, arch: str, os_type: str | None = "hvm") -> tuple[GuestCaps, ...]:
+        """The entries that run ``arch`` guests: its own, else the host arch's when that arch
+        runs it natively (``virQEMUCapsGuestIsNative``: i686 on x86_64, armv7l on aarch64,
+        ppc64 and ppc64le on each other). libvirt then uses the host arch's emulator
+        (``virQEMUCapsFindBinaryForArch``), so a snapshot listing only x86_64 guests still
+        runs i686 ones."""
+        own = self.guests_for(arch, os_type)
+        if own or self.arch is None or not runs_natively(self.arch, arch):
+            return own
+        return self.guests_for(self.arch, os_type)
 
     def max_guest_cpus(self, virt_type: str | None, arch: str | None, machine: str) -> int | None:
         """``maxCpus`` of ``machine`` (alias or canonical name) for a guest, if listed."""

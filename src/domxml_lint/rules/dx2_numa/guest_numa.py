@@ -15,7 +15,7 @@ from .._wording import vcpu_list
 @rule(
     code="DX206",
     name="numa-cell-splits-socket",
-    severity="error",
+    severity="warning",
     summary="One socket's vCPUs land in more than one guest NUMA cell",
     triggers=("cell",),
     domains=QEMU,
@@ -32,9 +32,10 @@ def numa_cell_splits_socket(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Why is this bad?
     Real hardware never splits a socket (or a core's threads) across NUMA
-    nodes. The guide warns that a guest whose socket is split this way may
-    fail to boot; Linux guests that do boot report a broken scheduler
-    topology, and QEMU warns that it "can cause OSes like Linux to misbehave".
+    nodes. libvirt and QEMU accept it (QEMU only warns that it "can cause OSes
+    like Linux to misbehave"), so this is a warning, not an error; but the
+    guide warns that a guest whose socket is split this way may fail to boot,
+    and Linux guests that do boot report a broken scheduler topology.
 
     ## Example
     ```xml
@@ -253,7 +254,8 @@ def numa_cells_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guest NUMA cells whose `cpus` together do not name every vCPU
-    below the `<vcpu>` count.
+    below the `<vcpu>` count, on guests with two or more cells (with one cell,
+    cell 0 is where the rest belong anyway).
 
     ## Why is this bad?
     Since libvirt 6.5 the QEMU driver silently adds every vCPU no cell names
@@ -300,6 +302,8 @@ def numa_cells_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     numa = facts.guest_numa
     if numa is None or not numa.valid or not numa.uncovered:
         return
+    if len(numa.cells) == 1:
+        return  # cell 0 is the only cell: where libvirt puts them is where they belong
     cell0 = numa.cells_by_id[0]
     current = (
         cell0.cpus.ids if cell0.cpus is not None and cell0.cpus.ids is not None else frozenset()

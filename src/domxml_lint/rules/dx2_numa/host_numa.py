@@ -500,8 +500,24 @@ def guest_exceeds_host_node(ctx: RuleContext) -> Iterator[Finding]:
     if not (too_many or too_big):
         return
     parts = []
-    if too_many:
-        parts.append(f"{vcpus} vCPUs (the largest node has {largest_cpus} CPUs)")
+    current = facts.vcpus.current
+    # Only the maximum exceeds a node: the guest fits today and outgrows it on hotplug.
+    only_at_maximum = (
+        too_many and not too_big and current is not None and current <= largest_cpus
+    )
+    if only_at_maximum:
+        assert facts.vcpus.element is not None  # the counts came from it
+        yield ctx.finding(
+            facts.vcpus.element,
+            f"the guest's {current} vCPUs at boot fit a host node, but it can grow to {vcpus} "
+            f"(the largest node has {largest_cpus} CPUs) and is not bound to host nodes nor "
+            "has NUMA cells: once vCPUs are added its threads spread over nodes; bind it to "
+            "one node, or give it a NUMA topology that mirrors the host's",
+        )
+        return
+    if too_many and vcpus is not None:
+        online = f", {current} online at boot" if current is not None and current < vcpus else ""
+        parts.append(f"{vcpus} vCPUs{online} (the largest node has {largest_cpus} CPUs)")
     if memory is not None and largest_memory is not None and too_big:
         parts.append(
             f"{format_kib(memory)} of memory (the largest node has {approx_kib(largest_memory)})"

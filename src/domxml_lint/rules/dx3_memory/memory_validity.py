@@ -99,7 +99,8 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     Checks the memory sizes against each other: `<maxMemory slots>` needs a
     size, and `<maxMemory>` must not be below `<memory>`; memory devices (DIMMs,
     virtio-mem ...) must fit in `<memory>` when there is no guest NUMA; memory
-    hotplug on a QEMU guest (other than ppc64) needs a guest NUMA topology; the
+    hotplug on a QEMU guest (other than ppc64) needs a guest NUMA topology
+    before libvirt 9.6; the
     QEMU driver does not support `<memtune><min_guarantee>`.
 
     ## Why is this bad?
@@ -111,7 +112,9 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     must be equal or greater than the actual memory size", "Total size of
     memory devices exceeds the total memory size" (all proven on libvirt 9.0),
     "At least one numa node has to be configured when enabling memory
-    hotplug", "Parameter 'min_guarantee' not supported by QEMU."
+    hotplug" (up to libvirt 9.5; since 9.6 `virsh define` adds a NUMA node
+    itself, except on s390-ccw machines, so this follows `libvirt-version`),
+    "Parameter 'min_guarantee' not supported by QEMU."
 
     ## Example
     ```xml
@@ -166,15 +169,16 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
             'exceeds the total memory size")',
         )
     hotplug = max_memory is not None and max_memory.kib
+    # Since 9.6 libvirt adds a NUMA node itself on define (qemuDomainDefNumaAutoAdd),
+    # except on s390-ccw machines; ppc64 pSeries hotplugs without NUMA.
+    adds_node = ctx.libvirt_at_least(9, 6) and not (facts.machine or "").startswith("s390-ccw")
+    pseries = facts.arch in ("ppc64", "ppc64le")
     if (
         max_memory is not None
         and hotplug
         and not facts.numa_cells
-        and facts.arch
-        not in (
-            "ppc64",
-            "ppc64le",
-        )
+        and not pseries
+        and not adds_node
     ):
         yield ctx.finding(
             max_memory.element,
@@ -205,7 +209,8 @@ def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
     Checks `<memory model='virtio-mem'>`: `requested` must not exceed `size`,
     `block` must be a power of two of at least 2 MiB (x86), and `requested`
     a multiple of `block`. Checks `<memory model='virtio-pmem'>`: it needs a
-    `<source><path>`, `access='shared'` and no target NUMA node.
+    `<source><path>`, no access mode but `shared` (libvirt makes one without
+    `access` shared itself) and no target NUMA node.
 
     ## Why is this bad?
     libvirt refuses the definition (all proven on libvirt 9.0): "requested size
@@ -255,11 +260,13 @@ def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
         elif device.model == "virtio-pmem":
             if not device.path:
                 yield ctx.finding(element, "path is required for model 'virtio-pmem'")
-            if device.access != "shared":
+            # Without access= libvirt defaults virtio-pmem to shared
+            # (virDomainMemoryDefPostParse): only another explicit mode is refused.
+            if device.access is not None and device.access != "shared":
                 yield ctx.finding(
                     element,
                     "shared access mode required for virtio-pmem device (access='shared')",
-                    attribute="access" if device.access else None,
+                    attribute="access",
                 )
             node = element.find("target/node")
             if device.node is not None and node is not None:

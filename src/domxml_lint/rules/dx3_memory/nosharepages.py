@@ -16,7 +16,7 @@ MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access
     name="nosharepages-missing",
     severity="info",
     summary="A pinned or hugepage-backed guest without <nosharepages/> (KSM merging)",
-    fix="safe",
+    fix="unsafe",
     triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
     domains=QEMU,
 )
@@ -52,10 +52,11 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     ```
 
     ## Fix safety
-    Safe: `<nosharepages/>` only tells QEMU not to mark the guest's memory
-    mergeable; the guest starts wherever it started before and sees no
-    difference. It costs host memory only when the host relied on KSM to
-    overcommit. The fix adds it to `<memoryBacking>`, creating
+    Unsafe: `<nosharepages/>` tells QEMU not to mark the guest's memory
+    mergeable, so KSM stops sharing its pages: the guest sees no difference,
+    but the host's memory use grows by whatever KSM had merged, and a host that
+    relied on KSM to overcommit can run short of memory. Only the host's
+    administrator can tell. The fix adds it to `<memoryBacking>`, creating
     `<memoryBacking>` (after the memory elements) when the guest has none.
 
     ## Source
@@ -91,5 +92,5 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
         where,
         f"{why} guest without <nosharepages/>: KSM scans and merges its memory, costing CPU "
         "and latency, and can merge pages across NUMA nodes",
-        fix=ctx.safe_fix("Add <nosharepages/> to <memoryBacking>", edit),
+        fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edit),
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from ...facts import VIRTIO_SCSI_MODELS, child
+from ...facts import VIRTIO_SCSI_MODELS, Controller, child
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
@@ -16,7 +15,6 @@ EMULATED_DISK_BUSES = frozenset({"ide", "sata", "usb"})
 
 #: SCSI controller models that are virtio-scsi.
 #: Upstream machine types that carry a QEMU version: pc-q35-8.2, pc-i440fx-5.2, virt-6.0, ...
-_VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(\d+)$")
 
 
 #: From these machine versions on, QEMU gives virtio-scsi-pci one queue per vCPU by itself.
@@ -29,20 +27,21 @@ def controller_label(controller, kind: str = "SCSI") -> str:
     return f"{kind} controller{index}"
 
 
-def machine_version(machine: str | None) -> tuple[int, int] | None:
-    match = _VERSIONED_MACHINE.match(machine or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def qemu_sizes_queues_itself(facts, controller) -> bool:
+def qemu_sizes_queues_itself(ctx: RuleContext, controller: Controller) -> bool:
     """Whether QEMU already gives this virtio-scsi controller one queue per vCPU.
 
     QEMU 5.2 made ``num_queues`` default to the vCPU count for virtio-scsi-pci;
-    older machine types keep 1 through ``hw_compat_5_1``. Only a PCI transport
-    on a versioned machine type that is new enough qualifies.
+    older machine types keep 1 through ``hw_compat_5_1``. A PCI transport on a
+    machine type of 5.2 or later qualifies: a versioned one, or an alias (``q35``)
+    or no machine at all, which QEMU resolves to its newest (5.2 or later for every
+    QEMU libvirt 9.x and 10.x support; the configured ``qemu-version`` decides).
     """
-    version = machine_version(facts.machine)
-    if version is None or version < AUTO_QUEUES_SINCE:
+    facts = ctx.facts
+    version = facts.machine_version
+    if version is not None:
+        if version < AUTO_QUEUES_SINCE:
+            return False
+    elif not (facts.machine_is_newest and ctx.qemu_at_least(*AUTO_QUEUES_SINCE)):
         return False
     if (facts.arch or "").startswith("s390"):
         return False
@@ -223,7 +222,7 @@ def virtio_scsi_queues_missing(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if controller.driver_attr("queues") is not None:
             continue
-        if qemu_sizes_queues_itself(ctx.facts, controller):
+        if qemu_sizes_queues_itself(ctx, controller):
             ctx.note(
                 f"{controller_label(controller)}: machine '{ctx.facts.machine}' already "
                 "gives virtio-scsi-pci one queue per vCPU"

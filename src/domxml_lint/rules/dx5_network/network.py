@@ -194,10 +194,20 @@ def net_multiqueue_missing(ctx: RuleContext) -> Iterator[Finding]:
         if iface.driver_attr("queues") is not None:
             continue
         queues = min(vcpus, MAX_TAP_QUEUES)  # queue_limit() of a tap NIC
+        current = ctx.facts.vcpus.current
+        online = ""
+        if current is not None and current < vcpus:
+            # Queues cannot be added while the NIC is up, so they are sized for the most
+            # vCPUs the guest can have, not for those online at boot.
+            online = (
+                f" ({current} online at boot; sized for the maximum because queues cannot "
+                "grow while the interface is up)"
+            )
         yield ctx.finding(
             iface.driver if iface.driver is not None else iface.element,
             f"virtio {interface_label(iface)} has a single queue pair for {vcpus} vCPUs; "
-            f"queues='{queues}' lets the guest send and receive on several vCPUs at once",
+            f"queues='{queues}'{online} lets the guest send and receive on several vCPUs at "
+            "once",
             fix=ctx.unsafe_fix(f"Set queues='{queues}'", _set_queues(ctx, iface, queues)),
         )
 
@@ -239,9 +249,12 @@ def net_queues_exceed_vcpus(ctx: RuleContext) -> Iterator[Finding]:
     ```
 
     ## Fix safety
-    Safe: fewer queues is always accepted, and the guest driver adapts to the
-    queue count the device offers. The fix sets `queues` to the vCPU count,
-    and at most 256 on a tap device.
+    Safe, on tap devices (`network`, `bridge`, `direct`, `ethernet`): fewer
+    queues is always accepted, and the guest driver adapts to the queue count
+    the device offers. The fix sets `queues` to the vCPU count, and at most 256.
+    No fix on `vhostuser` and `vdpa` interfaces: their back end (a userspace
+    switch, the vDPA NIC) provides the queues, and a count that does not match
+    it can keep the interface from starting.
 
     ## Source
     Guide 5.4.2 (queues equal to the vCPU count perform best) and 5.4.2.1 (N
@@ -256,9 +269,12 @@ def net_queues_exceed_vcpus(ctx: RuleContext) -> Iterator[Finding]:
         limit = queue_limit(iface, vcpus)
         if iface.driver is None or queues is None or limit is None or queues <= limit:
             continue
-        fix = ctx.safe_fix(
-            f"Set queues='{limit}'", ctx.edit.set_attribute(iface.driver, "queues", str(limit))
-        )
+        fix = None
+        if iface.type in TAP_INTERFACE_TYPES:
+            # On vhost-user and vDPA the back end (a switch, the NIC) provides the
+            # queues: fewer may not match it, so only a tap device's count is fixed.
+            edit = ctx.edit.set_attribute(iface.driver, "queues", str(limit))
+            fix = ctx.safe_fix(f"Set queues='{limit}'", edit)
         label = interface_label(iface)
         if iface.type in TAP_INTERFACE_TYPES and queues > MAX_TAP_QUEUES:
             yield ctx.finding(

@@ -95,7 +95,7 @@ def guest_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
                 attribute="type",
             )
         return
-    guests = caps.guests_for(arch, "hvm")
+    guests = caps.guests_running(arch, "hvm")
     if not guests:
         refusal = (
             f"Emulator ... does not support arch '{arch}'"
@@ -207,7 +207,7 @@ def machine_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
         return
     caps = ctx.host.capabilities
     assert caps is not None  # needs=CAPABILITIES
-    guests = caps.guests_for(arch, "hvm")
+    guests = caps.guests_running(arch, "hvm")
     offered = [g for g in guests if virt_type in g.domain_types]
     names = {m.name for guest in offered for m in guest.machines_for(virt_type)}
     if not names:

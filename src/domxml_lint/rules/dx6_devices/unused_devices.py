@@ -57,7 +57,7 @@ def device_sound_present(ctx: RuleContext) -> Iterator[Finding]:
     code="DX602",
     name="device-tablet-present",
     severity="info",
-    summary="An <input type='tablet'> device (remove unused devices)",
+    summary="An <input type='tablet'> on a guest without a graphical console (unused device)",
     fix="unsafe",
     default=False,
     triggers=("input",),
@@ -66,8 +66,9 @@ def device_sound_present(ctx: RuleContext) -> Iterator[Finding]:
 def device_tablet_present(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
-    Finds `<input type='tablet'>` devices. Opt-in: a graphical console needs
-    one, a headless server does not.
+    Finds `<input type='tablet'>` devices on guests without a graphical
+    console (no `<graphics>`). A guest with a VNC or SPICE console keeps its
+    tablet: that is what the tablet is for. Opt-in.
 
     ## Why is this bad?
     A USB tablet exists to give a graphical console absolute pointer
@@ -92,6 +93,8 @@ def device_tablet_present(ctx: RuleContext) -> Iterator[Finding]:
     Guide 3.1.2 (删除未使用的设备): "作为 Web 服务器的客户机不大需要音频功能或附加表格" (a
     tablet is the "附加表格" of the translation).
     """
+    if ctx.facts.device_elements("graphics"):
+        return  # a graphical console is what a tablet serves
     for device in ctx.facts.device_elements("input"):
         if device.get("type") != "tablet":
             continue
@@ -99,6 +102,7 @@ def device_tablet_present(ctx: RuleContext) -> Iterator[Finding]:
         on_bus = f" on {bus}" if bus else ""
         yield ctx.finding(
             device,
-            f"tablet input device{on_bus}: remove it when the guest has no graphical console",
+            f"tablet input device{on_bus} on a guest without a graphical console (no "
+            "<graphics>): nothing uses it; remove it",
             fix=ctx.unsafe_fix("Remove the tablet device", ctx.edit.remove_element(device)),
         )

@@ -13,7 +13,7 @@ from ...rule import QEMU, RuleContext, rule
     code="DX801",
     name="migration-unsafe-cache",
     severity="warning",
-    summary="A writable local disk whose cache mode makes libvirt refuse live migration",
+    summary="A disk cache mode that makes libvirt refuse live migration with QEMU older than 4.0",
     fix="unsafe",
     default=False,
     triggers=("disk",),
@@ -23,17 +23,24 @@ from ...rule import QEMU, RuleContext, rule
 def migration_unsafe_cache(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
-    For guests that must live-migrate (opt-in): finds writable, non-shareable,
-    non-network disks with a source whose cache mode is neither `none` nor
-    `directsync` (no cache mode counts: QEMU's default is `writeback`).
+    For guests that must live-migrate (opt-in), when the target QEMU is older
+    than 4.0 (`qemu-version` in the configuration, or the host snapshot's):
+    finds writable, non-shareable, non-network disks with a source whose cache
+    mode is neither `none` nor `directsync` (no cache mode counts: QEMU's
+    default is `writeback`). With QEMU 4.0 or newer, or no version known, it
+    says nothing: see below.
 
     ## Why is this bad?
     With a host-side cache, the destination could read stale data that the
     source host has not yet written back. libvirt's migration check refuses:
     "Migration may lead to data corruption if disks use cache other than none
     or directsync", unless the storage is copied with the migration or the
-    QEMU binary can drop the file cache on switch-over (the `drop-cache`
-    option of its `file` driver, in newer QEMU). Read-only, empty, shareable
+    QEMU binary can drop the file cache on switch-over: the `drop-cache`
+    option of its `file` driver, which QEMU 4.0 added. Every QEMU that
+    libvirt 9.x and 10.x support has it, so for them the cache mode no longer
+    matters for migration. What still stops a migration is a disk that is not
+    on shared storage at all ("Migration without shared storage is unsafe"),
+    whatever its cache; only the host can tell. Read-only, empty, shareable
     and network disks are exempt, as in libvirt; so are vhost-user disks, which
     accept no cache mode at all.
 
@@ -62,10 +69,17 @@ def migration_unsafe_cache(ctx: RuleContext) -> Iterator[Finding]:
     `<driver>`, or a `<driver cache='none'/>` when the disk has none.
 
     ## Source
-    Guide 7.2 (缓存, Caching): "cache=none ... 是支持迁移的唯一选择", corrected:
-    libvirt src/qemu/qemu_migration.c (`qemuMigrationSrcIsSafe`) also accepts
-    `directsync` and skips read-only, empty, shareable and network disks.
+    Guide 7.2 (Caching): "cache=none ... is the only option that supports
+    migration", corrected: libvirt src/qemu/qemu_migration.c
+    (`qemuMigrationSrcIsSafe`) also accepts `directsync`, skips read-only,
+    empty, shareable and network disks, and skips the cache check whenever QEMU
+    has `drop-cache` (`QEMU_CAPS_MIGRATION_FILE_DROP_CACHE`, QEMU 4.0).
     """
+    if ctx.qemu_at_least(4, 0):
+        # QEMU 4.0 added the file driver's drop-cache, and libvirt then lets any cache
+        # mode migrate (qemuMigrationSrcIsSafe): every QEMU libvirt 9.x and 10.x supports.
+        ctx.note("the target QEMU drops the host file cache on switch-over: any cache migrates")
+        return
     for disk in ctx.facts.disks:
         if disk.cache in DIRECT_CACHE_MODES or disk.shareable:
             continue
@@ -79,8 +93,9 @@ def migration_unsafe_cache(ctx: RuleContext) -> Iterator[Finding]:
         )
         yield ctx.finding(
             disk.driver if disk.driver is not None else disk.element,
-            f"{disk.label} has {current}: libvirt refuses to live-migrate a writable local disk "
-            "unless its cache is 'none' or 'directsync'",
+            f"{disk.label} has {current}: with QEMU before 4.0 libvirt refuses to live-migrate "
+            'it ("Migration may lead to data corruption if disks use cache other than none or '
+            'directsync")',
             attribute="cache" if disk.cache else None,
             fix=ctx.unsafe_fix("Set cache='none'", edit),
         )
