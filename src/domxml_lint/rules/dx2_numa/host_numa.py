@@ -502,9 +502,7 @@ def guest_exceeds_host_node(ctx: RuleContext) -> Iterator[Finding]:
     parts = []
     current = facts.vcpus.current
     # Only the maximum exceeds a node: the guest fits today and outgrows it on hotplug.
-    only_at_maximum = (
-        too_many and not too_big and current is not None and current <= largest_cpus
-    )
+    only_at_maximum = too_many and not too_big and current is not None and current <= largest_cpus
     if only_at_maximum:
         assert facts.vcpus.element is not None  # the counts came from it
         yield ctx.finding(
