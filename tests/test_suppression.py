@@ -89,3 +89,99 @@ def test_unused_suppression_fix_keeps_used_codes():
     text = guest("<!-- domxml-lint: disable=DX404,DX401 -->", DISK.format(extra="", dev="vda"))
     result = fix(text, select="DX401,DX404,DX001")
     assert result.output == text.replace("disable=DX404,DX401", "disable=DX401")
+
+
+# --- reasons, did-you-mean, trailing comments (issue 18 D2) ---
+
+
+def test_reason_in_parentheses_is_not_read_as_rules():
+    text = guest(
+        "<!-- domxml-lint: disable=DX401 (scratch disk, rebuilt on boot) -->",
+        DISK.format(extra="", dev="vda"),
+    )
+    assert codes(text, select="DX401,DX001") == []
+
+
+def test_bare_reason_after_the_rules_is_a_reason():
+    text = guest(
+        "<!-- domxml-lint: disable=DX401, disk-cache-unsafe scratch disk: rebuilt on boot -->",
+        DISK.format(extra="", dev="vda"),
+    )
+    assert codes(text, select="DX401,DX001") == []
+
+
+def test_fix_of_an_unused_rule_keeps_the_reason_and_every_other_byte():
+    from domxml_lint import fix
+
+    comment = "<!--  domxml-lint: disable=DX404 , DX401   (scratch disk, rebuilt on boot) -->"
+    text = guest(comment, DISK.format(extra="", dev="vda"))
+    result = fix(text, select="DX401,DX404,DX001")
+    kept = comment.replace("DX404 , DX401", "DX401")
+    assert result.output == text.replace(comment, kept)
+
+
+def test_fix_never_removes_a_comment_that_still_suppresses():
+    from domxml_lint import fix
+
+    text = guest(
+        "<!-- domxml-lint: disable=DX401,DX4O4 (scratch) -->", DISK.format(extra="", dev="vda")
+    )
+    found = lint(text, select="DX401,DX404,DX001")
+    assert [(f.code, f.message) for f in found] == [
+        ("DX001", "unused suppression: `DX4O4`: unknown rule; did you mean `DX404`?")
+    ]
+    assert found[0].fix is None  # a typo is the user's intent: say, do not delete
+    assert fix(text, select="DX401,DX404,DX001").output == text
+
+
+def test_unknown_rule_without_a_close_match_has_no_suggestion():
+    text = guest("<!-- domxml-lint: disable=nope -->", DISK.format(extra="", dev="vda"))
+    messages = [f.message for f in lint(text, select="DX401,DX001")]
+    assert "unused suppression: `nope`: unknown rule" in messages
+
+
+def test_rules_separated_by_spaces_are_named_not_swallowed_as_reason():
+    text = guest("<!-- domxml-lint: disable=DX404 DX401 -->", DISK.format(extra="", dev="vda"))
+    found = [(f.code, f.message) for f in lint(text, select="DX401,DX404,DX001")]
+    assert any(
+        code == "DX001" and "`DX401`" in message and "commas" in message for code, message in found
+    ), found
+    assert "DX401" in [code for code, _ in found]  # not suppressed: it is not in the list
+
+
+def test_malformed_comment_is_reported_without_a_fix():
+    text = guest("<!-- domxml-lint: disabel=DX401 -->", DISK.format(extra="", dev="vda"))
+    found = [f for f in lint(text, select="DX401,DX001") if f.code == "DX001"]
+    assert len(found) == 1 and found[0].fix is None
+
+
+def test_trailing_comment_after_a_start_tag_covers_that_element():
+    disk = DISK.format(extra="", dev="vda").replace(
+        "device='disk'>", "device='disk'>  <!-- domxml-lint: disable=DX401 -->"
+    )
+    assert codes(guest(disk, DISK.format(extra="", dev="vdb")), select="DX401,DX001") == [
+        ("DX401", 9)
+    ]
+
+
+def test_trailing_comment_after_an_empty_element_covers_it():
+    disk = DISK.format(extra="", dev="vda").replace(
+        "cache='unsafe'/>", "cache='unsafe'/> <!-- domxml-lint: disable=DX401 -->"
+    )
+    assert codes(guest(disk), select="DX401,DX001") == []
+
+
+def test_trailing_comment_after_an_end_tag_covers_the_closed_element():
+    disk = DISK.format(extra="", dev="vda") + " <!-- domxml-lint: disable=DX401 -->"
+    assert codes(guest(disk, DISK.format(extra="", dev="vdb")), select="DX401,DX001") == [
+        ("DX401", 9)
+    ]
+
+
+def test_comment_on_its_own_line_still_covers_the_next_element():
+    text = guest(
+        DISK.format(extra="", dev="vda"),
+        "<!-- domxml-lint: disable=DX401 -->",
+        DISK.format(extra="", dev="vdb"),
+    )
+    assert codes(text, select="DX401,DX001") == [("DX401", 5)]

@@ -36,6 +36,9 @@ def suggest(word: str, candidates: list[str], *, cutoff: float = 0.6) -> str | N
         )
         return difflib.SequenceMatcher(None, folded, other).ratio(), prefix
 
+    if folded[:1].isalpha() and folded[-1:].isdigit():
+        # A code: at 0.6, DX999 would suggest DX109; one slip in five is 0.8.
+        cutoff = max(cutoff, 0.8)
     best = max(candidates, key=score, default=None)
     return best if best is not None and score(best)[0] >= cutoff else None
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from ...findings import Edit, Finding
+from ...findings import Edit, Finding, Fix
 from ...rule import RuleContext, Stage, rule
+from ...suppression import Suppression, UnusedSelector
 
 
 @rule(
@@ -48,8 +49,11 @@ def unused_suppression(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Fix safety
     Safe: comments do not change what libvirt defines. The fix removes the
-    unused rules from the comment, or the whole comment (with its line) when
-    none of its rules is used.
+    unused rules from the comment's list, keeping the reason and every other
+    byte, or the whole comment (with its line) when none of its rules is used.
+    A misspelt rule (reported with a did-you-mean), rules separated by spaces
+    instead of commas, and comments that cannot be read get no fix: deleting
+    them would lose what their author meant.
 
     ## Source
     domxml-lint's suppression comments; modelled on ruff's RUF100
@@ -59,20 +63,7 @@ def unused_suppression(ctx: RuleContext) -> Iterator[Finding]:
     for unused in ctx.unused_suppressions:
         by_comment[unused.suppression].append(unused)
     for suppression, items in by_comment.items():
-        unused_selectors = {u.selector for u in items}
-        kept = [s for s in suppression.selectors if s not in unused_selectors]
-        if kept and not suppression.malformed:
-            kind = "disable-file" if suppression.file_wide else "disable"
-            title = f"Remove {', '.join(sorted(unused_selectors))} from the comment"
-            edit = Edit(
-                suppression.start,
-                suppression.end,
-                f"<!-- domxml-lint: {kind}={','.join(kept)} -->",
-            )
-        else:
-            title = "Remove the suppression comment"
-            edit = ctx.edit.remove_span(suppression.start, suppression.end)
-        fix = ctx.safe_fix(title, edit)
+        fix = _fix(ctx, suppression, items)
         for unused in items:
             label = f"`{unused.selector}`: " if unused.selector else ""
             yield ctx.finding_at(
@@ -80,5 +71,28 @@ def unused_suppression(ctx: RuleContext) -> Iterator[Finding]:
                 suppression.end,
                 f"unused suppression: {label}{unused.reason}",
                 path="comment()",
-                fix=fix,
+                fix=fix if unused.removable else None,
             )
+
+
+def _fix(ctx: RuleContext, suppression: Suppression, items: list[UnusedSelector]) -> Fix | None:
+    """Drop the removable rules from the list, or the comment once nothing is left.
+
+    A comment with a problem only a person can settle (a misspelt rule, a rule
+    read as the reason) is never deleted: it still says what its author meant.
+    """
+    removable = {u.selector for u in items if u.removable}
+    if not removable:
+        return None
+    kept = [s for s in suppression.selectors if s not in removable]
+    if not kept:
+        if any(not u.removable for u in items):
+            return None
+        return ctx.safe_fix(
+            "Remove the suppression comment",
+            ctx.edit.remove_span(suppression.start, suppression.end),
+        )
+    if suppression.selectors_end == 0:
+        return None  # the rule list's bytes could not be located
+    edit = Edit(suppression.selectors_start, suppression.selectors_end, ",".join(kept))
+    return ctx.safe_fix(f"Remove {', '.join(sorted(removable))} from the comment", edit)
