@@ -50,3 +50,29 @@ def test_iothreads_per_host_cpu_needs_a_host():
     trigger = RULE_FIXTURES / "iothreads-oversized" / "trigger-host-cpus.xml"
     assert not check(trigger, ["iothreads-oversized"]).findings
     assert check(trigger, ["iothreads-oversized"], load_host(EPYC)).findings
+
+
+def _context(machine: str, host):
+    from domxml_lint.facts import DomainFacts
+    from domxml_lint.rule import RuleContext
+    from samples import domain
+
+    text = domain(machine=machine)
+    doc = Document.parse(text.encode(), "vm.xml")
+    ctx = RuleContext(doc, DomainFacts(doc), host)
+    ctx.rule = build_linter(select=["DX704"], host=host).rules[0]
+    return ctx
+
+
+def test_domain_caps_are_the_ones_for_the_guests_machine():
+    host = load_host(EPYC)
+    assert _context("pc-i440fx-8.2", host).domain_caps.machine == "pc-i440fx-8.2"
+    assert _context("q35", host).domain_caps.machine == "pc-q35-8.2"  # alias, via capabilities
+
+
+def test_domain_caps_for_an_unlisted_machine_are_none_with_a_note():
+    ctx = _context("pc-q35-2.12", load_host(EPYC))
+    assert ctx.domain_caps is None
+    assert ctx.notes == [
+        ("DX704", "the host snapshot has no domain capabilities for kvm/x86_64/pc-q35-2.12")
+    ]

@@ -40,7 +40,7 @@ from .versions import Versions
 if TYPE_CHECKING:
     from .document import Document
     from .facts import DomainFacts
-    from .host import Host
+    from .host import DomainCapabilities, Host
     from .placement import HostBinding
     from .suppression import UnusedSelector
 
@@ -306,6 +306,25 @@ class RuleContext:
         from .placement import host_binding
 
         return host_binding(self.facts, self.host)
+
+    @property
+    def domain_caps(self) -> DomainCapabilities | None:
+        """The domain capabilities for this guest's type, arch and machine, or None.
+
+        For rules that declare ``needs=(HostPart.DOMAIN_CAPABILITIES,)``: the
+        snapshot may hold several documents (one per machine type) and this is
+        the one libvirt would consult. When none matches, the rule gets None and
+        a note saying so (shown with ``-v``): capability checks then stay silent.
+        """
+        facts = self.facts
+        caps = self.host.domain_caps_for(facts.virt_type, facts.arch, facts.machine)
+        if caps is None:
+            self.note(
+                "the host snapshot has no domain capabilities for "
+                f"{facts.virt_type or '?'}/{facts.arch or 'host arch'}/"
+                f"{facts.machine or 'default machine'}"
+            )
+        return caps
 
     def libvirt_at_least(self, major: int, minor: int = 0, micro: int = 0) -> bool:
         """Whether the target libvirt is this release or newer (True when unknown: the
