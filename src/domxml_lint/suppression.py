@@ -63,7 +63,7 @@ def read_directive(text: str) -> _Directive | None:
     head = _DIRECTIVE.match(text)
     if head is None:
         return None
-    selectors = []
+    selectors: list[str] = []
     position = head.end()
     list_start = list_end = position
     while True:
