@@ -3,7 +3,8 @@
 ``DX4xx`` rules are about disks and block I/O and live in
 ``domxml_lint/rules/dx4_storage/``. Within a family, codes x01-x39 are the
 guide's tuning advice and fit with the host, x40-x99 what libvirt or QEMU
-refuse. CONTRIBUTING.md explains how to choose a code for a new rule.
+refuse. DX9 (peripherals), where the guide gives no advice, uses DX901-DX999
+for what libvirt refuses. CONTRIBUTING.md explains how to choose a code for a new rule.
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ FAMILIES = (
     Family("DX5", "dx5_network", "Network interfaces"),
     Family("DX6", "dx6_devices", "Devices and platform: machine, firmware, timers, IOMMU, USB"),
     Family("DX7", "dx7_features", "Features: Hyper-V enlightenments and <features>"),
-    Family("DX8", "dx8_operations", "Operations: migration and real time"),
+    Family(
+        "DX8",
+        "dx8_operations",
+        "Operations and platform: migration, real time, lifecycle, security, sysinfo",
+    ),
+    Family(
+        "DX9",
+        "dx9_peripherals",
+        "Peripherals: host devices, serial and consoles, graphics, video, input, sound, "
+        "TPM, shared memory, RNG, watchdog, filesystems",
+    ),
 )
 
 

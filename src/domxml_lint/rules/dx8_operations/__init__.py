@@ -1,1 +1,1 @@
-"""DX8xx: Operations: migration and real time."""
+"""DX8xx: Operations and platform: migration, real time, lifecycle, security, sysinfo."""
