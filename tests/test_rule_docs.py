@@ -97,7 +97,11 @@ def test_rules_lists_every_rule():
         "source_file": "src/domxml_lint/rules/dx4_storage/disk_cache.py",
         "url": "https://github.com/domxml-lint/domxml-lint/blob/main/rules/"
         "DX404-io-native-needs-direct-cache.md",
+        "references": native["references"],
     }
+    assert [r["url"].split("#")[-1] for r in native["references"]][-1] == (
+        "hard-drives-floppy-disks-cdroms"
+    )
     assert (REPO / native["source_file"]).is_file()
     page = run_cli("rule", "DX404").stdout.decode()
     assert "| Defined in | `src/domxml_lint/rules/dx4_storage/disk_cache.py` |" in page

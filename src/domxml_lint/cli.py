@@ -650,6 +650,7 @@ def rules_command(argv: Sequence[str]) -> int:
 
 
 def _rule_record(item) -> dict:
+    from .references import rule_references
     from .report import documentation_url
 
     return {
@@ -667,6 +668,7 @@ def _rule_record(item) -> dict:
         "origin": item.origin,
         "source_file": item.source_file,
         "url": documentation_url(item),
+        "references": [r._asdict() for r in rule_references(item)],
     }
 
 

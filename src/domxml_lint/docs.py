@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from .families import FAMILIES
+from .references import rule_references
 from .rule import ANY_DOMAIN, Rule
 
 GENERATED_NOTE = (
@@ -88,6 +89,11 @@ def render_rule_page(rule: Rule) -> str:
         lines += [_demote_headings(body), ""]
     if rule.options:
         lines += _options_section(rule)
+    references = rule_references(rule)
+    if references:
+        lines += ["## References", ""]
+        lines += [f"- [{markdown_inline(r.title)}]({r.url})" for r in references]
+        lines.append("")
     lines += [
         "## Suppress it",
         "",

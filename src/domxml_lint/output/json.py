@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 from ..findings import Finding
+from ..references import Reference, rule_references
 from ..report import FileResult, Run, documentation_url
 from . import OutputOptions, rules_by_code
 from ._safe import json_text
 from .text import statistics
 
 
-def finding_record(result: FileResult, finding: Finding, url: str | None) -> dict:
+def finding_record(
+    result: FileResult,
+    finding: Finding,
+    url: str | None,
+    references: Sequence[Reference] = (),
+) -> dict:
     fix = None
     if finding.fix is not None:
         fix = {
@@ -35,6 +42,7 @@ def finding_record(result: FileResult, finding: Finding, url: str | None) -> dic
         "end_column": finding.end_column,
         "path": finding.path,
         "url": url,
+        "references": [r._asdict() for r in references],
         "fix": fix,
     }
 
@@ -42,8 +50,9 @@ def finding_record(result: FileResult, finding: Finding, url: str | None) -> dic
 def records(run: Run) -> list[dict]:
     rules = rules_by_code(run)
     urls = {code: documentation_url(rule) for code, rule in rules.items()}
+    references = {code: rule_references(rule) for code, rule in rules.items()}
     return [
-        finding_record(result, finding, urls.get(finding.code))
+        finding_record(result, finding, urls.get(finding.code), references.get(finding.code, ()))
         for result in run.results
         for finding in result.findings
     ]

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..errors import InputError
 from ..findings import Finding, Severity
+from ..references import rule_references
 from ..report import FileResult, Run, documentation_url
 from ..rule import Rule
 from . import OutputOptions, relative_path
@@ -67,6 +68,8 @@ def rule_descriptor(rule: Rule) -> dict:
             "fix": rule.fix.value if rule.fix is not None else "none",
             "defaultEnabled": rule.default,
             "needsHost": rule.needs_host,
+            # The guide sections and libvirt documentation the rule's page cites.
+            "references": [r._asdict() for r in rule_references(rule)],
         },
     }
     url = documentation_url(rule)

@@ -47,7 +47,7 @@ def watchdog_actions_conflict(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainWatchdogDef`,
-    `qemuValidateDomainDefWatchdogs`); formatdomain "Watchdog devices".
+    `qemuValidateDomainDefWatchdogs`); formatdomain "Watchdog device".
     """
     facts = ctx.facts
     watchdogs = facts.device_elements("watchdog")

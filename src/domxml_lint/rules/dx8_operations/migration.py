@@ -114,7 +114,7 @@ def migration_hostdev(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     libvirt src/qemu/qemu_migration.c (`qemuMigrationSrcIsAllowedHostdev`);
-    formatdomain "Host device assignment" and "Teaming a virtio/hostdev NIC".
+    formatdomain "Host device assignment" and "Teaming a virtio/hostdev NIC pair".
     """
     facts = ctx.facts
     for hostdev in facts.hostdevs:
