@@ -293,8 +293,8 @@ def rule_references(rule: Rule) -> tuple[Reference, ...]:
         if f'"{title}"' in doc:
             anchors.append(anchor)
     for tag in sorted(rule.triggers or ()):
-        anchor = ELEMENT_SECTIONS.get(tag)
-        if anchor is not None and anchor not in anchors:
-            anchors.append(anchor)
+        section = ELEMENT_SECTIONS.get(tag)
+        if section is not None and section not in anchors:
+            anchors.append(section)
     references += [formatdomain_reference(a) for a in anchors]
     return tuple(references)
