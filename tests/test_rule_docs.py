@@ -74,16 +74,39 @@ def test_rule_command_json():
 
 def test_rules_lists_every_rule():
     listing = run_cli("rules").stdout.decode().splitlines()
-    assert listing[0].split() == ["CODE", "NAME", "SEVERITY", "FIX", "DEFAULT", "HOST", "SUMMARY"]
+    assert listing[0].split() == [
+        "CODE",
+        "NAME",
+        "FAMILY",
+        "BASIS",
+        "SEVERITY",
+        "FIX",
+        "DEFAULT",
+        "HOST",
+        "SUMMARY",
+    ]
     rows = {line.split()[0]: line.split() for line in listing[1:]}
-    assert rows["DX401"][:6] == ["DX401", "disk-cache-unsafe", "error", "unsafe", "yes", "-"]
-    assert rows["DX105"][3] == "-"
+    assert rows["DX401"][:8] == [
+        "DX401",
+        "disk-cache-unsafe",
+        "storage",
+        "guide",
+        "error",
+        "unsafe",
+        "yes",
+        "-",
+    ]
+    assert rows["DX404"][2:4] == ["storage", "libvirt"]
+    assert rows["DX001"][2:4] == ["document", "other"]
+    assert rows["DX105"][5] == "-"
     records = json.loads(run_cli("rules", "--output-format", "json").stdout)
     assert {r["code"] for r in records} == set(rows)
     native = next(r for r in records if r["code"] == "DX404")
     assert native == {
         "code": "DX404",
         "name": "io-native-needs-direct-cache",
+        "family": "storage",
+        "basis": "libvirt",
         "severity": "error",
         "default": True,
         "needs_host": False,

@@ -629,12 +629,17 @@ def rules_command(argv: Sequence[str]) -> int:
 
         print(json.dumps([_rule_record(r) for r in listed], indent=2, ensure_ascii=False))
         return EXIT_CLEAN
-    rows = [("CODE", "NAME", "SEVERITY", "FIX", "DEFAULT", "HOST", "SUMMARY")]
+    from .families import family_label
+    from .references import rule_basis
+
+    rows = [("CODE", "NAME", "FAMILY", "BASIS", "SEVERITY", "FIX", "DEFAULT", "HOST", "SUMMARY")]
     for item in listed:
         rows.append(
             (
                 item.code,
                 item.name,
+                family_label(item.code),
+                rule_basis(item),
                 item.severity.value,
                 item.fix.value if item.fix else "-",
                 "yes" if item.default else "opt-in",
@@ -650,12 +655,15 @@ def rules_command(argv: Sequence[str]) -> int:
 
 
 def _rule_record(item) -> dict:
-    from .references import rule_references
+    from .families import family_label
+    from .references import rule_basis, rule_references
     from .report import documentation_url
 
     return {
         "code": item.code,
         "name": item.name,
+        "family": family_label(item.code),
+        "basis": rule_basis(item),
         "severity": item.severity.value,
         "default": item.default,
         "needs_host": item.needs_host,

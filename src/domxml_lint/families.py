@@ -41,6 +41,12 @@ FAMILIES = (
 )
 
 
+def family_label(code: str) -> str:
+    """The short family name for listings: ``DX404`` -> ``storage``; ``-`` for a plugin's code."""
+    family = family_of(code)
+    return family.package.split("_", 1)[1] if family else "-"
+
+
 def family_of(code: str) -> Family | None:
     """The family whose prefix starts ``code`` (``DX404`` -> DX4), or None (a plugin's code)."""
     for family in FAMILIES:

@@ -284,6 +284,15 @@ def formatdomain_reference(anchor: str) -> Reference:
     )
 
 
+def rule_basis(rule: Rule) -> str:
+    """What a rule rests on: ``libvirt`` (it reproduces libvirt's or QEMU's refusal),
+    ``guide`` (the tuning guide's advice) or ``other`` (libvirt's or QEMU's documentation,
+    domxml-lint's own suppressions)."""
+    if rule.libvirt:
+        return "libvirt"
+    return "guide" if guide_sections(rule.doc) else "other"
+
+
 def rule_references(rule: Rule) -> tuple[Reference, ...]:
     """The guide sections the rule cites, then the libvirt sections of what it discusses."""
     references = [guide_reference(n) for n in guide_sections(rule.doc)]
