@@ -14,6 +14,7 @@ from .findings import Finding
 from .fixer import FixResult, fix_document
 from .linter import Linter
 from .plugins import load_ruleset
+from .versions import Versions
 
 Source = str | bytes | os.PathLike[str]
 Selectors = Sequence[str] | str | None
@@ -69,6 +70,7 @@ def build_linter(
     ignore: Selectors = None,
     extend_select: Selectors = None,
     options: dict[str, dict[str, Any]] | None = None,
+    versions: Versions | None = None,
 ) -> Linter:
     ruleset = load_ruleset()
     chosen = ruleset.select(
@@ -76,7 +78,7 @@ def build_linter(
         ignore=_selectors(ignore) or (),
         extend_select=_selectors(extend_select) or (),
     )
-    return Linter(chosen, ruleset, host=host, options=options)
+    return Linter(chosen, ruleset, host=host, options=options, versions=versions)
 
 
 def _selectors(value: Selectors) -> list[str] | None:
