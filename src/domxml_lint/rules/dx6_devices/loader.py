@@ -128,12 +128,12 @@ def firmware_feature_conflict(ctx: RuleContext) -> Iterator[Finding]:
     libvirt refuses the definition: "firmware feature 'enrolled-keys' cannot
     be enabled when firmware feature 'secure-boot' is disabled" (keys are
     enrolled for secure boot), and "cannot use feature-based firmware
-    autoselection when firmware autoselection is disabled". Since libvirt 9.2
-    the second refusal applies to what `virsh define` and `virsh create`
-    submit; a definition libvirt already holds (or one migrated from libvirt
-    8.6-9.1, which wrote such XML) is accepted and the features are ignored.
-    libvirt's own test suite parses without that flag, so it accepts such
-    inputs.
+    autoselection when firmware autoselection is disabled" (both proven on
+    libvirt 9.0's QEMU driver). Since libvirt 9.2 the second refusal applies
+    to what `virsh define` and `virsh create` submit; a definition libvirt
+    already holds (or one migrated from libvirt 8.6-9.1, which wrote such
+    XML) is accepted and the features are ignored. libvirt's own test suite
+    parses without that flag, so it accepts such inputs.
 
     ## Example
     ```xml
@@ -180,7 +180,7 @@ def firmware_feature_conflict(ctx: RuleContext) -> Iterator[Finding]:
                 "firmware feature 'enrolled-keys' cannot be enabled when firmware feature "
                 "'secure-boot' is disabled",
             )
-    elif ctx.libvirt_at_least(9, 2):
+    else:
         firmware = features[0].element.getparent()
         assert firmware is not None
         yield ctx.finding(
