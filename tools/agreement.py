@@ -281,7 +281,6 @@ class Harness:
         """The findings for one corpus file, and the host files used."""
         from domxml_lint.document import Document
         from domxml_lint.host import load_host
-        from domxml_lint.versions import Versions, parse_version
 
         path = self.corpus / relative
         doc = Document.parse(path.read_bytes(), str(path))
@@ -291,15 +290,13 @@ class Harness:
         if linter is None:
             host = load_host(*files) if files else None
             # the releases libvirt's test ran: checks that changed between them follow these
-            versions = Versions(
-                parse_version(LIBVIRT_VERSION), parse_version(self.versions.get(arch))
-            )
             linter = self._linters[key] = self._build_linter(
                 host=host,
                 select=self.select,
                 ignore=self.ignore,
                 options=self.options,
-                versions=versions,
+                libvirt_version=LIBVIRT_VERSION,
+                qemu_version=self.versions.get(arch),
             )
         return linter.check(doc).findings, [f.name for f in files]  # type: ignore[attr-defined]
 

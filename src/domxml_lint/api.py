@@ -14,7 +14,7 @@ from .findings import Finding
 from .fixer import FixResult, fix_document
 from .linter import Linter
 from .plugins import load_ruleset
-from .versions import Versions
+from .versions import Version, Versions, parse_version
 
 Source = str | bytes | os.PathLike[str]
 Selectors = Sequence[str] | str | None
@@ -32,6 +32,8 @@ def lint(
     host: Any = None,
     select: Selectors = None,
     ignore: Selectors = None,
+    libvirt_version: str | None = None,
+    qemu_version: str | None = None,
 ) -> list[Finding]:
     """Lint one domain definition and return its findings, sorted by position.
 
@@ -39,9 +41,19 @@ def lint(
     ``host`` is a host model, or None for no host-aware rules.
     ``select``/``ignore`` take codes, prefixes, names or ``ALL`` (a list or a
     comma-separated string); without ``select`` the default rules run.
+    ``libvirt_version``/``qemu_version`` (``"9.0.0"``): the releases whose behaviour
+    version-dependent checks follow; without them the host's recorded ones, else the
+    newest.
     """
     doc = _document(source)
-    return build_linter(host=host, select=select, ignore=ignore).check(doc).findings
+    linter = build_linter(
+        host=host,
+        select=select,
+        ignore=ignore,
+        libvirt_version=libvirt_version,
+        qemu_version=qemu_version,
+    )
+    return linter.check(doc).findings
 
 
 def fix(
@@ -70,7 +82,8 @@ def build_linter(
     ignore: Selectors = None,
     extend_select: Selectors = None,
     options: dict[str, dict[str, Any]] | None = None,
-    versions: Versions | None = None,
+    libvirt_version: str | None = None,
+    qemu_version: str | None = None,
 ) -> Linter:
     ruleset = load_ruleset()
     chosen = ruleset.select(
@@ -78,7 +91,17 @@ def build_linter(
         ignore=_selectors(ignore) or (),
         extend_select=_selectors(extend_select) or (),
     )
+    versions = Versions(_version(libvirt_version), _version(qemu_version))
     return Linter(chosen, ruleset, host=host, options=options, versions=versions)
+
+
+def _version(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    version = parse_version(text)
+    if version is None:
+        raise UsageError(f"{text!r} is not a version such as '10.7.0'")
+    return version
 
 
 def _selectors(value: Selectors) -> list[str] | None:
