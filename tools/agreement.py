@@ -9,8 +9,10 @@ For every row of ``libvirt-verdicts/qemuxmlconf-verdicts.tsv`` (in ``../shared``
 knows for that arch (the versions are read from ``libvirt-verdicts/README.md``). The domain
 capabilities file follows the guest: ``-q35`` for a q35 machine, ``-virt`` for ``virt``,
 else the plain one; a ``type='qemu'`` guest takes a TCG file (``-tcg``, ``-tcg-virt``)
-where there is one; a missing variant falls back to the others. DX002 (schema-invalid)
-validates against the corpus's own schemas (libvirt 10.7's).
+where there is one; a missing variant falls back to the others. Checks whose behaviour
+changed between releases follow libvirt 10.7 and that QEMU version (``libvirt-version``,
+``qemu-version``). DX002 (schema-invalid) validates against the corpus's own schemas
+(libvirt 10.7's).
 
 Counted (an "error" is a finding of severity error):
 
@@ -47,6 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = Path(os.environ.get("DOMXML_LINT_SHARED", ROOT.parent / "shared"))
+#: The libvirt whose test suite gave the verdicts.
+LIBVIRT_VERSION = "10.7.0"
 
 #: libvirt's error-class prefixes (virerror.c), stripped before comparing messages.
 ERROR_CLASSES = (
@@ -285,8 +289,14 @@ class Harness:
         linter = self._linters.get(key)
         if linter is None:
             host = load_host(*files) if files else None
+            # the releases libvirt's test ran: checks that changed between them follow these
             linter = self._linters[key] = self._build_linter(
-                host=host, select=self.select, ignore=self.ignore, options=self.options
+                host=host,
+                select=self.select,
+                ignore=self.ignore,
+                options=self.options,
+                libvirt_version=LIBVIRT_VERSION,
+                qemu_version=self.versions.get(arch),
             )
         return linter.check(doc).findings, [f.name for f in files]  # type: ignore[attr-defined]
 

@@ -202,6 +202,10 @@ class PythonConnection:
         self.readonly = readonly
         self._writable: PythonConnection | None = None
         libvirt.registerErrorHandler(lambda _ctx, _error: None, None)
+        if uri is not None and "///embed" in uri:
+            # an embedded driver (qemu:///embed?root=DIR) runs in this process: it refuses to
+            # open without an event loop implementation registered first
+            self._call(libvirt.virEventRegisterDefaultImpl)
         credential_types = [
             getattr(libvirt, name)
             for name in (

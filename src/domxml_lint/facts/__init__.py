@@ -12,7 +12,8 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.numa`: guest NUMA cells and ``<numatune>``;
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
-- :mod:`.platform`: clock and timers, Hyper-V, the guest OS.
+- :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
+- :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -24,6 +25,7 @@ from .._lazy import lazy
 from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
+from .features import FeatureFacts
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
 from .memory import (
     HugePage,
@@ -36,6 +38,7 @@ from .memory import (
 )
 from .network import Interface
 from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
+from .os import DeviceBoot, Loader, Nvram, OsFacts
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
@@ -43,7 +46,8 @@ from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandc
 __all__ = [
     "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
-    "Controller", "Cpu", "CpusetRef", "Cputune", "Disk", "DomainBase", "DomainFacts",
+    "Controller", "Cpu", "CpusetRef", "Cputune", "DeviceBoot", "Disk", "DomainBase",
+    "DomainFacts", "Loader", "Nvram",
     "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
     "IOThreadId", "Interface", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode",
     "Memtune", "NumaCell", "Numatune", "NumatuneMemory", "Pin", "ThreadSched", "Timer",
@@ -59,7 +63,15 @@ _CPUTUNE_SETS = (
 
 
 class DomainFacts(
-    MemoryFacts, StorageFacts, IOThreadFacts, DeviceFacts, PlatformFacts, CpuFacts, DomainBase
+    MemoryFacts,
+    StorageFacts,
+    IOThreadFacts,
+    DeviceFacts,
+    PlatformFacts,
+    OsFacts,
+    FeatureFacts,
+    CpuFacts,
+    DomainBase,
 ):
     """Everything rules need to know about one domain, derived lazily and once."""
 

@@ -31,6 +31,7 @@ _VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(
 MACHINE_ALIASES = frozenset({"pc", "q35", "virt", "pseries", "s390-ccw-virtio"})
 X86_ARCHES = frozenset({"i686", "x86_64"})
 ARM_ARCHES = frozenset({"armv6l", "armv7l", "aarch64"})
+PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
 
 
 class DomainBase:
@@ -98,6 +99,22 @@ class DomainBase:
         """An ARM ``virt`` machine, as ``qemuDomainIsARMVirt`` tests it."""
         machine = self.machine or ""
         return self.arch in ARM_ARCHES and (machine == "virt" or machine.startswith("virt-"))
+
+    @lazy
+    def is_i440fx(self) -> bool:
+        """An i440FX PC machine, as ``qemuDomainIsI440FX`` tests it."""
+        machine = self.machine or ""
+        return self.is_x86 and (
+            machine == "pc" or machine.startswith(("pc-0.", "pc-1.", "pc-i440fx-", "rhel"))
+        )
+
+    @lazy
+    def is_pseries(self) -> bool:
+        """A pSeries machine, as ``qemuDomainIsPSeries`` tests it."""
+        machine = self.machine or ""
+        return self.arch in PPC64_ARCHES and (
+            machine == "pseries" or machine.startswith("pseries-")
+        )
 
     @lazy
     def devices(self) -> Element | None:

@@ -1,0 +1,398 @@
+"""Proof from libvirt's real QEMU driver: its verdict on rule fixtures agrees with the rules.
+
+libvirt's QEMU driver runs inside this process, without a daemon, as
+``qemu:///embed?root=DIR`` (Debian: libvirt-daemon-driver-qemu and qemu-system-x86;
+libvirt-python must register an event loop before opening it). Every case defines a
+rule fixture with ``VIR_DOMAIN_DEFINE_VALIDATE`` (plain define where the fixture breaks
+the schema on purpose): a trigger must be refused with a message one of the rule's errors
+carries, as tools/agreement.py defines it; a clean fixture must be defined, and the rule
+stay silent. The test driver (test_libvirt_proofs.py) proves driver-independent checks;
+only this driver runs qemu_validate.c, qemu_domain.c and the QEMU post-parse code.
+
+This is Debian 12's libvirt 9.0 and QEMU 7.2, older than the corpus's 10.7: the cases
+are the fixtures whose check 9.0 already has; the rest are listed with the reason.
+
+Why the driver once re-probed QEMU at every define (about a minute each): libvirt probes
+QEMU as root, with KVM, but the default run user (libvirt-qemu) cannot open /dev/kvm
+(root-only here), so ``virQEMUCapsIsValid`` ("KVM was enabled when probing ..., but it is
+not available now") threw the cached capabilities away at every lookup. Running guests as
+root (``user``/``group`` in the embedded root's etc/qemu.conf) keeps /dev/kvm usable for
+the run user: one probe per session, a few seconds, then about 10 ms a define.
+``test_qemu_is_probed_once`` guards that. The driver also needs a ``libvirt-qemu`` user
+to exist, whatever qemu.conf says (its compiled-in default is resolved first).
+
+A second cause of probes, across processes: the cache is also outdated when "host cpuid
+changed", and the host CPUID libvirt records when its driver starts differs between this
+VM's two vCPUs (their /proc/cpuinfo flags are the same). A cache probed by a process that
+started on one CPU makes a process that starts on the other probe again. Within one process
+the recorded CPUID stays, so the tests need one probe per emulator (x86_64, i386) per
+session; the CLI test starts its process on the driver's CPU and reuses the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from domxml_lint.api import build_linter
+from domxml_lint.document import Document
+from helpers import IN_CI, REPO, RULE_FIXTURES
+from libvirt_helpers import import_libvirt
+
+sys.path.insert(0, str(REPO / "tools"))
+
+from agreement import carries  # noqa: E402
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+
+#: Plain define (no schema validation): the fixture is schema-invalid by design, or uses
+#: something libvirt 9.0's schema does not know yet.
+NO_VALIDATE = "no-validate"
+
+#: (rule, fixture[, NO_VALIDATE]). The firmware, boot and feature rules of this project,
+#: then the older rules that reproduce a QEMU-driver check libvirt 9.0 has.
+CASES = [
+    ("secure-boot-requirements", "trigger.xml"),
+    ("secure-boot-requirements", "trigger-noacpi.xml"),
+    ("secure-boot-requirements", "clean.xml"),
+    ("secure-boot-requirements", "clean-auto.xml"),
+    ("boot-order-invalid", "trigger.xml"),
+    ("boot-order-invalid", "trigger-os-boot.xml"),
+    ("boot-order-invalid", "clean.xml"),
+    ("boot-order-invalid", "clean-os-boot.xml"),
+    ("boot-timeout-invalid", "trigger.xml", NO_VALIDATE),
+    ("boot-timeout-invalid", "clean.xml"),
+    ("boot-timeout-invalid", "clean-menu-disabled.xml", NO_VALIDATE),
+    ("acpi-table-duplicate", "trigger.xml"),
+    ("acpi-table-duplicate", "clean.xml"),
+    ("firmware-feature-conflict", "trigger.xml"),
+    ("firmware-feature-conflict", "trigger-no-autoselection.xml"),
+    ("firmware-feature-conflict", "clean.xml"),
+    ("firmware-feature-conflict", "clean-no-keys.xml"),
+    ("loader-path-missing", "trigger.xml"),
+    ("loader-path-missing", "trigger-nvram-only.xml"),
+    ("loader-path-missing", "clean.xml"),
+    ("loader-path-missing", "clean-manual.xml"),
+    ("nvram-not-permitted", "trigger.xml"),
+    ("nvram-not-permitted", "trigger-stateless.xml"),
+    ("nvram-not-permitted", "trigger-stateless-template.xml"),
+    ("nvram-not-permitted", "trigger-rom.xml"),
+    ("nvram-not-permitted", "trigger-auto-bios.xml"),
+    ("nvram-not-permitted", "clean.xml"),
+    ("nvram-not-permitted", "clean-stateless.xml"),
+    ("nvram-not-permitted", "clean-bios.xml"),
+    ("nvram-source-unsupported", "trigger.xml"),
+    ("nvram-source-unsupported", "trigger-slices.xml"),
+    ("nvram-source-unsupported", "clean.xml"),
+    ("nvram-source-unsupported", "clean-network.xml"),
+    ("bootloader-unsupported", "trigger.xml"),
+    ("bootloader-unsupported", "clean.xml"),
+    ("bootloader-unsupported", "clean-empty.xml"),
+    ("bios-serial-invalid", "trigger.xml"),
+    ("bios-serial-invalid", "clean.xml"),
+    ("bios-serial-invalid", "clean-console.xml"),
+    ("kvm-dirty-ring-size-invalid", "trigger.xml"),
+    ("kvm-dirty-ring-size-invalid", "clean.xml"),
+    ("kvm-dirty-ring-size-invalid", "clean-off.xml"),
+    ("smm-tseg-invalid", "trigger.xml"),
+    ("smm-tseg-invalid", "trigger-size.xml"),
+    ("smm-tseg-invalid", "clean.xml"),
+    ("smm-tseg-invalid", "clean-smm-off.xml"),
+    ("feature-unsupported-by-machine", "trigger.xml"),
+    ("feature-unsupported-by-machine", "clean.xml"),
+    ("tcg-feature-invalid", "trigger.xml"),
+    ("tcg-feature-invalid", "trigger-size.xml"),
+    ("tcg-feature-invalid", "clean.xml"),
+    ("acpi-unsupported-by-machine", "clean-x86.xml"),
+    # older rules
+    ("cpu-topology-mismatch", "trigger.xml"),
+    ("cpu-topology-mismatch", "clean.xml"),
+    ("vcpu-count-invalid", "trigger.xml"),
+    ("vcpu-count-invalid", "trigger-vcpus-id.xml"),
+    ("vcpu-count-invalid", "clean.xml"),
+    ("vcpus-over-255-need-iommu-eim", "trigger.xml", NO_VALIDATE),
+    ("vcpus-over-255-need-iommu-eim", "clean.xml"),
+    ("cpu-cache-mode-invalid", "trigger.xml"),
+    ("cpu-cache-mode-invalid", "trigger-emulate.xml"),
+    ("cpu-cache-mode-invalid", "clean.xml"),
+    ("cpu-cache-mode-invalid", "clean-emulate-l3.xml"),
+    ("hugepage-backing-incompatible", "trigger.xml"),
+    ("hugepage-backing-incompatible", "clean.xml"),
+    ("hugepage-backing-incompatible", "clean-no-hugepages.xml"),
+    ("memory-sizes-inconsistent", "trigger.xml"),
+    ("memory-sizes-inconsistent", "clean.xml"),
+    ("iothread-reference-invalid", "trigger.xml"),
+    ("iothread-reference-invalid", "trigger-iothreadids.xml"),
+    ("iothread-reference-invalid", "trigger-no-iothreads.xml"),
+    ("iothread-reference-invalid", "clean.xml"),
+    ("scsi-controller-virtio-only-option", "trigger.xml"),
+    ("scsi-controller-virtio-only-option", "trigger-serial-iothread.xml"),
+    ("shareable-disk-format", "trigger.xml"),
+    ("shareable-disk-format", "clean.xml"),
+    ("vhostuser-disk-invalid", "trigger.xml"),
+    ("vhostuser-disk-invalid", "clean.xml"),
+    ("net-coalesce-unsupported", "trigger.xml"),
+    ("net-coalesce-unsupported", "clean.xml"),
+    ("net-ring-size-invalid", "trigger.xml"),
+    ("net-ring-size-invalid", "clean.xml"),
+    ("vhostuser-needs-shared-memory", "trigger.xml"),
+    ("vhostuser-needs-shared-memory", "clean.xml"),
+    ("vhostuser-needs-shared-memory", "clean-numa-cells.xml"),
+    ("iommu-invalid", "trigger.xml"),
+    ("iommu-invalid", "trigger-no-features.xml"),
+    ("iommu-invalid", "clean.xml"),
+    ("timer-invalid", "trigger.xml", NO_VALIDATE),
+    ("timer-invalid", "clean.xml"),
+    ("hyperv-value-invalid", "trigger.xml"),
+    ("hyperv-value-invalid", "trigger-no-retries.xml"),
+    ("hyperv-value-invalid", "clean.xml", NO_VALIDATE),
+    ("hyperv-value-invalid", "clean-off.xml"),
+]
+
+#: Fixtures (or whole rules) of the rules above that cannot be proven here, and why.
+NOT_PROVABLE_HERE = {
+    "boot-loadparm-invalid": "s390x guests: no qemu-system-s390x; the schema refuses them too",
+    "firmware-format-invalid": "libvirt 9.0 has no loader/nvram format= (9.2 added it)",
+    "acpi-requires-uefi": "aarch64 guests: no qemu-system-aarch64 here",
+    "vmport-needs-ps2": "libvirt 9.0 has no <ps2> feature (9.1 added it)",
+    "pc-feature-on-other-machine": "<ps2> is unknown to 9.0; vmport on microvm fails earlier",
+    "feature-unsupported-by-qemu": "9.0 knows neither <ps2> nor <async-teardown>",
+    "acpi-unsupported-by-machine/trigger.xml": "ppc64: no qemu-system-ppc64; QEMU 7.2 < 8.0",
+    "acpi-unsupported-by-machine/trigger-arm.xml": "aarch64: no qemu-system-aarch64 here",
+    "acpi-unsupported-by-machine/clean.xml": "aarch64: no qemu-system-aarch64 here",
+    "bios-serial-invalid/trigger-arch.xml": "aarch64: no qemu-system-aarch64 here",
+    "feature-unsupported-by-machine/trigger-ppc64.xml": "ppc64: no qemu-system-ppc64 here",
+    "feature-unsupported-by-machine/clean-pseries.xml": "ppc64: no qemu-system-ppc64 here",
+    "feature-unsupported-by-machine/clean-arm.xml": "aarch64 guest, and <ras> is newer than 9.0",
+    "feature-unsupported-by-machine/trigger-ras.xml": "<ras> is newer than libvirt 9.0",
+    "cpu-topology-mismatch/clean-not-qemu.xml": "a Xen domain",
+    "cpu-topology-mismatch/trigger-bhyve.xml": "a bhyve domain",
+    "cpu-topology-mismatch/trigger-clusters-crlf.xml": "<topology clusters> is newer than 9.0",
+    "vcpu-count-invalid/clean-machine-limit.xml": "QEMU 7.2's q35 allows fewer vCPUs than 8.2",
+    "vcpu-count-invalid/trigger-machine-limit.xml": "QEMU 7.2's machine limits differ",
+    "vcpus-over-255-need-iommu-eim/trigger-tabs.xml": "QEMU 7.2's q35 allows fewer vCPUs",
+    "vcpus-over-255-need-iommu-eim/clean-not-x86.xml": "aarch64: no qemu-system-aarch64 here",
+    "hyperv-value-invalid/clean-newer-features.xml": "Hyper-V features newer than libvirt 9.0",
+    "iommu-invalid/clean-virtio.xml": "aarch64: no qemu-system-aarch64 here",
+    "memory-sizes-inconsistent/clean-lxc-min-guarantee.xml": "an LXC domain",
+    "vhostuser-disk-invalid/clean-vdpa.xml": "vhostvdpa disks are newer than libvirt 9.0",
+    "vhostuser-needs-shared-memory/trigger-hugepages.xml": (
+        "libvirt only warns for a vhost-user NIC without shared memory (the rule's own call)"
+    ),
+    "scsi-controller-virtio-only-option/clean.xml": (
+        "libvirt refuses it: a SCSI controller without model= is lsilogic on x86, which takes "
+        "no queues; the rule misses that"
+    ),
+}
+
+
+class Embedded:
+    """An embedded QEMU driver and the x86 machine types its QEMU calls q35 and pc."""
+
+    def __init__(self, libvirt, conn, root: Path, cpu: int) -> None:
+        self.libvirt = libvirt
+        self.conn = conn
+        self.root = root
+        #: The CPU the driver started on.
+        self.cpu = cpu
+        caps = etree.fromstring(conn.getCapabilities().encode())
+        self.machines = {}
+        for machine in caps.iterfind("guest/arch[@name='x86_64']/machine"):
+            if machine.text in ("q35", "pc") and machine.get("canonical"):
+                self.machines[machine.text] = machine.get("canonical")
+        if set(self.machines) != {"q35", "pc"}:
+            pytest.skip("the embedded QEMU driver offers no x86_64 q35 and pc machines")
+
+    def adapt(self, data: bytes) -> bytes:
+        """The fixture for this QEMU: its q35/pc machine version, and an ``<os><type>``.
+
+        A versioned machine this older QEMU lacks becomes the one it has (a q35 stays a
+        q35); a fixture without ``<os><type>`` (every driver needs one) gets an x86_64 q35.
+        """
+        root = etree.fromstring(data)
+        os_el = root.find("os")
+        if os_el is None:
+            os_el = etree.SubElement(root, "os")
+        os_type = os_el.find("type")
+        if os_type is None:
+            os_type = etree.Element("type", arch="x86_64")
+            os_type.text = "hvm"
+            os_el.insert(0, os_type)
+        machine = os_type.get("machine")
+        if machine is None or machine == "q35" or machine.startswith("pc-q35-"):
+            os_type.set("machine", self.machines["q35"])
+        elif machine == "pc" or machine.startswith("pc-i440fx-"):
+            os_type.set("machine", self.machines["pc"])
+        return etree.tostring(root)
+
+    def define_error(self, xml: str, *, validate: bool) -> str | None:
+        """libvirt's message when it refuses ``xml``, else None (the domain is undefined)."""
+        flags = self.libvirt.VIR_DOMAIN_DEFINE_VALIDATE if validate else 0
+        try:
+            domain = self.conn.defineXMLFlags(xml, flags)
+        except self.libvirt.libvirtError as exc:
+            return exc.get_error_message()
+        domain.undefine()
+        return None
+
+    def cache_files(self) -> dict[str, int]:
+        directory = self.root / "cache" / "qemu" / "capabilities"
+        return {p.name: p.stat().st_mtime_ns for p in directory.glob("*.xml")}
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"CI=true but libvirt's embedded QEMU driver cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory):
+    libvirt = import_libvirt()
+    if os.geteuid() != 0:
+        _unavailable("the embedded QEMU driver runs guests as root here: run the tests as root")
+    try:
+        pwd.getpwnam("libvirt-qemu")
+    except KeyError:
+        _unavailable("no libvirt-qemu user (useradd --system --user-group libvirt-qemu)")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        _unavailable("/dev/kvm is missing: the fixtures are KVM guests")
+    root = tmp_path_factory.mktemp("qemu-embed")
+    (root / "etc").mkdir()
+    # Guests run as root, who can open /dev/kvm: the probed capabilities stay valid.
+    (root / "etc" / "qemu.conf").write_text('user = "root"\ngroup = "root"\n')
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    libvirt.virEventRegisterDefaultImpl()
+    # The driver records the host's CPUID when it starts; start it on a known CPU, so that
+    # another process started there trusts the capabilities it probes (see the docstring).
+    allowed = os.sched_getaffinity(0)
+    cpu = min(allowed)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        conn = libvirt.open(f"qemu:///embed?root={root}")
+    except libvirt.libvirtError as exc:
+        _unavailable(
+            f"cannot open qemu:///embed ({exc.get_error_message()}); install "
+            "libvirt-daemon-driver-qemu and qemu-system-x86"
+        )
+    finally:
+        os.sched_setaffinity(0, allowed)
+    try:
+        yield Embedded(libvirt, conn, root, cpu)
+    finally:
+        conn.close()
+
+
+def _lint_errors(rule: str, data: bytes, path: Path) -> list[str]:
+    linter = build_linter(select=[rule])
+    findings = linter.check(Document.parse(data, str(path))).findings
+    return [f.message for f in findings if f.severity.value == "error"]
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c[0]}/{c[1]}" + (" (no validate)" if len(c) > 2 else "")
+)
+def test_libvirt_qemu_driver_agrees(embedded, case):
+    rule, fixture = case[0], case[1]
+    path = RULE_FIXTURES / rule / fixture
+    data = embedded.adapt(path.read_bytes())
+    errors = _lint_errors(rule, data, path)
+    refused = embedded.define_error(data.decode(), validate=NO_VALIDATE not in case)
+    if fixture.startswith("trigger"):
+        assert refused is not None, f"libvirt defined {rule}/{fixture}"
+        assert errors, f"{rule} is silent on {fixture}; libvirt says: {refused}"
+        assert any(carries(refused, message) for message in errors), (
+            f"libvirt: {refused!r}; {rule}: {errors!r}"
+        )
+    else:
+        assert refused is None, f"libvirt refuses {rule}/{fixture}: {refused}"
+        assert not errors, errors
+
+
+def test_cases_cover_the_rules_fixtures():
+    """A fixture is proven here, or its rule (or itself) says why it cannot be."""
+    listed = {(c[0], c[1]) for c in CASES}
+    for rule, fixture in listed:
+        assert (RULE_FIXTURES / rule / fixture).is_file(), (rule, fixture)
+    for rule in {c[0] for c in CASES}:
+        for path in sorted((RULE_FIXTURES / rule).glob("*.xml")):
+            if path.name.endswith(".fixed.xml") or (rule, path.name) in listed:
+                continue
+            assert f"{rule}/{path.name}" in NOT_PROVABLE_HERE or rule in NOT_PROVABLE_HERE, (
+                f"{rule}/{path.name} is neither a case nor explained"
+            )
+
+
+def test_qemu_is_probed_once(embedded):
+    """The capabilities cache survives defines: no re-probe (the 70 s-per-define trap)."""
+    xml = embedded.adapt((RULE_FIXTURES / "boot-order-invalid" / "clean.xml").read_bytes())
+    assert embedded.define_error(xml.decode(), validate=True) is None
+    before = embedded.cache_files()
+    assert before, "no capabilities cache was written"
+    for _ in range(3):
+        assert embedded.define_error(xml.decode(), validate=True) is None
+    assert embedded.cache_files() == before
+
+
+def test_a_definition_of_libvirts_own_suite_is_refused_on_define(embedded, corpus):
+    """firmware-manual-efi-features.xml: libvirt's test parses it without the flags of a
+    define, and accepts it; a real define refuses it, as firmware-feature-conflict says."""
+    path = corpus / "domain" / "firmware-manual-efi-features.xml"
+    data = embedded.adapt(path.read_bytes())
+    refused = embedded.define_error(data.decode(), validate=True)
+    assert refused is not None
+    errors = _lint_errors("firmware-feature-conflict", data, path)
+    assert any(carries(refused, message) for message in errors), (refused, errors)
+
+
+def test_machine_rewrite_keeps_the_machine_family():
+    class Fake(Embedded):
+        def __init__(self) -> None:
+            self.machines = {"q35": "pc-q35-7.2", "pc": "pc-i440fx-7.2"}
+
+    fake = Fake()
+    q35 = fake.adapt(b"<domain><os><type machine='pc-q35-8.2'>hvm</type></os></domain>")
+    assert b'machine="pc-q35-7.2"' in q35
+    pc = fake.adapt(b"<domain><os><type machine='pc'>hvm</type></os></domain>")
+    assert b'machine="pc-i440fx-7.2"' in pc
+    bare = fake.adapt(b"<domain/>")
+    assert re.search(rb"<type arch=\"x86_64\" machine=\"pc-q35-7.2\">hvm</type>", bare)
+    other = fake.adapt(b"<domain><os><type machine='microvm'>hvm</type></os></domain>")
+    assert b"microvm" in other
+
+
+def test_cli_takes_a_host_snapshot_through_the_embedded_driver(embedded, tmp_path):
+    """``domxml-lint host snapshot --connect 'qemu:///embed?root=DIR'`` works (the CLI
+    registers the event loop the embedded driver needs), and a capabilities cache copied
+    from another root is used as it is: no probe in the second process either."""
+    from domxml_lint.host import load_host
+
+    root = tmp_path / "embed"
+    (root / "etc").mkdir(parents=True)
+    shutil.copy2(embedded.root / "etc" / "qemu.conf", root / "etc" / "qemu.conf")
+    cache = root / "cache" / "qemu" / "capabilities"
+    shutil.copytree(embedded.root / "cache" / "qemu" / "capabilities", cache)
+    copied = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xml")}
+    output = tmp_path / "host.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "domxml_lint", "host", "snapshot"]
+        + ["--connect", f"qemu:///embed?root={root}", "-o", str(output)],
+        capture_output=True,
+        timeout=300,
+        preexec_fn=lambda: os.sched_setaffinity(0, {embedded.cpu}),
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    host = load_host(output)
+    assert host.capabilities is not None and host.capabilities.arch == "x86_64"
+    caps = host.domain_caps_for("kvm", "x86_64", None)
+    assert caps is not None and caps.path is not None and "qemu-system" in caps.path
+    assert host.qemu_version is not None
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xml")} == copied
