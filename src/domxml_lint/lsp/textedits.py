@@ -1,0 +1,92 @@
+"""The byte edits behind the server's code actions.
+
+- a finding's quick fix: its own ``fix.edits``, from the rules' edit builders;
+- "fix all": the real fix loop (:func:`fix_document`) on the buffer, returned as the
+  minimal edits between the old and the new bytes (the gaps between the spans the
+  loop kept, :attr:`FixResult.kept`);
+- "suppress DXnnn here": ``<!-- domxml-lint: disable=DXnnn -->`` on its own line
+  before the finding's element, indented like it (or added to the suppression
+  comment already there).
+
+An edit is ``(start, end, text)``: replace bytes ``start:end`` of the checked
+document with ``text``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from lxml import etree
+
+from ..document import Document
+from ..findings import Finding
+from ..fixer import FixResult
+from ..suppression import find_suppressions
+
+ByteEdit = tuple[int, int, str]
+
+
+def fix_edits(finding: Finding) -> list[ByteEdit]:
+    """A finding's own fix, as byte edits (empty if it has none)."""
+    if finding.fix is None:
+        return []
+    return [(edit.start, edit.end, edit.content) for edit in finding.fix.edits]
+
+
+def edits_between(result: FixResult) -> list[ByteEdit]:
+    """The edits that turn ``result.original`` into ``result.data``: one per changed gap
+    between the spans the fix loop left alone."""
+    old, new, encoding = result.original, result.data, result.encoding
+    edits: list[ByteEdit] = []
+    old_at = new_at = 0
+    for old_start, new_start, length in (*result.kept, (len(old), len(new), 0)):
+        if old_start > old_at or new_start > new_at:
+            edits.append((old_at, old_start, new[new_at:new_start].decode(encoding)))
+        old_at, new_at = old_start + length, new_start + length
+    return edits
+
+
+def element_of(doc: Document, finding: Finding) -> etree._Element:
+    """The element a finding is about: the one at its path, else the one whose start tag
+    holds its offset."""
+    try:
+        found = doc.root.getroottree().xpath(finding.path) if finding.path else []
+    except etree.XPathError:
+        found = []
+    if isinstance(found, list) and len(found) == 1 and isinstance(found[0], etree._Element):
+        return found[0]
+    starts = [span.start for span in doc.spans]
+    index = max(0, bisect_right(starts, finding.offset) - 1)
+    return doc.elements[index]
+
+
+def suppression_edit(doc: Document, finding: Finding) -> ByteEdit:
+    """Suppress ``finding``'s rule for its element (and the element's subtree)."""
+    element = element_of(doc, finding)
+    index = doc.elements.index(element)
+    for existing in find_suppressions(doc):
+        if existing.target == index and not existing.file_wide and not existing.malformed:
+            # Name the rule in the comment already there rather than stack a second one.
+            end = doc.data.rindex(b"-->", existing.start, existing.end)
+            while end > existing.start and doc.data[end - 1 : end] in (b" ", b"\t", b"\r", b"\n"):
+                end -= 1
+            return end, end, f",{finding.code}"
+    start = doc.span(element).start
+    comment = f"<!-- domxml-lint: disable={finding.code} -->"
+    indent = doc.indentation_at(start)
+    if indent is None:  # other markup precedes it on its line: insert right before it
+        return start, start, comment
+    line_start = start - len(indent)
+    return line_start, line_start, f"{indent}{comment}{doc.style.newline}"
+
+
+def apply(data: bytes, encoding: str, edits: Sequence[ByteEdit]) -> bytes:
+    """``data`` with non-overlapping ``edits`` applied (for tests and checks)."""
+    pieces = []
+    position = 0
+    for start, end, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        pieces += [data[position:start], text.encode(encoding, "xmlcharrefreplace")]
+        position = end
+    pieces.append(data[position:])
+    return b"".join(pieces)
