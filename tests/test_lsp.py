@@ -195,12 +195,13 @@ async def actions(
     uri: str,
     where: types.Range,
     only: list[str] | None = None,
+    trigger: types.CodeActionTriggerKind | None = None,
 ) -> list[types.CodeAction]:
     found = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=where,
-            context=types.CodeActionContext(diagnostics=[], only=only),
+            context=types.CodeActionContext(diagnostics=[], only=only, trigger_kind=trigger),
         )
     )
     return [a for a in found or [] if isinstance(a, types.CodeAction)]
@@ -336,6 +337,14 @@ async def test_fix_all_gives_what_the_command_line_fix_writes(
     assert done.returncode in (0, 1), done.stderr.decode()
     assert fixed == path.read_text() != text
     assert await actions(client, uri, everything, only=["refactor"]) == []
+    # The light bulb, requested at every cursor move, does not run the fix loop...
+    automatic = await actions(
+        client, uri, everything, trigger=types.CodeActionTriggerKind.Automatic
+    )
+    assert fix_all.title not in [a.title for a in automatic]
+    # ...asking for the actions does.
+    invoked = await actions(client, uri, everything, trigger=types.CodeActionTriggerKind.Invoked)
+    assert fix_all.title in [a.title for a in invoked]
 
 
 async def test_suppress_here_inserts_a_comment_that_silences_the_rule(

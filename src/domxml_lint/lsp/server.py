@@ -32,7 +32,7 @@ from ..rule import Stage
 from . import positions
 from .positions import LineIndex
 from .session import Outcome, Problem, Session, settings_section
-from .textedits import ByteEdit, edits_between, fix_edits, suppression_edit
+from .textedits import ByteEdit, Suppressor, edits_between, fix_edits
 
 log = logging.getLogger("domxml_lint.lsp")
 
@@ -233,6 +233,12 @@ class DomxmlLintServer(LanguageServer):
         def wanted(kind: str) -> bool:
             return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
+        # "Fix all" runs the fix loop: only when asked for by kind or by the user, not for
+        # the light bulb an editor requests at every cursor move.
+        fix_all_asked = only is not None or (
+            params.context.trigger_kind != types.CodeActionTriggerKind.Automatic
+        )
+
         index = linted.index
         start = index.offset(params.range.start.line, params.range.start.character)
         end = index.offset(params.range.end.line, params.range.end.character)
@@ -258,11 +264,12 @@ class DomxmlLintServer(LanguageServer):
                             is_preferred=finding.fix.is_safe,
                         )
                     )
+            suppressor = Suppressor(linted.outcome.doc)
             for finding, diagnostic in touched:
                 rule = self.session.ruleset.get(finding.code) if self.session else None
                 if rule is None or rule.stage is not Stage.DOCUMENT:
                     continue  # findings about suppressions themselves cannot be suppressed
-                edit = suppression_edit(linted.outcome.doc, finding)
+                edit = suppressor.edit(finding)
                 actions.append(
                     types.CodeAction(
                         title=f"Suppress {finding.code} here ({finding.name})",
@@ -271,7 +278,7 @@ class DomxmlLintServer(LanguageServer):
                         edit=self._workspace_edit(uri, linted, [edit]),
                     )
                 )
-        if wanted(FIX_ALL_KIND) and self._fixable(linted):
+        if fix_all_asked and wanted(FIX_ALL_KIND) and self._fixable(linted):
             edits = self._fix_all(linted)
             if edits:
                 settings = linted.outcome.settings

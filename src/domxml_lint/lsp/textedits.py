@@ -22,7 +22,7 @@ from lxml import etree
 from ..document import Document
 from ..findings import Finding
 from ..fixer import FixResult
-from ..suppression import find_suppressions
+from ..suppression import Suppression, find_suppressions
 
 ByteEdit = tuple[int, int, str]
 
@@ -47,38 +47,61 @@ def edits_between(result: FixResult) -> list[ByteEdit]:
     return edits
 
 
-def element_of(doc: Document, finding: Finding) -> etree._Element:
-    """The element a finding is about: the one at its path, else the one whose start tag
-    holds its offset."""
-    try:
-        found = doc.root.getroottree().xpath(finding.path) if finding.path else []
-    except etree.XPathError:
-        found = []
-    if isinstance(found, list) and len(found) == 1 and isinstance(found[0], etree._Element):
-        return found[0]
-    starts = [span.start for span in doc.spans]
-    index = max(0, bisect_right(starts, finding.offset) - 1)
-    return doc.elements[index]
+class Suppressor:
+    """Builds "suppress DXnnn here" edits for the findings of one checked document."""
 
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._positions: dict[etree._Element, int] | None = None
+        self._starts: list[int] | None = None
+        self._comments: dict[int, Suppression] | None = None
 
-def suppression_edit(doc: Document, finding: Finding) -> ByteEdit:
-    """Suppress ``finding``'s rule for its element (and the element's subtree)."""
-    element = element_of(doc, finding)
-    index = doc.elements.index(element)
-    for existing in find_suppressions(doc):
-        if existing.target == index and not existing.file_wide and not existing.malformed:
+    def element_of(self, finding: Finding) -> etree._Element:
+        """The element a finding is about: the one at its path, else the one whose start
+        tag holds its offset."""
+        doc = self.doc
+        try:
+            found = doc.root.getroottree().xpath(finding.path) if finding.path else []
+        except etree.XPathError:
+            found = []
+        if isinstance(found, list) and len(found) == 1 and isinstance(found[0], etree._Element):
+            return found[0]
+        if self._starts is None:
+            self._starts = [span.start for span in doc.spans]
+        index = max(0, bisect_right(self._starts, finding.offset) - 1)
+        return doc.elements[index]
+
+    def edit(self, finding: Finding) -> ByteEdit:
+        """Suppress ``finding``'s rule for its element (and the element's subtree)."""
+        doc = self.doc
+        element = self.element_of(finding)
+        if self._positions is None:
+            self._positions = {el: i for i, el in enumerate(doc.elements)}
+        if self._comments is None:
+            self._comments = {
+                comment.target: comment
+                for comment in find_suppressions(doc)
+                if comment.target is not None and not comment.file_wide and not comment.malformed
+            }
+        existing = self._comments.get(self._positions[element])
+        if existing is not None:
             # Name the rule in the comment already there rather than stack a second one.
             end = doc.data.rindex(b"-->", existing.start, existing.end)
             while end > existing.start and doc.data[end - 1 : end] in (b" ", b"\t", b"\r", b"\n"):
                 end -= 1
             return end, end, f",{finding.code}"
-    start = doc.span(element).start
-    comment = f"<!-- domxml-lint: disable={finding.code} -->"
-    indent = doc.indentation_at(start)
-    if indent is None:  # other markup precedes it on its line: insert right before it
-        return start, start, comment
-    line_start = start - len(indent)
-    return line_start, line_start, f"{indent}{comment}{doc.style.newline}"
+        start = doc.span(element).start
+        comment = f"<!-- domxml-lint: disable={finding.code} -->"
+        indent = doc.indentation_at(start)
+        if indent is None:  # other markup precedes it on its line: insert right before it
+            return start, start, comment
+        line_start = start - len(indent)
+        return line_start, line_start, f"{indent}{comment}{doc.style.newline}"
+
+
+def suppression_edit(doc: Document, finding: Finding) -> ByteEdit:
+    """Suppress ``finding``'s rule for its element (one finding; see :class:`Suppressor`)."""
+    return Suppressor(doc).edit(finding)
 
 
 def apply(data: bytes, encoding: str, edits: Sequence[ByteEdit]) -> bytes:
