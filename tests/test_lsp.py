@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IN_CI, RULE_FIXTURES, run_cli
+from helpers import HOSTS, IN_CI, RULE_FIXTURES, run_cli
 from samples import BOTH, BROKEN, CLEAN, NATIVE, NATIVE_FIXED, NOT_DOMAIN, disk, domain
 
 try:
@@ -517,40 +517,62 @@ async def test_positions_follow_the_negotiated_encoding(tmp_path: Path, recordin
         assert fixed == WIDE.replace("io='native'/>", "io='native' cache='none'/>")
 
 
-def _fixtures() -> list[Path]:
+def _fixtures(*, with_host: bool) -> list[Path]:
     found = []
     for folder in sorted(RULE_FIXTURES.iterdir()):
-        if (folder / "hosts.txt").exists():
-            continue  # needs a host: the comparison below runs without one
+        if (folder / "hosts.txt").exists() != with_host:
+            continue
         found += sorted(p for p in folder.glob("*.xml") if not p.name.endswith(".fixed.xml"))
     return found
 
 
+async def _same_as_the_command_line(
+    client: LanguageClient, files: Sequence[Path], expected: dict[str, list[dict]]
+) -> None:
+    # utf-32: LSP characters are code points, the command line's columns minus one.
+    for path in files:
+        uri = open_document(client, path, path.read_text(encoding="utf-8"))
+        found = await published(client, uri, 1)
+        assert [
+            (d.code, d.message, d.range.start.line + 1, d.range.start.character + 1)
+            for d in found
+            if d.code is not None
+        ] == [(r["code"], r["message"], r["line"], r["column"]) for r in expected[str(path)]], path
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+
+
 async def test_every_rule_fixture_gets_the_command_lines_findings(tmp_path: Path):
     """Every rule's fixtures, all rules: the same findings at the same places as the CLI."""
-    files = _fixtures()
+    files = _fixtures(with_host=False)
     expected = cli_findings(*files, args=("--no-config", "--select", "ALL"))
     options = {"select": ["ALL"], "configurationPreference": "editorOnly"}
-    async with editor(tmp_path, capabilities=client_capabilities("emacs"), options=options) as (
-        client
-    ):
-        # utf-32: LSP characters are code points, the command line's columns minus one.
-        for path in files:
-            uri = open_document(client, path, path.read_text(encoding="utf-8"))
-            found = await published(client, uri, 1)
-            assert [
-                (d.code, d.message, d.range.start.line + 1, d.range.start.character + 1)
-                for d in found
-                if d.code is not None
-            ] == [(r["code"], r["message"], r["line"], r["column"]) for r in expected[str(path)]], (
-                path
-            )
-            client.text_document_did_close(
-                types.DidCloseTextDocumentParams(
-                    text_document=types.TextDocumentIdentifier(uri=uri)
-                )
-            )
+    capabilities = client_capabilities("emacs")
+    async with editor(tmp_path, capabilities=capabilities, options=options) as client:
+        await _same_as_the_command_line(client, files, expected)
     assert sum(map(len, expected.values())) > 100
+
+
+async def test_host_aware_fixtures_get_the_command_lines_findings_through_a_config(
+    tmp_path: Path,
+):
+    """The host-aware rules' fixtures, each folder with a config file naming its host."""
+    files = []
+    for source in _fixtures(with_host=True):
+        folder = tmp_path / source.parent.name
+        if not folder.exists():
+            folder.mkdir()
+            hosts = (source.parent / "hosts.txt").read_text().split()
+            listed = ", ".join(json.dumps(str(HOSTS / name)) for name in hosts)
+            (folder / "domxml-lint.toml").write_text(f'select = ["ALL"]\nhost = [{listed}]\n')
+        copy = folder / source.name
+        copy.write_bytes(source.read_bytes())
+        files.append(copy)
+    expected = cli_findings(*files)
+    async with editor(tmp_path, capabilities=client_capabilities("emacs")) as client:
+        await _same_as_the_command_line(client, files, expected)
+    assert sum(map(len, expected.values())) > 20
 
 
 # -- the process ------------------------------------------------------------------------------
