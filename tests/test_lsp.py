@@ -414,6 +414,14 @@ async def test_changing_the_configuration_updates_the_diagnostics(
     found = await published(client, uri, until=lambda d: len(d) == 2)
     # Findings below fail-on are shown as information: error and warning mean "fails CI".
     assert [d.severity for d in found] == [types.DiagnosticSeverity.Error] * 2
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={SECTION: {"ignore": ["DX401"]}})
+    )
+    assert codes(await published(client, uri, until=lambda d: len(d) == 1)) == ["DX404"]
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={SECTION: {}})  # all settings removed
+    )
+    assert codes(await published(client, uri, until=lambda d: len(d) == 2)) == ["DX404", "DX401"]
 
 
 async def test_editor_settings_and_config_files_follow_the_documented_precedence(tmp_path: Path):

@@ -20,6 +20,7 @@ from domxml_lint.lsp.session import (
     EDITOR_ONLY,
     FILESYSTEM_FIRST,
     Session,
+    carries_settings,
     encode_text,
     parse_settings,
     settings_section,
@@ -100,6 +101,21 @@ def test_settings_nest_under_the_tool_name_or_settings_or_not_at_all():
     assert settings_section({"settings": {"domxml-lint": inner}}) == inner
     assert settings_section(inner) == inner
     assert settings_section(None) == {}
+
+
+@pytest.mark.parametrize(
+    "raw,carries",
+    [
+        (None, False),
+        ({}, False),
+        ({"settings": None}, False),
+        ({"domxml-lint": {}}, True),
+        ({"settings": {"select": ["DX4"]}}, True),
+        ({"select": ["DX4"]}, True),
+    ],
+)
+def test_a_configuration_change_carries_settings_or_asks_to_pull_them(raw, carries):
+    assert carries_settings(raw) is carries
 
 
 def test_settings_take_camel_or_kebab_case_and_warn_about_unknown_keys(tmp_path):

@@ -31,7 +31,7 @@ from ..report import documentation_url
 from ..rule import Stage
 from . import positions
 from .positions import LineIndex
-from .session import Outcome, Problem, Session, settings_section
+from .session import Outcome, Problem, Session, carries_settings, settings_section
 from .textedits import ByteEdit, Suppressor, edits_between, fix_edits
 
 log = logging.getLogger("domxml_lint.lsp")
@@ -76,6 +76,7 @@ class DomxmlLintServer(LanguageServer):
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._durations: dict[str, float] = {}
         self._initial_settings: Mapping[str, Any] = {}
+        self._applied: dict[str, Any] | None = None
         self._told: set[str] = set()
         #: Whether the client asked for a shutdown before exit (the exit status says so).
         self.shut_down = False
@@ -94,14 +95,20 @@ class DomxmlLintServer(LanguageServer):
         self._initial_settings = dict(settings_section(params.initialization_options))
         self.apply_settings({})
 
-    def apply_settings(self, latest: Mapping[str, Any]) -> None:
-        """The initialization options, overridden key by key by the latest settings."""
+    def apply_settings(self, latest: Mapping[str, Any]) -> bool:
+        """Use the initialization options, overridden key by key by the latest settings;
+        False if that is what is in use already."""
         assert self.session is not None
-        warnings = self.session.configure({**self._initial_settings, **latest})
+        merged = {**self._initial_settings, **latest}
+        if merged == self._applied:
+            return False
+        self._applied = merged
+        warnings = self.session.configure(merged)
         for warning in warnings:
             self.tell(types.MessageType.Warning, f"{NAME}: {warning}")
         if self.session.settings_error is not None:
             self.tell(types.MessageType.Error, f"{NAME}: {self.session.settings_error}")
+        return True
 
     def tell(self, kind: types.MessageType, message: str) -> None:
         """Show a message once per session (settings problems repeat on every change)."""
@@ -121,9 +128,8 @@ class DomxmlLintServer(LanguageServer):
         except Exception as exc:  # a client that fails the request: keep what we have
             log.warning("workspace/configuration failed: %s", exc)
             return
-        value = pulled[0] if pulled else None
-        if isinstance(value, Mapping) and value:
-            self.apply_settings(settings_section(value))
+        value = pulled[0] if pulled else None  # None: the editor has no such section
+        if self.apply_settings(settings_section(value)):
             self.check_all()
 
     # -- checking ---------------------------------------------------------------------------
@@ -497,11 +503,10 @@ def build_server() -> DomxmlLintServer:
     async def did_change_configuration(
         ls: DomxmlLintServer, params: types.DidChangeConfigurationParams
     ) -> None:
-        pushed = settings_section(params.settings)
-        if pushed:
-            ls.apply_settings(pushed)
-            ls.check_all()
-        else:  # "something changed": the pull model
+        if carries_settings(params.settings):
+            if ls.apply_settings(settings_section(params.settings)):
+                ls.check_all()
+        else:  # null or {}: "something changed", the pull model
             await ls.pull_settings()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -114,6 +114,16 @@ def settings_section(raw: Any) -> Mapping[str, Any]:
     return raw
 
 
+def carries_settings(raw: Any) -> bool:
+    """Whether a ``didChangeConfiguration`` holds settings (our section, even empty, or
+    flat keys) rather than only saying that something changed (null or ``{}``)."""
+    if not isinstance(raw, Mapping) or not raw:
+        return False
+    if any(name in raw for name in SECTION_NAMES):
+        return True
+    return isinstance(raw.get("settings"), Mapping) or "settings" not in raw
+
+
 def parse_settings(
     raw: Mapping[str, Any], ruleset: RuleSet, root: str
 ) -> tuple[EditorSettings, list[str]]:
