@@ -297,6 +297,7 @@ def test_suppressing_here_inserts_an_indented_comment_before_the_element():
     assert outcome.doc is not None
     native, unsafe = outcome.findings
     edit = suppression_edit(outcome.doc, native)
+    assert edit is not None
     suppressed = apply(outcome.data, "utf-8", [edit]).decode()
     assert "      <!-- domxml-lint: disable=DX404 -->\n      <driver" in suppressed
     assert codes(Session(RULESET).check(None, suppressed)) == ["DX401"]
@@ -305,6 +306,7 @@ def test_suppressing_here_inserts_an_indented_comment_before_the_element():
     again = Session(RULESET).check(None, both_on_vda)
     assert again.doc is not None and codes(again) == ["DX401", "DX401"]
     edit = suppression_edit(again.doc, again.findings[0])
+    assert edit is not None
     joined = apply(again.data, "utf-8", [edit]).decode()
     assert "<!-- domxml-lint: disable=DX404,DX401 -->" in joined
     assert codes(Session(RULESET).check(None, joined)) == ["DX401"]  # vdb's still stands
@@ -316,9 +318,16 @@ def test_suppressing_an_element_that_shares_its_line_inserts_the_comment_inline(
     outcome = Session(RULESET).check(None, text)
     assert outcome.doc is not None and codes(outcome) == ["DX404"]
     edit = suppression_edit(outcome.doc, outcome.findings[0])
+    assert edit is not None
     suppressed = apply(outcome.data, "utf-8", [edit]).decode()
-    assert "<disk type='file'><!-- domxml-lint: disable=DX404 --><driver" in suppressed
+    (changed,) = [line for line in suppressed.splitlines() if "domxml-lint:" in line]
+    assert changed.count("<!-- domxml-lint: disable=DX404 -->") == 1 and "<driver" in changed
+    assert suppressed.count("\n") == text.count("\n")  # inline: no line added
     assert codes(Session(RULESET).check(None, suppressed)) == []
+    # The comment covers the driver alone: a DX404 on another disk still fires.
+    second = disk(" io='native'", "vdb")
+    both = suppressed.replace("  </devices>", second + "  </devices>")
+    assert codes(Session(RULESET).check(None, both)) == ["DX404"]
 
 
 # -- the command ----------------------------------------------------------------------------

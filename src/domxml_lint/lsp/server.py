@@ -276,6 +276,8 @@ class DomxmlLintServer(LanguageServer):
                 if rule is None or rule.stage is not Stage.DOCUMENT:
                     continue  # findings about suppressions themselves cannot be suppressed
                 edit = suppressor.edit(finding)
+                if edit is None:
+                    continue
                 actions.append(
                     types.CodeAction(
                         title=f"Suppress {finding.code} here ({finding.name})",

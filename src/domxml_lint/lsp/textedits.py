@@ -5,8 +5,9 @@
   minimal edits between the old and the new bytes (the gaps between the spans the
   loop kept, :attr:`FixResult.kept`);
 - "suppress DXnnn here": ``<!-- domxml-lint: disable=DXnnn -->`` on its own line
-  before the finding's element, indented like it (or added to the suppression
-  comment already there).
+  before the finding's element, indented like it, or next to its start tag when
+  other markup shares its line (or the rule is added to the suppression comment
+  already there); checked against how suppressions are read before it is offered.
 
 An edit is ``(start, end, text)``: replace bytes ``start:end`` of the checked
 document with ``text``.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from lxml import etree
 
 from ..document import Document
+from ..errors import InputError
 from ..findings import Finding
 from ..fixer import FixResult
 from ..suppression import Suppression, find_suppressions
@@ -71,35 +73,68 @@ class Suppressor:
         index = max(0, bisect_right(self._starts, finding.offset) - 1)
         return doc.elements[index]
 
-    def edit(self, finding: Finding) -> ByteEdit:
-        """Suppress ``finding``'s rule for its element (and the element's subtree)."""
+    def edit(self, finding: Finding) -> ByteEdit | None:
+        """Suppress ``finding``'s rule for its element (and the element's subtree).
+
+        Each way of writing it is checked by reading the suppressions of the edited
+        document back (:func:`find_suppressions` decides what a comment covers), so the
+        action never offers a comment that would not suppress the finding; None if no
+        way works.
+        """
         doc = self.doc
         element = self.element_of(finding)
         if self._positions is None:
             self._positions = {el: i for i, el in enumerate(doc.elements)}
+        index = self._positions[element]
         if self._comments is None:
             self._comments = {
                 comment.target: comment
                 for comment in find_suppressions(doc)
                 if comment.target is not None and not comment.file_wide and not comment.malformed
             }
-        existing = self._comments.get(self._positions[element])
+        for candidate in self._candidates(element, index, finding.code):
+            if self._suppresses(candidate, index, finding.code):
+                return candidate
+        return None
+
+    def _candidates(self, element: etree._Element, index: int, code: str) -> list[ByteEdit]:
+        doc = self.doc
+        found = []
+        existing = self._comments.get(index) if self._comments else None
         if existing is not None:
-            # Name the rule in the comment already there rather than stack a second one.
-            end = doc.data.rindex(b"-->", existing.start, existing.end)
-            while end > existing.start and doc.data[end - 1 : end] in (b" ", b"\t", b"\r", b"\n"):
-                end -= 1
-            return end, end, f",{finding.code}"
-        start = doc.span(element).start
-        comment = f"<!-- domxml-lint: disable={finding.code} -->"
-        indent = doc.indentation_at(start)
-        if indent is None:  # other markup precedes it on its line: insert right before it
-            return start, start, comment
-        line_start = start - len(indent)
-        return line_start, line_start, f"{indent}{comment}{doc.style.newline}"
+            # Name the rule in the comment already there rather than stack a second one:
+            # after its rule list (recorded by newer suppression readers, which allow a
+            # reason after the list), else at the end of the comment.
+            end = getattr(existing, "selectors_end", 0)
+            if not end:
+                end = doc.data.rindex(b"-->", existing.start, existing.end)
+                while end > existing.start and doc.data[end - 1 : end] in b" \t\r\n":
+                    end -= 1
+            found.append((end, end, f",{code}"))
+        span = doc.span(element)
+        comment = f"<!-- domxml-lint: disable={code} -->"
+        indent = doc.indentation_at(span.start)
+        if indent is not None:  # alone on its line: the comment on a line of its own above
+            line_start = span.start - len(indent)
+            found.append((line_start, line_start, f"{indent}{comment}{doc.style.newline}"))
+        else:  # other markup on its line: right after its start tag, or right before it
+            found.append((span.start_end, span.start_end, comment))
+            found.append((span.start, span.start, comment))
+        return found
+
+    def _suppresses(self, edit: ByteEdit, index: int, code: str) -> bool:
+        edited = apply(self.doc.data, self.doc.encoding, [edit])
+        try:
+            doc = Document.parse(edited, self.doc.path)
+        except InputError:
+            return False
+        return any(
+            comment.target == index and not comment.file_wide and code in comment.selectors
+            for comment in find_suppressions(doc)
+        )
 
 
-def suppression_edit(doc: Document, finding: Finding) -> ByteEdit:
+def suppression_edit(doc: Document, finding: Finding) -> ByteEdit | None:
     """Suppress ``finding``'s rule for its element (one finding; see :class:`Suppressor`)."""
     return Suppressor(doc).edit(finding)
 
