@@ -13,6 +13,7 @@ targets are checked as ratios from the same run. Nothing here is a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -261,6 +262,163 @@ def scaling(repeat: int) -> list[tuple[str, int, int, float]]:
     return rows
 
 
+# -- the language server: didChange -> publishDiagnostics ----------------------------------
+
+#: Changes timed per guest (after a warm-up), and the pause between two, as a typist's.
+LSP_CHANGES = 40
+LSP_PAUSE = 0.15
+LSP_GUESTS = (("typical guest (web-01.xml)", 50.0), ("1,000 devices (500 disks + 500 NICs)", 300.0))
+
+
+class LspPipe:
+    """``domxml-lint server`` on pipes, spoken to in plain JSON-RPC (no client library)."""
+
+    def __init__(self, root: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "domxml_lint", "server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=CHILD_ENV,
+        )
+        self.ids = 0
+        # Like `--no-config`: the benchmark's figures do not depend on config files around it.
+        self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": root.as_uri(),
+                "capabilities": {},
+                "initializationOptions": {"configurationPreference": "editorOnly"},
+            },
+        )
+        self.notify("initialized", {})
+
+    def send(self, message: dict) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.flush()
+
+    def notify(self, method: str, params: dict) -> None:
+        self.send({"method": method, "params": params})
+
+    def request(self, method: str, params: dict | None) -> dict:
+        self.ids += 1
+        self.send({"id": self.ids, "method": method, "params": params})
+        return self.wait(lambda m: m.get("id") == self.ids and "method" not in m)
+
+    def read(self) -> dict:
+        stream = self.process.stdout
+        assert stream is not None
+        length = 0
+        while True:
+            line = stream.readline()
+            if not line:
+                raise SystemExit("domxml-lint server exited")
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode("ascii").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return json.loads(stream.read(length))
+
+    def wait(self, wanted) -> dict:
+        while True:
+            message = self.read()
+            if "method" in message and "id" in message:  # a request to the editor: answer it
+                self.send({"id": message["id"], "result": None})
+            elif wanted(message):
+                return message
+
+    def diagnostics(self, uri: str, version: int) -> list:
+        def published(message: dict) -> bool:
+            params = message.get("params") or {}
+            return (
+                message.get("method") == "textDocument/publishDiagnostics"
+                and params.get("uri") == uri
+                and params.get("version") == version
+            )
+
+        return self.wait(published)["params"]["diagnostics"]
+
+    def close(self) -> None:
+        self.request("shutdown", None)
+        self.notify("exit", None)
+        self.process.wait(timeout=30)
+
+
+def lsp_latency(changes: int = LSP_CHANGES) -> list[tuple[str, int, int, float, float]]:
+    """(guest, lines, diagnostics, median ms, 90th percentile ms) from sending a one-character
+    didChange to receiving the publishDiagnostics of that version, as an editor sees it."""
+    rows = []
+    guests = (TYPICAL.read_text(), synthetic_devices(500))
+    work = Path(tempfile.mkdtemp(prefix="domxml-lint-lsp-"))
+    server = LspPipe(work)
+    try:
+        for (name, _target), text in zip(LSP_GUESTS, guests, strict=True):
+            uri = (work / f"{len(text)}.xml").as_uri()
+            server.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": uri, "languageId": "xml", "version": 1, "text": text}},
+            )
+            found = server.diagnostics(uri, 1)
+            # Type a space at the end of the first line, then delete it, and so on.
+            end = len(text.splitlines()[0])
+            times = []
+            for version in range(2, changes + 7):
+                typed = version % 2 == 0
+                start = {"line": 0, "character": end}
+                stop = {"line": 0, "character": end if typed else end + 1}
+                change = {"range": {"start": start, "end": stop}, "text": " " if typed else ""}
+                time.sleep(LSP_PAUSE)
+                began = time.perf_counter()
+                server.notify(
+                    "textDocument/didChange",
+                    {
+                        "textDocument": {"uri": uri, "version": version},
+                        "contentChanges": [change],
+                    },
+                )
+                server.diagnostics(uri, version)
+                if version > 6:  # the first few warm up the server's caches
+                    times.append(time.perf_counter() - began)
+            times.sort()
+            rows.append(
+                (
+                    name,
+                    text.count("\n"),
+                    len(found),
+                    statistics.median(times) * 1000,
+                    times[int(len(times) * 0.9) - 1] * 1000,
+                )
+            )
+    finally:
+        server.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def lsp_table(rows: list[tuple[str, int, int, float, float]]) -> list[str]:
+    lines = [
+        "",
+        f"## Language server: didChange -> publishDiagnostics ({LSP_CHANGES} one-character "
+        f"changes {LSP_PAUSE * 1000:.0f} ms apart, default rules, no host)",
+        "",
+        "| guest | lines | diagnostics | median ms | 90th percentile ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {g} | {n} | {d} | {m:.1f} | {p:.1f} |" for g, n, d, m, p in rows]
+    return lines
+
+
+def lsp_targets(rows: list[tuple[str, int, int, float, float]]) -> list[tuple[str, float, str]]:
+    return [
+        (f"LSP median ms, {name}", median, f"<= {target:g}")
+        for (name, target), (_, _, _, median, _) in zip(LSP_GUESTS, rows, strict=True)
+    ]
+
+
 CEILING = "two independent domxml-lint, half the files each (ceiling)"
 
 
@@ -294,12 +452,15 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS / "benchmarks.md")
     parser.add_argument(
         "--only",
-        choices=("fixes",),
-        help="run one section: fixes = --fix/--diff time per fix for 1k-10k fixes in one file",
+        choices=("fixes", "lsp"),
+        help="run one section: fixes = --fix/--diff time per fix for 1k-10k fixes in one file; "
+        "lsp = the language server's didChange -> publishDiagnostics time",
     )
     args = parser.parse_args()
     if args.only == "fixes":
         return fixes_only(args)
+    if args.only == "lsp":
+        return lsp_only(args)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS}")
     xmllint = shutil.which("xmllint")
@@ -366,6 +527,7 @@ def main() -> int:
     scale = scaling(repeat)
     fixes = fix_scaling(repeat, work)
     shutil.rmtree(work, ignore_errors=True)
+    lsp = lsp_latency()
 
     xml_t = rows["xmllint --relaxng domain.rng"][0]
     floor_t = rows["lxml parse loop (floor)"][0]
@@ -381,6 +543,7 @@ def main() -> int:
         ("time per element, 1024 disks+NICs / 8", per_dev[1024] / per_dev[8], "<= 1.5"),
     ]
     targets += fix_targets(fixes)
+    targets += lsp_targets(lsp)
     targets.append(
         ("--jobs 2 speedup on the corpus", default_t / rows["domxml-lint --jobs 2"][0], ">= 1.6")
     )
@@ -421,6 +584,7 @@ def main() -> int:
     ]
     lines += [f"| {k} | {s} | {e} | {t * 1e6:.2f} |" for k, s, e, t in scale]
     lines += fix_table(fixes)
+    lines += lsp_table(lsp)
     lines += ["", "## Targets", "", "| what | measured | target | met |", "|---|---:|---|---|"]
     lines += [f"| {w} | {v:.2f} | {t} | {meets(v, t)} |" for w, v, t in targets]
     # Start-up (interpreter, imports, rules: about a one-file run) is paid once, before any
@@ -497,6 +661,32 @@ def fixes_only(args: argparse.Namespace) -> int:
         args.output.with_name("fixes.md")
         if args.output == RESULTS / "benchmarks.md"
         else args.output
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(text)
+    return 0
+
+
+def lsp_only(args: argparse.Namespace) -> int:
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "domxml_lint"), quiet=1)
+    rows = lsp_latency()
+    lines = [
+        "# domxml-lint benchmarks: the language server",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}.",
+        *lsp_table(rows),
+        "",
+        "| what | measured | target |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {w} | {v:.1f} | {t} |" for w, v, t in lsp_targets(rows)]
+    text = "\n".join(lines) + "\n"
+    output = (
+        args.output.with_name("lsp.md") if args.output == RESULTS / "benchmarks.md" else args.output
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from domxml_lint import cli
+from domxml_lint import cli, lsp
 from domxml_lint.completion import commands
 from domxml_lint.host import cli as host_cli
 from helpers import IN_CI, run_cli
@@ -15,6 +15,7 @@ from helpers import IN_CI, run_cli
 
 def every_option() -> set[str]:
     parsers = [cli.build_parser(), cli.build_rule_parser(), cli.build_rules_parser()]
+    parsers.append(lsp.build_parser())
     host = host_cli.build_parser()
     parsers.append(host)
     for action in host._actions:
@@ -46,7 +47,7 @@ def test_every_option_and_subcommand_is_in_the_script(script):
 
 def test_the_model_covers_every_parser():
     found = {c.words for c in commands()}
-    assert {(), ("check",), ("rule",), ("rules",), ("host",), ("completion",)} <= found
+    assert {(), ("check",), ("rule",), ("rules",), ("host",), ("completion",), ("server",)} <= found
     assert {("host", "snapshot"), ("host", "show")} <= found
 
 

@@ -41,7 +41,7 @@ def readme_configs() -> list[tuple[str, dict]]:
         if "tool" in document:
             if "domxml-lint" in document["tool"]:
                 found.append(("pyproject.toml", document["tool"]["domxml-lint"]))
-        elif "project" not in document:
+        elif "project" not in document and "language-server" not in document:  # not Helix's
             found.append(("domxml-lint.toml", document))
     return found
 

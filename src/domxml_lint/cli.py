@@ -30,7 +30,7 @@ from .runner import Mode, Task, process, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN = "-"
-SUBCOMMANDS = ("check", "rule", "rules", "host", "completion")
+SUBCOMMANDS = ("check", "rule", "rules", "host", "completion", "server")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,11 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         "       domxml-lint rule NAME-or-CODE\n"
         "       domxml-lint rules [--output-format json]\n"
         "       domxml-lint host snapshot [--connect URI] [-o FILE]\n"
-        "       domxml-lint completion bash|zsh|fish",
+        "       domxml-lint completion bash|zsh|fish\n"
+        "       domxml-lint server",
         description="Lint and auto-fix libvirt domain XML. PATH is a file, a directory "
         "(searched for *.xml) or - for stdin. Subcommands: check (the default), rule "
         "(print a rule's documentation), rules (list the rules), host (host snapshots), "
-        "completion (shell completion script).",
+        "completion (shell completion script), server (the language server, for editors).",
         epilog="Exit codes: 0 no findings (at or above --fail-on) remain; 1 findings remain, "
         "or --diff would change something, or a fix was applied with --exit-non-zero-on-fix; "
         "2 usage or configuration error, unreadable or hostile input, or internal error.",
@@ -717,12 +718,24 @@ def completion_command(argv: Sequence[str]) -> int:
     return EXIT_CLEAN
 
 
+# -- server -----------------------------------------------------------------------------
+
+
+def server_command(argv: Sequence[str]) -> int:
+    """``domxml-lint server``: the language server, in ``domxml_lint.lsp`` (pygls is
+    imported only there)."""
+    from .lsp import main as serve
+
+    return serve(list(argv))
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "check": check_command,
     "rule": rule_command,
     "rules": rules_command,
     "host": host_command,
     "completion": completion_command,
+    "server": server_command,
 }
 
 

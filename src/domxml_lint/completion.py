@@ -55,6 +55,11 @@ def commands() -> list[Command]:
             for name, parser in action.choices.items():
                 found.append(_command(("host", name), helps.get(name, ""), parser))
     found.append(Command(("completion",), "print a shell completion script", (), "choice", SHELLS))
+    from .lsp import build_parser as build_server_parser
+
+    found.append(
+        _command(("server",), "run the language server (for editors)", build_server_parser())
+    )
     return found
 
 
