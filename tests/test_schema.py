@@ -323,3 +323,18 @@ def test_the_schema_is_built_lazily_once_per_process(schemas):
         check=False,
     )
     assert result.stdout == b"ok\n", result.stderr.decode()
+
+
+def test_a_rule_with_libvirts_message_replaces_the_schema_finding_on_its_element():
+    from domxml_lint import lint
+    from samples import domain
+
+    text = domain("<blkiotune><weight>5000</weight></blkiotune>")
+    both = [f.code for f in lint(text, select="DX002")] + [
+        f.code for f in lint(text, select="DX411")
+    ]
+    assert both == ["DX002", "DX411"]  # each alone reports the weight
+    assert [f.code for f in lint(text, select="DX002,DX411")] == ["DX411"]
+    # A schema problem elsewhere in the same file stays.
+    text = domain("<blkiotune><weight>5000</weight></blkiotune><currentMemroy>1</currentMemroy>")
+    assert sorted(f.code for f in lint(text, select="DX002,DX411")) == ["DX002", "DX411"]

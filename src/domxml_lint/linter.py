@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .document import Document
 from .errors import DomxmlLintError, InternalError
 from .facts import DomainFacts
-from .findings import Finding
+from .findings import Finding, Severity
 from .rule import Rule, RuleContext, Stage
 from .ruleset import RuleSet
 from .suppression import apply_suppressions, find_suppressions
@@ -93,6 +93,7 @@ class Linter:
         self.rules = [r for r in runnable if r.stage is Stage.DOCUMENT]
         self.late_rules = [r for r in runnable if r.stage is Stage.SUPPRESSIONS]
         self.active_codes = {r.code for r in self.rules}
+        self._yielding = frozenset(r.code for r in self.rules if r.yields)
         # Rules indexed by the element names that trigger them, so a document
         # only visits the rules whose elements it has (positions keep code order).
         self._always = [i for i, r in enumerate(self.rules) if r.triggers is None]
@@ -150,6 +151,8 @@ class Linter:
         findings: list[Finding] = []
         plan = self.rules_for(facts)
         self._run(plan.rules, ctx, findings)
+        if self._yielding:
+            findings = self._one_finding_per_problem(findings)
         suppressions = find_suppressions(doc)
         if suppressions:
             findings, unused = apply_suppressions(
@@ -160,6 +163,18 @@ class Linter:
                 self._run(self.late_rules, ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
         return Checked(findings, ctx.notes, plan.not_applicable)
+
+    def _one_finding_per_problem(self, findings: list[Finding]) -> list[Finding]:
+        """Drop a yielding rule's finding where another rule reports an error on the same
+        element: that rule says it in libvirt's own words (the schema's are generic)."""
+        specific = {
+            f.path
+            for f in findings
+            if f.code not in self._yielding and f.severity is Severity.ERROR
+        }
+        if not specific:
+            return findings
+        return [f for f in findings if f.code not in self._yielding or f.path not in specific]
 
     def _run(self, rules: Sequence[Rule], ctx: RuleContext, findings: list[Finding]) -> None:
         """Run rules in order, adding their findings to ``findings``."""

@@ -154,6 +154,9 @@ class Rule:
     #: The libvirt functions whose refusals the rule reproduces (empty for advice).
     libvirt: tuple[str, ...] = ()
     stage: Stage = Stage.DOCUMENT
+    #: A generic check (the schema) that yields: its finding on an element is dropped
+    #: when another rule reports an error there, so one problem gives one finding.
+    yields: bool = False
     #: The check function's docstring as written; :attr:`doc` is it dedented.
     docstring: str = attrs.field(default="", repr=False, alias="doc")
     options: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
@@ -220,6 +223,7 @@ def rule(
     stage: Stage = Stage.DOCUMENT,
     options: Mapping[str, Any] | None = None,
     url: str | None = None,
+    yields: bool = False,
 ) -> Callable[[CheckFunction], Rule]:
     """Declare a rule.
 
@@ -227,7 +231,8 @@ def rule(
     the domains it applies to (:data:`QEMU`, ``QEMU.on(*X86)`` ...); ``needs``: the
     host parts it reads (``needs_host=True`` is short for "any host snapshot");
     ``libvirt``: the libvirt functions it reproduces; ``url``: the rule's
-    documentation page, for a plugin (JSON ``url``, SARIF ``helpUri``).
+    documentation page, for a plugin (JSON ``url``, SARIF ``helpUri``); ``yields``: a
+    generic check whose finding gives way to another rule's error on the same element.
     """
     if not CODE_PATTERN.match(code):
         raise ValueError(f"rule code {code!r} must look like DX401 (letters then digits)")
@@ -254,6 +259,7 @@ def rule(
             doc=check.__doc__ or "",
             options=dict(options or {}),
             help_url=url,
+            yields=yields,
         )
 
     return decorate

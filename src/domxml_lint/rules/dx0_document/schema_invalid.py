@@ -19,6 +19,7 @@ MAX_FINDINGS = 20
     summary="The domain does not validate against libvirt's RelaxNG schema (domain.rng)",
     options={"schema-dir": ""},
     libvirt=("virXMLValidateAgainstSchema",),
+    yields=True,
 )
 def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
@@ -41,7 +42,10 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     Fedora and RHEL with `libvirt-libs`. Without a schema the rule is silent, and
     `--verbose` says where it looked.
 
-    At most 20 problems are reported per file.
+    At most 20 problems are reported per file. Where another rule reports an
+    error on the same element (a rule that reproduces libvirt's own check and
+    quotes its message, which `virsh define` prints), this rule's finding there
+    is dropped: one problem, one finding.
 
     ## Why is this bad?
     libvirt reads only the names it knows: a misspelt element such as
