@@ -174,6 +174,17 @@ class StorageSource:
             return None
         return self.attr(attribute) or None
 
+    @lazy
+    def message_path(self) -> str | None:
+        """What libvirt holds as the source's path (virDomainDiskGetSource): the local path,
+        a network source's name (a gluster or RBD name without its pool), a socket."""
+        if self.type == "network":
+            name = self.name
+            if name and self.protocol in ("gluster", "rbd") and "/" in name:
+                return name.split("/", 1)[1]
+            return name or None
+        return self.path
+
     @property
     def protocol(self) -> str | None:
         return self.attr("protocol") if self.type == "network" else None
@@ -487,9 +498,29 @@ class Disk:
         return not self.storage.is_empty
 
 
+class BlkioDevice(NamedTuple):
+    """A ``<blkiotune><device>``: the host block device it tunes, by path."""
+
+    element: Element
+    path: str | None
+
+
 class StorageFacts(DomainBase):
-    """``<disk>`` devices."""
+    """``<disk>`` devices, and the domain's ``<blkiotune>``."""
 
     @lazy
     def disks(self) -> tuple[Disk, ...]:
         return tuple(Disk(element) for element in self.device_elements("disk"))
+
+    @lazy
+    def blkiotune(self) -> Element | None:
+        return child(self.root, "blkiotune")
+
+    @lazy
+    def blkio_devices(self) -> tuple[BlkioDevice, ...]:
+        if self.blkiotune is None:
+            return ()
+        return tuple(
+            BlkioDevice(device, child_text(device, "path"))
+            for device in self.blkiotune.iterchildren("device")
+        )

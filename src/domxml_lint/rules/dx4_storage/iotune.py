@@ -1,4 +1,4 @@
-"""DX410-DX411: disk I/O throttling and blkio weights (guide 7.1, 7.4.1)."""
+"""DX410-DX411, DX463: disk I/O throttling and blkio weights (guide 7.1, 7.4.1)."""
 
 from __future__ import annotations
 
@@ -194,3 +194,56 @@ def blkiotune_weight_range(ctx: RuleContext) -> Iterator[Finding]:
             f"blkiotune {label} {weight} is outside 100..1000 (10..1000 on newer kernels): "
             "the host's blkio cgroup refuses it and the guest does not start",
         )
+
+
+@rule(
+    code="DX463",
+    name="blkiotune-device-duplicate",
+    severity="error",
+    summary="A host device listed twice in <blkiotune>",
+    triggers=("blkiotune",),
+    libvirt=("virDomainDefTunablesValidate",),
+)
+def blkiotune_device_duplicate(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds a `<blkiotune><device>` whose `<path>` an earlier `<device>` of the
+    same `<blkiotune>` already names.
+
+    ## Why is this bad?
+    Each host device gets one set of weights and limits; two entries for it
+    contradict each other. libvirt refuses the definition: "duplicate blkio
+    device path '/dev/sda'".
+
+    ## Example
+    ```xml
+    <blkiotune>
+      <device><path>/dev/sda</path><weight>500</weight></device>
+      <device><path>/dev/sda</path><read_bytes_sec>10000000</read_bytes_sec></device>
+    </blkiotune>
+    ```
+
+    ## Use instead
+    ```xml
+    <blkiotune>
+      <device>
+        <path>/dev/sda</path>
+        <weight>500</weight>
+        <read_bytes_sec>10000000</read_bytes_sec>
+      </device>
+    </blkiotune>
+    ```
+
+    ## Fix safety
+    No fix: merging the entries means choosing between their values.
+
+    ## Source
+    libvirt src/conf/domain_validate.c (`virDomainDefTunablesValidate`).
+    """
+    seen: set[str] = set()
+    for device in ctx.facts.blkio_devices:
+        if device.path is None:
+            continue
+        if device.path in seen:
+            yield ctx.finding(device.element, f"duplicate blkio device path '{device.path}'")
+        seen.add(device.path)
