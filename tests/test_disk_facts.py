@@ -38,11 +38,17 @@ def test_disk_names_parse_as_virDiskNameParse_does(name, parsed):
      ("<disk><target dev='fda'/></disk>", "ide"),
      ("<disk><target dev='weird'/></disk>", "ide"),
      ("<disk><target dev='vda' bus='usb'/></disk>", "usb"),
+     ("<disk><target dev='ioemu:hdb'/></disk>", "ide"),
      ("<disk><target bus='sata'/></disk>", "sata"),
      ("<disk/>", None)],
 )  # fmt: skip
 def test_the_bus_is_libvirts_default(disk, bus):
     assert facts_of(disk).disks[0].effective_bus == bus
+
+
+def test_the_old_ioemu_prefix_is_dropped():
+    disk = facts_of("<disk><source file='/a'/><target dev='ioemu:hda'/></disk>").disks[0]
+    assert disk.dev == "hda" and disk.name == DiskName(0, 0)
 
 
 def test_defaults_and_the_medium():

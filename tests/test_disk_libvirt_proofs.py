@@ -116,6 +116,9 @@ CASES = [
      "</source><target dev='sda' bus='scsi'/></disk>", "",
      r"disk device='lun' is not supported for protocol='nbd'"),
     ("disk-lun-source-invalid",
+     "<disk type='block' device='lun'><target dev='sda' bus='scsi'/></disk>", "",
+     r"disk device='lun' is only valid for block type disk source"),
+    ("disk-lun-source-invalid",
      "<disk type='block' device='lun'><driver name='qemu' type='qcow2'/>"
      "<source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>", "",
      r"disk device 'lun' must use 'raw' format"),

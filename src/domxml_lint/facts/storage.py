@@ -401,7 +401,9 @@ class Disk:
         self.source = child(element, "source")
         #: ``target@bus`` as written; :attr:`effective_bus` is the bus libvirt uses.
         self.bus = None if target is None else target.get("bus")
-        self.dev = None if target is None else target.get("dev")
+        dev = None if target is None else target.get("dev")
+        #: ``target@dev`` without the old ``ioemu:`` prefix, which libvirt's parser drops.
+        self.dev = dev[6:] if dev and dev.startswith("ioemu:") else dev
         #: ``<readonly/>``, or a CD-ROM (libvirt makes every CD-ROM read-only).
         self.readonly = child(element, "readonly") is not None or self.device == "cdrom"
         self.shareable = child(element, "shareable") is not None

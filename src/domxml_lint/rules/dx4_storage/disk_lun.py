@@ -25,7 +25,8 @@ def disk_lun_source_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the source of each `device='lun'` disk: a network LUN must be
-    iSCSI; the format must be raw (or unset); the source cannot be a
+    iSCSI, any other a host block device (with its `dev`) or a storage
+    volume; the format must be raw (or unset); the source cannot be a
     `<slices>` storage slice; and it cannot carry `<encryption>` (other than
     `format='default'`).
 
@@ -33,9 +34,12 @@ def disk_lun_source_invalid(ctx: RuleContext) -> Iterator[Finding]:
     A LUN passes the guest's SCSI commands straight to a SCSI device; there
     is no image layer in between to read a format, a slice or an encryption
     header. libvirt refuses the definition: "disk device='lun' is not
-    supported for protocol='nbd'", "disk device 'lun' must use 'raw'
-    format", "disk device 'lun' doesn't support storage slice", "disk device
-    'lun' doesn't support encryption" (all proven on libvirt 9.0).
+    supported for protocol='nbd'", "disk device='lun' is only valid for block
+    type disk source", "disk device 'lun' must use 'raw' format", "disk
+    device 'lun' doesn't support storage slice", "disk device 'lun' doesn't
+    support encryption" (all proven on libvirt 9.0). The schema refuses a
+    file or directory LUN itself; a block LUN without its `dev` it lets
+    through.
 
     ## Example
     ```xml
@@ -65,12 +69,24 @@ def disk_lun_source_invalid(ctx: RuleContext) -> Iterator[Finding]:
         if disk.device != "lun":
             continue
         source = disk.storage
-        if source.is_network and source.protocol not in (None, "iscsi"):
+        if source.is_network:
+            if source.protocol not in (None, "iscsi"):
+                yield ctx.finding(
+                    source.location,
+                    f"{disk.label}: disk device='lun' is not supported for "
+                    f"protocol='{source.protocol}' (only iSCSI)",
+                    attribute="protocol",
+                )
+        elif source.type != "volume" and not (source.type == "block" and source.path):
+            shown = (
+                "a block source without a device"
+                if source.type == "block"
+                else (f"a '{source.type}' source")
+            )
             yield ctx.finding(
                 source.location,
-                f"{disk.label}: disk device='lun' is not supported for "
-                f"protocol='{source.protocol}' (only iSCSI)",
-                attribute="protocol",
+                f"{disk.label}: disk device='lun' is only valid for block type disk source "
+                f"(this is {shown})",
             )
         if source.format not in (None, "raw"):
             yield ctx.finding(
