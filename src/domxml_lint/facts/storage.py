@@ -357,6 +357,13 @@ class Iotune(NamedTuple):
         """The limit as libvirt holds it: 0 when absent (or unreadable)."""
         return self.limits.get(name) or 0
 
+    def sets(self, name: str) -> bool:
+        """Whether the element is written with a value other than 0 (or one not a number)."""
+        return name in self.limits and self.limits[name] != 0
+
+    def child(self, name: str) -> Element | None:
+        return child(self.element, name)
+
     @property
     def has_any(self) -> bool:
         """Whether any limit is set (virDomainBlockIoTuneInfoHasAny)."""

@@ -71,19 +71,20 @@ def iotune_total_with_read_write(ctx: RuleContext) -> Iterator[Finding]:
     `choice` between the total and the read/write elements).
     """
     for disk in ctx.facts.disks:
-        iotune = child(disk.element, "iotune")
+        iotune = disk.iotune
         if iotune is None:
             continue
         for kind in IOTUNE_PAIRS:
-            total = iotune.find(f"total_{kind}")
+            total = iotune.child(f"total_{kind}")
             if total is None:
                 continue
-            found = [iotune.find(f"{d}_{kind}") for d in ("read", "write")]
-            twins = [t for t in found if t is not None]
-            if not twins:
+            names = [
+                f"{d}_{kind}" for d in ("read", "write") if iotune.child(f"{d}_{kind}") is not None
+            ]
+            if not names:
                 continue
-            named = " and ".join(t.tag for t in twins)
-            if _limits(total) and any(_limits(t) for t in twins):
+            named = " and ".join(names)
+            if iotune.sets(f"total_{kind}") and any(iotune.sets(name) for name in names):
                 yield ctx.finding(
                     total,
                     f"{disk.label}: total_{kind} is set together with {named}; libvirt refuses "
@@ -97,11 +98,6 @@ def iotune_total_with_read_write(ctx: RuleContext) -> Iterator[Finding]:
                     "pair (virsh define --validate); drop the element that is 0",
                     severity="warning",
                 )
-
-
-def _limits(element) -> bool:
-    """Whether an iotune element sets a limit: a value other than 0 (or one libvirt cannot read)."""
-    return parse_uint(element.text) != 0
 
 
 @rule(
