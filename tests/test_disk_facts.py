@@ -51,6 +51,16 @@ def test_the_old_ioemu_prefix_is_dropped():
     assert disk.dev == "hda" and disk.name == DiskName(0, 0)
 
 
+def test_disks_in_libvirt_order_group_by_written_bus_then_number():
+    facts = facts_of(
+        "<disk><target dev='vdb'/></disk><disk><target dev='vda' bus='virtio'/></disk>"
+        "<disk><target dev='vda'/></disk><disk><target dev='ioemu:vdc'/></disk>"
+        "<disk><target dev='hda' bus='ide'/></disk>"
+    )
+    order = [d.target_attr("dev") for d in facts.disks_in_libvirt_order]
+    assert order == ["ioemu:vdc", "vda", "vdb", "vda", "hda"]
+
+
 def test_defaults_and_the_medium():
     disks = facts_of(
         "<disk device='cdrom'><driver type='aio'/><target dev='hdc'/></disk>"

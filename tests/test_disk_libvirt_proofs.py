@@ -50,6 +50,17 @@ CASES = [
      "<disk type='network' device='disk'><source protocol='rbd' name='pool/b'>"
      "<host name='mon'/></source><target dev='vda'/></disk>", "",
      r"target 'vda' duplicated for disk sources '/var/lib/libvirt/images/a.img' and 'b'"),
+    ("disk-target-duplicate",
+     "<disk type='file' device='disk'><source file='/hd.img'/><target dev='hda' bus='ide'/>"
+     "</disk><disk type='file' device='disk'><source file='/usb.img'/>"
+     "<target dev='sda' bus='usb'/></disk><disk type='file' device='disk'>"
+     "<source file='/ide.img'/><target dev='sda' bus='ide'/></disk>", "",
+     r"target 'sda' duplicated for disk sources '/ide.img' and '/usb.img'"),
+    ("disk-target-duplicate",
+     "<disk type='file' device='disk'><source file='/b'/><target dev='vdb'/></disk>"
+     "<disk type='file' device='disk'><source file='/x'/><target dev='vda' bus='virtio'/>"
+     "</disk><disk type='file' device='disk'><source file='/y'/><target dev='vda'/></disk>",
+     "", r"target 'vda' duplicated for disk sources '/y' and '/x'"),
     ("disk-address-type-invalid",
      f"<disk type='file' device='disk'>{FILE}<target dev='sda' bus='sata'/>"
      "<address type='pci' domain='0' bus='0' slot='5' function='0'/></disk>", "",

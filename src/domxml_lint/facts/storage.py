@@ -507,6 +507,12 @@ class Disk:
         return not self.storage.is_empty
 
 
+def _insert_number(disk: Disk) -> int:
+    """virDiskNameToIndex of the target name as written (-1 where it fails)."""
+    name = parse_disk_name(disk.target_attr("dev"))
+    return -1 if name is None else name.number
+
+
 class BlkioDevice(NamedTuple):
     """A ``<blkiotune><device>``: the host block device it tunes, by path."""
 
@@ -520,6 +526,34 @@ class StorageFacts(DomainBase):
     @lazy
     def disks(self) -> tuple[Disk, ...]:
         return tuple(Disk(element) for element in self.device_elements("disk"))
+
+    @lazy
+    def disks_in_libvirt_order(self) -> tuple[Disk, ...]:
+        """The disks in the order libvirt keeps them, which its messages follow.
+
+        virDomainDiskInsertPreAlloced puts each parsed disk after the last disk of
+        its bus, before any of that bus with a higher number (virDiskNameToIndex),
+        or at the end. It runs before the post-parse defaults: the bus is the one
+        written (none when implied) and the name still has any ``ioemu:`` prefix
+        (which then numbers as -1).
+        """
+        ordered: list[Disk] = []
+        for disk in self.disks:
+            number = _insert_number(disk)
+            insert_at = -1
+            for position in range(len(ordered) - 1, -1, -1):
+                other = ordered[position]
+                if other.bus != disk.bus:
+                    continue
+                if _insert_number(other) > number:
+                    insert_at = position
+                elif insert_at == -1:
+                    insert_at = position + 1
+            if insert_at == -1:
+                ordered.append(disk)
+            else:
+                ordered.insert(insert_at, disk)
+        return tuple(ordered)
 
     @lazy
     def blkiotune(self) -> Element | None:

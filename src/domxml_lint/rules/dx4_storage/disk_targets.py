@@ -138,7 +138,9 @@ def disk_target_prefix_invalid(ctx: RuleContext) -> Iterator[Finding]:
 def disk_target_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
-    Finds a `<target dev>` that an earlier disk of the domain already uses.
+    Finds a `<target dev>` that another disk of the domain already uses. The
+    message names the two sources in the order libvirt keeps its disks
+    (grouped by the bus written, by number within a bus), as libvirt does.
 
     ## Why is this bad?
     The target name identifies the disk (to `virsh domblklist`,
@@ -173,7 +175,7 @@ def disk_target_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     called by `virDomainDefValidateInternal`).
     """
     first: dict[str, Disk] = {}
-    for disk in ctx.facts.disks:
+    for disk in ctx.facts.disks_in_libvirt_order:
         if not disk.dev:
             continue
         earlier = first.setdefault(disk.dev, disk)
