@@ -94,3 +94,15 @@ def test_references_in_json_and_sarif(tmp_path):
     assert descriptor["properties"]["references"] == found[0]["references"]
     rules = json.loads(run_cli("rules", "--select", "DX401", "--output-format", "json").stdout)
     assert rules[0]["references"] == found[0]["references"]
+
+
+def test_a_libvirt_function_names_its_section():
+    from domxml_lint.references import function_section
+
+    assert function_section("qemuValidateDomainDeviceDefDiskFrontend") == (
+        "hard-drives-floppy-disks-cdroms"
+    )
+    assert function_section("virDomainHostdevDefValidate") == "host-device-assignment"
+    assert function_section("qemuValidateDomainDefNuma") == "cpu-model-and-topology"
+    assert function_section("virDomainNumatuneParseXML") == "numa-node-tuning"
+    assert function_section("virDomainDefParseXML") is None

@@ -271,6 +271,81 @@ _ELEMENT_SECTIONS = (
 )
 ELEMENT_SECTIONS = {tag: group[-1] for group in _ELEMENT_SECTIONS for tag in group[:-1]}
 
+# The libvirt functions a rule reproduces name the part of the domain they check
+# (qemuValidateDomainDeviceDefDiskFrontend: a disk). First match wins; more
+# specific names come before the words they contain.
+_FUNCTION_SECTIONS = (
+    ("LaunchSecurity", "launch-security"),
+    ("SEV", "launch-security"),
+    ("Seclabel", "security-label"),
+    ("SecurityLabel", "security-label"),
+    ("Sysinfo", "smbios-system-information"),
+    ("Hostdev", "host-device-assignment"),
+    ("Controller", "controllers"),
+    ("Address", "device-addresses"),
+    ("Disk", "hard-drives-floppy-disks-cdroms"),
+    ("StorageSource", "hard-drives-floppy-disks-cdroms"),
+    ("Blkio", "block-i-o-tuning"),
+    ("Iotune", "hard-drives-floppy-disks-cdroms"),
+    ("Net", "network-interfaces"),
+    ("Chr", "consoles-serial-parallel-channel-devices"),
+    ("Serial", "consoles-serial-parallel-channel-devices"),
+    ("Console", "consoles-serial-parallel-channel-devices"),
+    ("Graphics", "graphical-framebuffers"),
+    ("Video", "video-devices"),
+    ("Input", "input-devices"),
+    ("Sound", "sound-devices"),
+    ("Audio", "audio-backends"),
+    ("TPM", "tpm-device"),
+    ("Shmem", "shared-memory-device"),
+    ("Watchdog", "watchdog-device"),
+    ("Panic", "panic-device"),
+    ("RNG", "random-number-generator-device"),
+    ("Vsock", "vsock"),
+    ("Memballoon", "memory-balloon-device"),
+    ("IOMMU", "iommu-devices"),
+    ("FS", "filesystems"),
+    ("Smartcard", "smartcard-devices"),
+    ("Redirdev", "redirected-devices"),
+    ("Hub", "hub-devices"),
+    ("Lease", "device-leases"),
+    ("MemoryDevice", "memory-devices"),
+    ("DeviceDefMemory", "memory-devices"),
+    ("Memtune", "memory-tuning"),
+    ("MemoryBacking", "memory-backing"),
+    ("Hugepages", "memory-backing"),
+    ("Numatune", "numa-node-tuning"),
+    ("Numa", "cpu-model-and-topology"),
+    ("Cputune", "cpu-tuning"),
+    ("IOThread", "iothreads-allocation"),
+    ("Vcpu", "cpu-allocation"),
+    ("CPU", "cpu-model-and-topology"),
+    ("Cpu", "cpu-model-and-topology"),
+    ("Timer", "time-keeping"),
+    ("Clock", "time-keeping"),
+    ("Features", "hypervisor-features"),
+    ("Feature", "hypervisor-features"),
+    ("Boot", "operating-system-booting"),
+    ("Loader", "operating-system-booting"),
+    ("NVRam", "operating-system-booting"),
+    ("Firmware", "operating-system-booting"),
+    ("OS", "operating-system-booting"),
+    ("Lifecycle", "events-configuration"),
+    ("PM", "power-management"),
+    ("Perf", "performance-monitoring-events"),
+    ("Resource", "resource-partitioning"),
+    ("Keywrap", "key-wrap"),
+)
+
+
+def function_section(function: str) -> str | None:
+    """The formatdomain section of what a libvirt function checks, if its name says."""
+    for word, anchor in _FUNCTION_SECTIONS:
+        if word in function:
+            return anchor
+    return None
+
+
 # "Guide 7.2", "guide 9.3.10", "guide chapter 5", "the guide's example (9.3.2)".
 _GUIDE_CITATION = re.compile(r"\b[Gg]uide(?:'s example \(| chapter | section | §| )(\d+(?:\.\d+)*)")
 
@@ -315,7 +390,9 @@ def rule_basis(rule: Rule) -> str:
 
 
 def rule_references(rule: Rule) -> tuple[Reference, ...]:
-    """The guide sections the rule cites, then the libvirt sections of what it discusses."""
+    """The guide sections the rule cites, then the libvirt sections of what it discusses:
+    quoted in its documentation, the elements it runs on, else what its libvirt
+    functions check."""
     references = [guide_reference(n) for n in guide_sections(rule.doc)]
     anchors: list[str] = []
     doc = " ".join(rule.doc.split())  # a quoted title may be wrapped across lines
@@ -326,5 +403,10 @@ def rule_references(rule: Rule) -> tuple[Reference, ...]:
         section = ELEMENT_SECTIONS.get(tag)
         if section is not None and section not in anchors:
             anchors.append(section)
+    if not anchors:
+        for function in rule.libvirt:
+            section = function_section(function)
+            if section is not None and section not in anchors:
+                anchors.append(section)
     references += [formatdomain_reference(a) for a in anchors]
     return tuple(references)

@@ -325,6 +325,8 @@ def vhostuser_disk_invalid(ctx: RuleContext) -> Iterator[Finding]:
                     )
         for path, word in _VHOSTUSER_CHILDREN:
             found = disk.element.find(path)
+            if path == "driver/metadata_cache" and not disk.storage.metadata_cache_max_size:
+                continue  # libvirt refuses only a cache size above 0
             if found is not None and (path != "backingStore" or len(found)):
                 yield ctx.finding(
                     found, f"{disk.label}: {word} is not supported with vhostuser disk"
@@ -394,7 +396,7 @@ def disk_error_policy_ignore(ctx: RuleContext) -> Iterator[Finding]:
     code="DX451",
     name="disk-lun-options-invalid",
     severity="error",
-    summary="rawio or sgio on a disk that is not device='lun'",
+    summary="rawio, sgio or <reservations> on a disk that is not device='lun'",
     fix="safe",
     triggers=("disk",),
     libvirt=("virDomainDiskDefValidate",),
@@ -402,14 +404,17 @@ def disk_error_policy_ignore(ctx: RuleContext) -> Iterator[Finding]:
 def disk_lun_options_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
-    Finds `<disk>` elements with `rawio` or `sgio` whose `device` is not
-    `lun`, and `sgio='unfiltered'` anywhere.
+    Finds `<disk>` elements with `rawio` or `sgio`, or a `<source>` with
+    `<reservations>`, whose `device` is not `lun`, and `sgio='unfiltered'`
+    anywhere.
 
     ## Why is this bad?
-    Raw SCSI command access (`rawio`) and SG_IO filtering (`sgio`) only apply
-    to SCSI LUN passthrough. libvirt refuses the definition: "rawio can be used
-    only with device='lun'" (proven on libvirt 9.0), "sgio can be used only
-    with device='lun'", "unfiltered sgio is no longer supported".
+    Raw SCSI command access (`rawio`), SG_IO filtering (`sgio`) and SCSI
+    persistent reservations only apply to SCSI LUN passthrough. libvirt
+    refuses the definition: "rawio can be used only with device='lun'",
+    "<reservations/> allowed only for lun devices" (both proven on libvirt
+    9.0), "sgio can be used only with device='lun'", "unfiltered sgio is no
+    longer supported".
 
     ## Example
     ```xml
@@ -424,7 +429,8 @@ def disk_lun_options_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## Fix safety
     Safe for `device='disk'` and friends: the fix removes the attribute, which
     the definition cannot keep anyway; it does not turn the disk into a LUN.
-    No fix for `sgio='unfiltered'` on a LUN.
+    No fix for `sgio='unfiltered'` on a LUN, nor for `<reservations>`: asking
+    for persistent reservations suggests a LUN was meant.
 
     ## Source
     libvirt src/conf/domain_validate.c (`virDomainDiskDefValidate`);
@@ -449,3 +455,10 @@ def disk_lun_options_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     element, "unfiltered sgio is no longer supported", attribute="sgio"
                 )
+        reservations = disk.storage.child("reservations")
+        if reservations is not None and disk.device != "lun":
+            yield ctx.finding(
+                reservations,
+                f"{disk.label}: <reservations/> allowed only for lun devices (it is a "
+                f"{disk.device})",
+            )

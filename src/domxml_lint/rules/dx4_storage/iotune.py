@@ -1,4 +1,4 @@
-"""DX410-DX411: disk I/O throttling and blkio weights (guide 7.1, 7.4.1)."""
+"""DX410-DX411, DX463: disk I/O throttling and blkio weights (guide 7.1, 7.4.1)."""
 
 from __future__ import annotations
 
@@ -71,19 +71,20 @@ def iotune_total_with_read_write(ctx: RuleContext) -> Iterator[Finding]:
     `choice` between the total and the read/write elements).
     """
     for disk in ctx.facts.disks:
-        iotune = child(disk.element, "iotune")
+        iotune = disk.iotune
         if iotune is None:
             continue
         for kind in IOTUNE_PAIRS:
-            total = iotune.find(f"total_{kind}")
+            total = iotune.child(f"total_{kind}")
             if total is None:
                 continue
-            found = [iotune.find(f"{d}_{kind}") for d in ("read", "write")]
-            twins = [t for t in found if t is not None]
-            if not twins:
+            names = [
+                f"{d}_{kind}" for d in ("read", "write") if iotune.child(f"{d}_{kind}") is not None
+            ]
+            if not names:
                 continue
-            named = " and ".join(t.tag for t in twins)
-            if _limits(total) and any(_limits(t) for t in twins):
+            named = " and ".join(names)
+            if iotune.sets(f"total_{kind}") and any(iotune.sets(name) for name in names):
                 yield ctx.finding(
                     total,
                     f"{disk.label}: total_{kind} is set together with {named}; libvirt refuses "
@@ -97,11 +98,6 @@ def iotune_total_with_read_write(ctx: RuleContext) -> Iterator[Finding]:
                     "pair (virsh define --validate); drop the element that is 0",
                     severity="warning",
                 )
-
-
-def _limits(element) -> bool:
-    """Whether an iotune element sets a limit: a value other than 0 (or one libvirt cannot read)."""
-    return parse_uint(element.text) != 0
 
 
 @rule(
@@ -194,3 +190,56 @@ def blkiotune_weight_range(ctx: RuleContext) -> Iterator[Finding]:
             f"blkiotune {label} {weight} is outside 100..1000 (10..1000 on newer kernels): "
             "the host's blkio cgroup refuses it and the guest does not start",
         )
+
+
+@rule(
+    code="DX463",
+    name="blkiotune-device-duplicate",
+    severity="error",
+    summary="A host device listed twice in <blkiotune>",
+    triggers=("blkiotune",),
+    libvirt=("virDomainDefTunablesValidate",),
+)
+def blkiotune_device_duplicate(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds a `<blkiotune><device>` whose `<path>` an earlier `<device>` of the
+    same `<blkiotune>` already names.
+
+    ## Why is this bad?
+    Each host device gets one set of weights and limits; two entries for it
+    contradict each other. libvirt refuses the definition: "duplicate blkio
+    device path '/dev/sda'".
+
+    ## Example
+    ```xml
+    <blkiotune>
+      <device><path>/dev/sda</path><weight>500</weight></device>
+      <device><path>/dev/sda</path><read_bytes_sec>10000000</read_bytes_sec></device>
+    </blkiotune>
+    ```
+
+    ## Use instead
+    ```xml
+    <blkiotune>
+      <device>
+        <path>/dev/sda</path>
+        <weight>500</weight>
+        <read_bytes_sec>10000000</read_bytes_sec>
+      </device>
+    </blkiotune>
+    ```
+
+    ## Fix safety
+    No fix: merging the entries means choosing between their values.
+
+    ## Source
+    libvirt src/conf/domain_validate.c (`virDomainDefTunablesValidate`).
+    """
+    seen: set[str] = set()
+    for device in ctx.facts.blkio_devices:
+        if device.path is None:
+            continue
+        if device.path in seen:
+            yield ctx.finding(device.element, f"duplicate blkio device path '{device.path}'")
+        seen.add(device.path)
