@@ -17,7 +17,11 @@ from ...rule import QEMU, HostPart, RuleContext, rule
     triggers=("source", "memory"),
     domains=QEMU,
     needs=(HostPart.DOMAIN_CAPABILITIES,),
-    libvirt=("qemuBuildMemoryBackendProps", "qemuValidateDomainDeviceDefMemory"),
+    libvirt=(
+        "qemuBuildMemoryBackendProps",
+        "qemuValidateDomainDefMemory",
+        "qemuValidateDomainDeviceDefMemory",
+    ),
 )
 def memory_backend_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
@@ -32,7 +36,10 @@ def memory_backend_unsupported(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Why is this bad?
     libvirt refuses the guest: "this qemu doesn't support the
-    memory-backend-memfd object" when it builds the command line, "sgx epc
+    memory-backend-memfd object" when it builds the command line ("hugepages
+    is not supported with memfd memory source" when validating a guest that
+    also asks for huge pages: QEMU's memfd backend gained huge pages with the
+    backend itself), "sgx epc
     isn't supported by this QEMU binary" when it validates the device (a QEMU
     built with SGX on a host without SGX EPC sections is refused as "this QEMU
     version didn't provide SGX EPC NUMA info", which the domain capabilities
@@ -77,10 +84,16 @@ def memory_backend_unsupported(ctx: RuleContext) -> Iterator[Finding]:
         sources = caps.memory_backing_sources
         if sources is not None and "memfd" not in sources:
             source = child(backing.element, "source")
+            # With huge pages, validation refuses it before the command line is built.
+            message = (
+                "hugepages is not supported with memfd memory source"
+                if backing.hugepages is not None
+                else "this qemu doesn't support the memory-backend-memfd object"
+            )
             yield ctx.finding(
                 source if source is not None else backing.element,
-                "this qemu doesn't support the memory-backend-memfd object (the host's memory "
-                f"backing sources: {', '.join(sorted(sources)) or 'none'})",
+                f"{message} (the host's memory backing sources: "
+                f"{', '.join(sorted(sources)) or 'none'})",
                 attribute="type",
             )
     if sgx_devices and caps.supported("features/sgx") is False:
