@@ -256,12 +256,14 @@ class CpuFacts(DomainBase):
                 by_id[entry.id] = entry  # a later entry overwrites, as in libvirt
         states = []
         for i in vcpu_ids:
-            entry = by_id.get(i)
-            if entry is None:
+            listed = by_id.get(i)
+            if listed is None:
                 states.append(VcpuState(i, False, None, 0, None))
             else:
                 states.append(
-                    VcpuState(i, bool(entry.enabled), entry.hotpluggable, entry.order or 0, entry)
+                    VcpuState(
+                        i, bool(listed.enabled), listed.hotpluggable, listed.order or 0, listed
+                    )
                 )
         return tuple(states)
 
