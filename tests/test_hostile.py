@@ -591,7 +591,7 @@ def test_prolog_backtracking_bait_is_fast(tmp_path, prefix):
     for tail in (
         b"not xml",
         b"<!DOCTYPE network><network/>",
-        b"<domain type='kvm'><name>x</name></domain>",
+        b"<domain type='kvm'><name>x</name><memory>1048576</memory></domain>",
     ):
         target = tmp_path / "bait.xml"
         target.write_bytes(prefix + tail)

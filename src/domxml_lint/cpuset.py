@@ -16,6 +16,10 @@ CPUMASK_LEN = 16384
 _FIELD = re.compile(r"\s*(\^)?(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
+#: The error of a set whose exclusions leave no id (libvirt: "Invalid value of 'cpuset'").
+EMPTY_SET_ERROR = "leaves no ids"
+
+
 class CpusetError(ValueError):
     """A cpuset that libvirt would refuse; the message says why."""
 
@@ -48,7 +52,7 @@ def parse_cpuset(
         else:
             bits |= ((1 << (high - low + 1)) - 1) << low
     if not bits and not allow_empty:
-        raise CpusetError("leaves no ids")
+        raise CpusetError(EMPTY_SET_ERROR)
     return frozenset(_set_bits(bits))
 
 

@@ -22,7 +22,20 @@ derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
 from __future__ import annotations
 
 from .._lazy import lazy
-from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
+from .cpu import (
+    Cpu,
+    CpuFacts,
+    CpuFeature,
+    Cputune,
+    MaxPhysAddr,
+    NumaCell,
+    Pin,
+    ThreadSched,
+    Topology,
+    VcpuEntry,
+    Vcpus,
+    VcpuState,
+)
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
 from .features import FeatureFacts
@@ -37,7 +50,16 @@ from .memory import (
     page_kib,
 )
 from .network import Interface
-from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
+from .numa import (
+    GuestNuma,
+    Memnode,
+    NumaCellCache,
+    NumaCellDetail,
+    NumaInterconnect,
+    NumaSibling,
+    Numatune,
+    NumatuneMemory,
+)
 from .os import DeviceBoot, Loader, Nvram, OsFacts
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
@@ -46,12 +68,13 @@ from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandc
 __all__ = [
     "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
-    "Controller", "Cpu", "CpusetRef", "Cputune", "DeviceBoot", "Disk", "DomainBase",
-    "DomainFacts", "Loader", "Nvram",
-    "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
-    "IOThreadId", "Interface", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode",
-    "Memtune", "NumaCell", "Numatune", "NumatuneMemory", "Pin", "ThreadSched", "Timer",
-    "Topology", "Vcpus", "child", "child_text", "grandchild", "page_kib",
+    "Controller", "Cpu", "CpuFeature", "CpusetRef", "Cputune", "DeviceBoot", "Disk",
+    "DomainBase", "DomainFacts", "GuestNuma", "HugePage", "HugepageRegion", "Hostdev",
+    "Hyperv", "HypervFeature", "IOThreadId", "Interface", "Loader", "MaxPhysAddr",
+    "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode", "Memtune", "NumaCell",
+    "NumaCellCache", "NumaCellDetail", "NumaInterconnect", "NumaSibling", "Numatune",
+    "NumatuneMemory", "Nvram", "Pin", "ThreadSched", "Timer", "Topology", "VcpuEntry",
+    "VcpuState", "Vcpus", "child", "child_text", "grandchild", "page_kib",
 ]  # fmt: skip
 
 _CPUTUNE_SETS = (

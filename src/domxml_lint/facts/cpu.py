@@ -22,6 +22,8 @@ from .values import (
 
 Element = etree._Element
 
+PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
+
 
 class Vcpus(NamedTuple):
     """``<vcpu>``: ``maximum`` is None when the count does not parse."""
@@ -31,6 +33,32 @@ class Vcpus(NamedTuple):
     current: int | None
     placement: str
     cpuset: CpusetRef | None
+
+
+class VcpuEntry(NamedTuple):
+    """One ``<vcpus><vcpu>``: the attributes as written (None when absent or invalid)."""
+
+    element: Element
+    id: int | None
+    enabled: bool | None
+    hotpluggable: bool | None
+    order: int | None
+
+
+class VcpuState(NamedTuple):
+    """A vCPU as libvirt holds it after parsing, before any post-parse default.
+
+    ``hotpluggable`` stays None unless written: the QEMU driver's post-parse
+    checks (qemuDomainDefVcpusPostParse) run before libvirt fills the default
+    in. ``order`` is 0 when not given. ``entry`` is the ``<vcpus><vcpu>`` that
+    set it, if any.
+    """
+
+    id: int
+    online: bool
+    hotpluggable: bool | None
+    order: int
+    entry: VcpuEntry | None
 
 
 class Topology(NamedTuple):
@@ -77,12 +105,59 @@ class NumaCell(NamedTuple):
     mem_access: str | None
 
 
+class CpuFeature(NamedTuple):
+    """A ``<cpu><feature>``: ``policy`` defaults to require, as libvirt reads a guest CPU."""
+
+    element: Element
+    name: str | None
+    policy: str
+
+
+class MaxPhysAddr(NamedTuple):
+    """``<cpu><maxphysaddr mode= bits= limit=>`` (numbers None when absent or invalid)."""
+
+    element: Element
+    mode: str | None
+    bits: int | None
+    limit: int | None
+
+
 class Cpu(NamedTuple):
     element: Element
     mode: str
     model: str | None
     topology: Topology | None
     cells: tuple[NumaCell, ...]
+    #: ``<model>``, the first one (libvirt reads ``./model[1]``).
+    model_element: Element | None = None
+    #: ``<vendor>`` text, the first one.
+    vendor: str | None = None
+    features: tuple[CpuFeature, ...] = ()
+    caches: tuple[Element, ...] = ()
+    maxphysaddr: MaxPhysAddr | None = None
+
+    @property
+    def match(self) -> str | None:
+        return self.element.get("match")
+
+    @property
+    def check(self) -> str | None:
+        return self.element.get("check")
+
+    @property
+    def fallback(self) -> str:
+        """``<model fallback>``: 'allow' unless written (libvirt's default)."""
+        if self.model_element is None:
+            return "allow"
+        return self.model_element.get("fallback", "allow")
+
+    @property
+    def has_model(self) -> bool:
+        """Whether libvirt sees a model: ``string(./model[1])`` is non-empty."""
+        return bool(self.model)
+
+    def feature(self, name: str) -> CpuFeature | None:
+        return next((f for f in self.features if f.name == name), None)
 
 
 class Pin(NamedTuple):
@@ -144,6 +219,63 @@ class CpuFacts(DomainBase):
             cpuset=cpuset_ref(element, "cpuset"),
         )
 
+    @lazy
+    def vcpu_entries(self) -> tuple[VcpuEntry, ...]:
+        """Every ``<vcpus><vcpu>``, in document order."""
+        vcpus = child(self.root, "vcpus")
+        if vcpus is None:
+            return ()
+        return tuple(
+            VcpuEntry(
+                element=el,
+                id=parse_uint(el.get("id")),
+                enabled=_yes_no(el.get("enabled")),
+                hotpluggable=_yes_no(el.get("hotpluggable")),
+                order=parse_uint(el.get("order")),
+            )
+            for el in vcpus.iterchildren("vcpu")
+        )
+
+    @lazy
+    def vcpu_states(self) -> tuple[VcpuState, ...] | None:
+        """Every vCPU below the maximum as virDomainVcpuParse leaves it; None if unknowable.
+
+        With ``<vcpus>`` the listed states are the master and an unlisted vCPU is
+        offline; without it vCPUs 0..current-1 are online.
+        """
+        vcpu_ids = self.vcpu_ids
+        if vcpu_ids is None:
+            return None
+        entries = self.vcpu_entries
+        if not entries:
+            online = self.vcpus.current if self.vcpus.current is not None else len(vcpu_ids)
+            return tuple(VcpuState(i, i < online, None, 0, None) for i in vcpu_ids)
+        by_id: dict[int, VcpuEntry] = {}
+        for entry in entries:
+            if entry.id is not None and entry.id in vcpu_ids:
+                by_id[entry.id] = entry  # a later entry overwrites, as in libvirt
+        states = []
+        for i in vcpu_ids:
+            listed = by_id.get(i)
+            if listed is None:
+                states.append(VcpuState(i, False, None, 0, None))
+            else:
+                states.append(
+                    VcpuState(
+                        i, bool(listed.enabled), listed.hotpluggable, listed.order or 0, listed
+                    )
+                )
+        return tuple(states)
+
+    @property
+    def online_vcpu_count(self) -> int | None:
+        """The vCPUs online at start (virDomainDefGetVcpus): enabled ones, else ``current``."""
+        states = self.vcpu_states
+        if states is not None:
+            return sum(1 for state in states if state.online)
+        vcpus = self.vcpus
+        return vcpus.current if vcpus.current is not None else vcpus.maximum
+
     @property
     def vcpu_count(self) -> int | None:
         """The maximum vCPU count, the number libvirt sizes queues and topology against."""
@@ -186,12 +318,29 @@ class CpuFacts(DomainBase):
             )
             for cell in element.iterfind("numa/cell")
         )
+        maxphysaddr_el = child(element, "maxphysaddr")
+        maxphysaddr = None
+        if maxphysaddr_el is not None:
+            maxphysaddr = MaxPhysAddr(
+                element=maxphysaddr_el,
+                mode=maxphysaddr_el.get("mode"),
+                bits=parse_uint(maxphysaddr_el.get("bits")),
+                limit=parse_uint(maxphysaddr_el.get("limit")),
+            )
         return Cpu(
             element=element,
             mode=element.get("mode", "custom"),
             model=child_text(element, "model"),
             topology=topology,
             cells=cells,
+            model_element=child(element, "model"),
+            vendor=child_text(element, "vendor"),
+            features=tuple(
+                CpuFeature(el, el.get("name"), el.get("policy", "require"))
+                for el in element.iterchildren("feature")
+            ),
+            caches=tuple(element.iterchildren("cache")),
+            maxphysaddr=maxphysaddr,
         )
 
     @property
@@ -290,6 +439,10 @@ class CpuFacts(DomainBase):
                 )
             )
         return tuple(result)
+
+
+def _yes_no(text: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(text or "")
 
 
 def _pin(element: Element, target_attribute: str | None) -> Pin:

@@ -16,6 +16,7 @@ from .values import (
     child_text,
     cpuset_ref,
     grandchild,
+    hex_uint,
     ids_in_text,
     size_of_attribute,
     size_of_element,
@@ -44,6 +45,8 @@ class MemoryBacking(NamedTuple):
     source_type: str | None
     access_mode: str | None
     allocation_mode: str | None
+    #: ``<allocation threads=...>`` (None when absent or invalid).
+    allocation_threads: int | None = None
 
 
 class Memtune(NamedTuple):
@@ -69,6 +72,39 @@ class MemoryDevice(NamedTuple):
     pagesize: MemorySize | None = None
     #: ``<source><nodemask>``: the host nodes its memory comes from (None: not given or invalid).
     nodemask: frozenset[int] | None = None
+    #: ``<source><nodemask>`` as written (None without one).
+    nodemask_text: str | None = None
+    #: ``discard='yes'`` / ``'no'`` on ``<memory>`` (None when absent).
+    discard: bool | None = None
+    #: ``<uuid>`` (NVDIMM on pSeries).
+    uuid: str | None = None
+    #: ``<target><label><size>`` (NVDIMM).
+    label_size: MemorySize | None = None
+    #: ``<target><readonly/>`` (NVDIMM).
+    readonly: bool = False
+    #: ``<target><address base=...>`` (virtio-mem, virtio-pmem): the element and the base.
+    target_address: Element | None = None
+    target_base: int | None = None
+    #: The device's own ``<address>`` (``type='dimm' slot= base=``, ``type='pci'`` ...).
+    address: Element | None = None
+
+    @property
+    def address_type(self) -> str | None:
+        return None if self.address is None else self.address.get("type")
+
+    @property
+    def dimm_slot(self) -> int | None:
+        """The slot of a ``type='dimm'`` address (None otherwise or when absent)."""
+        if self.address_type != "dimm" or self.address is None:
+            return None
+        return parse_uint(self.address.get("slot"))
+
+    @property
+    def dimm_base(self) -> int | None:
+        """The base of a ``type='dimm'`` address, in bytes (libvirt reads it as hex)."""
+        if self.address_type != "dimm" or self.address is None:
+            return None
+        return hex_uint(self.address.get("base"))
 
 
 class HugepageRegion(NamedTuple):
@@ -132,6 +168,9 @@ class MemoryFacts(NumaFacts):
             source_type=None if source is None else source.get("type"),
             access_mode=None if access is None else access.get("mode"),
             allocation_mode=None if allocation is None else allocation.get("mode"),
+            allocation_threads=None
+            if allocation is None
+            else parse_uint(allocation.get("threads")),
         )
 
     @lazy
@@ -183,6 +222,8 @@ class MemoryFacts(NumaFacts):
             sizes = {}
             for tag in ("size", "block", "requested"):
                 sizes[tag] = size_of_element(None if target is None else child(target, tag))
+            nodemask_text = None if source is None else child_text(source, "nodemask")
+            target_address = None if target is None else child(target, "address")
             result.append(
                 MemoryDevice(
                     element=element,
@@ -191,9 +232,19 @@ class MemoryFacts(NumaFacts):
                     node=None if target is None else parse_uint(child_text(target, "node")),
                     path=None if source is None else child_text(source, "path"),
                     pagesize=None if source is None else size_of_element(child(source, "pagesize")),
-                    nodemask=None
-                    if source is None
-                    else ids_in_text(child_text(source, "nodemask")),
+                    nodemask=ids_in_text(nodemask_text),
+                    nodemask_text=nodemask_text,
+                    discard={"yes": True, "no": False}.get(element.get("discard") or ""),
+                    uuid=child_text(element, "uuid"),
+                    label_size=None
+                    if target is None
+                    else size_of_element(grandchild(target, "label", "size")),
+                    readonly=target is not None and child(target, "readonly") is not None,
+                    target_address=target_address,
+                    target_base=None
+                    if target_address is None
+                    else hex_uint(target_address.get("base")),
+                    address=child(element, "address"),
                     **sizes,
                 )
             )

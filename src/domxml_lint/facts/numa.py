@@ -54,6 +54,48 @@ class GuestNuma(NamedTuple):
         return self.cpu_total <= self.vcpu_max and (highest is None or highest < self.vcpu_max)
 
 
+class NumaSibling(NamedTuple):
+    """A ``<cell><distances><sibling id= value=>`` (None when absent or not a number)."""
+
+    element: Element
+    id: int | None
+    value: int | None
+
+
+class NumaCellCache(NamedTuple):
+    """A guest NUMA cell's ``<cache level=...>`` (HMAT)."""
+
+    element: Element
+    level: int | None
+
+
+class NumaCellDetail(NamedTuple):
+    """What a guest NUMA cell holds besides cpus and memory: distances and caches.
+
+    ``id`` is the cell id libvirt uses (its position when ``id`` is absent).
+    """
+
+    cell: NumaCell
+    id: int | None
+    distances: Element | None
+    siblings: tuple[NumaSibling, ...]
+    caches: tuple[NumaCellCache, ...]
+
+
+class NumaInterconnect(NamedTuple):
+    """A ``<numa><interconnects>`` ``<latency>`` or ``<bandwidth>`` (HMAT).
+
+    ``cache`` is 0 when absent, as libvirt stores it.
+    """
+
+    element: Element
+    kind: str
+    initiator: int | None
+    target: int | None
+    cache: int | None
+    access_type: str | None
+
+
 # -- NUMA tuning -----------------------------------------------------------------------
 
 
@@ -135,6 +177,72 @@ class NumaFacts(CpuFacts):
             cpus_valid=cpus_valid,
             vcpu_max=maximum,
         )
+
+    @lazy
+    def numa_cell_details(self) -> tuple[NumaCellDetail, ...]:
+        """Each guest NUMA cell's distances and caches, in document order."""
+        numa = self.guest_numa
+        if numa is None:
+            return ()
+        details = []
+        for cell, cell_id in zip(numa.cells, numa.ids, strict=True):
+            distances = child(cell.element, "distances")
+            siblings: tuple[NumaSibling, ...] = ()
+            if distances is not None:
+                siblings = tuple(
+                    NumaSibling(el, parse_uint(el.get("id")), parse_uint(el.get("value")))
+                    for el in distances.iterchildren("sibling")
+                )
+            caches = tuple(
+                NumaCellCache(el, parse_uint(el.get("level")))
+                for el in cell.element.iterchildren("cache")
+            )
+            details.append(NumaCellDetail(cell, cell_id, distances, siblings, caches))
+        return tuple(details)
+
+    @lazy
+    def numa_interconnects(self) -> tuple[NumaInterconnect, ...]:
+        """The HMAT ``<latency>`` and ``<bandwidth>`` entries of the first ``<interconnects>``."""
+        cpu = self.cpu
+        if cpu is None:
+            return ()
+        numa = child(cpu.element, "numa")
+        interconnects = None if numa is None else child(numa, "interconnects")
+        if interconnects is None:
+            return ()
+        return tuple(
+            NumaInterconnect(
+                element=el,
+                kind=el.tag,
+                initiator=parse_uint(el.get("initiator")),
+                target=parse_uint(el.get("target")),
+                cache=parse_uint(el.get("cache", "0")),
+                access_type=el.get("type"),
+            )
+            for el in interconnects
+            if el.tag in ("latency", "bandwidth")
+        )
+
+    @property
+    def has_hmat(self) -> bool:
+        """Whether the guest NUMA describes HMAT: interconnects or cell caches."""
+        return bool(self.numa_interconnects) or any(d.caches for d in self.numa_cell_details)
+
+    def numa_cell_has_cpus(self, cell_id: int) -> bool | None:
+        """Whether a guest cell has vCPUs once libvirt's QEMU driver has filled cell 0.
+
+        qemuDomainDefNumaCPUsRectify adds every vCPU no cell names to cell 0.
+        None when the cells are invalid.
+        """
+        numa = self.guest_numa
+        if numa is None or not numa.cpus_valid:
+            return None
+        cell = numa.cells_by_id.get(cell_id)
+        if cell is None:
+            return None
+        if cell.cpus is not None and cell.cpus.ids:
+            return True
+        return cell_id == 0 and bool(numa.uncovered) and self.driver == "qemu"
 
     @lazy
     def numatune(self) -> Numatune | None:

@@ -82,6 +82,17 @@ def ids_in_text(text: str | None) -> frozenset[int] | None:
         return None
 
 
+def hex_uint(text: str | None) -> int | None:
+    """An unsigned number libvirt reads in base 16 (``0x`` prefix optional), or None."""
+    if text is None or len(text) > 40:
+        return None
+    try:
+        value = int(text.strip(), 16)
+    except ValueError:
+        return None
+    return value if 0 <= value < 2**64 else None
+
+
 def signed_int(text: str | None) -> int | None:
     """A signed decimal integer (libvirt's virStrToLong_i), or None."""
     if text is None:

@@ -298,6 +298,22 @@ class Capabilities:
 
 # -- domain capabilities ------------------------------------------------------------------
 
+#: Machine aliases QEMU resolves to the newest machine whose name starts so.
+ALIAS_FAMILIES = {
+    "pc": "pc-i440fx-",
+    "q35": "pc-q35-",
+    "virt": "virt-",
+    "pseries": "pseries-",
+    "s390-ccw-virtio": "s390-ccw-virtio-",
+}
+
+
+def _machine_version(machine: str) -> tuple[int, ...]:
+    """The version a machine name ends with (``pc-q35-9.1`` -> (9, 1)); () if none."""
+    tail = machine.rsplit("-", 1)[-1]
+    parts = tail.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+
 
 @attrs.frozen(slots=True)
 class DomainCapabilities:
@@ -589,6 +605,13 @@ class Host:
         for dc in candidates:
             if dc.machine in names:
                 return dc
+        family = ALIAS_FAMILIES.get(machine) if len(names) == 1 else None
+        if family is not None:
+            # An alias the capabilities do not resolve (they list no machines): QEMU
+            # resolves it to the newest machine of its family, as domcapabilities does.
+            members = [dc for dc in candidates if (dc.machine or "").startswith(family)]
+            if members:
+                return max(members, key=lambda dc: _machine_version(dc.machine or ""))
         machineless = [dc for dc in candidates if dc.machine is None]
         return machineless[0] if len(machineless) == 1 else None
 

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from ...findings import Finding
 from ...rule import ACCELERATED, RuleContext, rule
 
+#: virDomainDefGetVcpusTopology refuses a product above UINT_MAX.
+UINT_MAX = 2**32 - 1
+
 
 def _shape(topology) -> str:
     parts = [f"sockets={topology.sockets}"]
@@ -22,7 +25,8 @@ def _shape(topology) -> str:
     code="DX101",
     name="cpu-topology-mismatch",
     severity="error",
-    summary="sockets x dies x clusters x cores x threads differs from the maximum vCPU count",
+    summary="sockets x dies x clusters x cores x threads differs from the maximum vCPU count, "
+    "or the online count does not fit the pSeries hotplug granularity",
     triggers=("topology",),
     libvirt=("qemuValidateDomainVCpuTopology", "virDomainDefGetVcpusTopology"),
 )
@@ -31,14 +35,20 @@ def cpu_topology_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Multiplies the `<cpu><topology>` attributes (sockets, dies, clusters,
     cores, threads; dies and clusters default to 1) and compares the product
-    with the maximum vCPU count in `<vcpu>`.
+    with the maximum vCPU count in `<vcpu>`. On a pSeries guest it also checks
+    that the online vCPU count is a multiple of `threads`, and everywhere that
+    the product fits libvirt's 32-bit count.
 
     ## Why is this bad?
     QEMU needs the topology to describe exactly the vCPUs it may create.
     libvirt's QEMU driver refuses the domain: "CPU topology doesn't match
     maximum vcpu count". The guest neither defines nor starts. libvirt's
     bhyve driver refuses to start a guest whose topology differs from its
-    vCPU count too.
+    vCPU count too. pSeries guests hotplug vCPUs a whole core at a time, so
+    QEMU needs the online count to be whole cores: "vCPUs count must be a
+    multiple of the vCPU hotplug granularity (%u)". A product above
+    4294967295 is refused as "cpu topology results in more than 4294967295
+    cpus".
 
     ## Example
     ```xml
@@ -65,7 +75,8 @@ def cpu_topology_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     ("Starting from QEMU 2.5, max vCPU count and overall vCPU topology must
     agree"): "CPU topology doesn't match maximum vcpu count";
     `virDomainDefGetVcpusTopology` in src/conf/domain_conf.c multiplies the
-    five attributes. bhyve (src/bhyve/bhyve_command.c) refuses to start a
+    five attributes; `qemuValidateDefGetVcpuHotplugGranularity` gives the
+    pSeries granularity. bhyve (src/bhyve/bhyve_command.c) refuses to start a
     guest whose online vCPU count differs from sockets x cores x threads:
     "Invalid CPU topology: total number of vCPUs must equal the product of
     sockets, cores, and threads". Guide 3.2.3 (CPU Topology).
@@ -77,8 +88,26 @@ def cpu_topology_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     topology = cpu.topology
     if topology.vcpus_per_socket is None:
         return
+    total = topology.total
+    if total is not None and total > UINT_MAX:
+        yield ctx.finding(
+            topology.element,
+            f"{_shape(topology)} gives {total} vCPUs: cpu topology results in more than "
+            f"{UINT_MAX} cpus",
+        )
+        return
     if facts.driver == "qemu":
         maximum = facts.vcpu_count
+        granularity = topology.threads if facts.is_pseries else 1
+        online = facts.online_vcpu_count
+        if granularity and online is not None and online % granularity:
+            yield ctx.finding(
+                topology.element,
+                f"{online} online vCPUs with threads={granularity}: pSeries hotplugs vCPUs one "
+                "core at a time, so vCPUs count must be a multiple of the vCPU hotplug "
+                f"granularity ({granularity})",
+                attribute="threads",
+            )
         if maximum is not None and topology.total != maximum:
             yield ctx.finding(
                 topology.element,

@@ -1,4 +1,4 @@
-"""DX210: ``<numatune>`` memory binding that libvirt refuses (guide 9.3.3)."""
+"""DX210, DX243: ``<numatune>`` memory binding that libvirt refuses (guide 9.3.3)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,70 @@ def numatune_memnode_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 f"memnode element (<memory> mode is '{memory_mode}'; refused by libvirt after 9.0)",
                 attribute="mode",
             )
+
+
+@rule(
+    code="DX243",
+    name="numatune-static-without-nodeset",
+    severity="error",
+    summary="<numatune><memory> with static placement but no nodeset",
+    triggers=("numatune",),
+    libvirt=("virDomainNumatuneSet",),
+)
+def numatune_static_without_nodeset(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds a `<numatune><memory>` whose placement ends up static without a
+    `nodeset`: `placement='static'` written out, or a `mode` given with
+    neither `placement` nor `nodeset` while `<vcpu placement>` is static (the
+    default), from which the memory placement is then taken.
+
+    ## Why is this bad?
+    Static placement binds the guest's memory to the nodes of `nodeset`;
+    without one there is nothing to bind to. libvirt refuses the definition:
+    "nodeset for NUMA memory tuning must be set if 'placement' is 'static'".
+
+    ## Example
+    ```xml
+    <vcpu placement='static'>4</vcpu>
+    <numatune>
+      <memory mode='strict'/>
+    </numatune>
+    ```
+
+    ## Use instead
+    ```xml
+    <numatune>
+      <memory mode='strict' nodeset='0'/>
+    </numatune>
+    ```
+    or `<memory mode='strict' placement='auto'/>` to let numad choose.
+
+    ## Fix safety
+    No fix: the host nodes are the author's choice.
+
+    ## Source
+    libvirt src/conf/numa_conf.c (`virDomainNumatuneParseXML`,
+    `virDomainNumatuneSet`); formatdomain "NUMA Node Tuning".
+    """
+    facts = ctx.facts
+    numatune = facts.numatune
+    memory = numatune.memory if numatune is not None else None
+    if memory is None or memory.element.get("nodeset") is not None:
+        return
+    element = memory.element
+    placement = element.get("placement")
+    if placement == "static":
+        cause = "placement='static'"
+    elif placement is None and element.get("mode") is not None:
+        if facts.vcpus.placement == "auto":
+            return
+        cause = "no placement, so it follows <vcpu placement='static'>"
+    else:
+        return
+    yield ctx.finding(
+        element,
+        f"{cause} and no nodeset: nodeset for NUMA memory tuning must be set if 'placement' is "
+        "'static'",
+        attribute="placement" if placement is not None else None,
+    )

@@ -236,7 +236,7 @@ def hugepage_nodeset_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     page.element,
                     f"two huge page sizes without a nodeset ({_size_text(earlier)} and {size}): "
-                    'libvirt refuses two default sizes ("two master hugepages detected")',
+                    f"two master hugepages detected: {_kib(page)} and {_kib(earlier)}",
                 )
                 break
             if nodeset is not None and earlier_set is not None and nodeset & earlier_set:
@@ -244,7 +244,8 @@ def hugepage_nodeset_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     page.element,
                     f"huge page sizes {_size_text(earlier)} and {size} both claim guest cell(s) "
-                    f"{cells}: libvirt refuses intersecting nodesets",
+                    f"{cells}: nodeset attribute of hugepages of sizes {_kib(page)} and "
+                    f"{_kib(earlier)} intersect",
                     attribute="nodeset",
                 )
                 break
@@ -261,6 +262,13 @@ def hugepage_nodeset_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 "names guest cells, host nodes belong in <numatune>",
                 attribute="nodeset",
             )
+
+
+def _kib(page) -> str:
+    """The page size as libvirt prints it in these messages: KiB, without a unit."""
+    if page.size is None or page.size.kib is None:
+        return str(page.element.get("size"))
+    return str(page.size.kib)
 
 
 def _size_text(page) -> str:

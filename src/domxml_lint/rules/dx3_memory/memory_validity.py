@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ...facts import child
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
-from ...units import format_kib, parse_uint
+from ...units import KIB, format_kib, parse_uint
 
 #: virtio-mem's block size floor when the host's THP size is unknown (x86: 2 MiB).
 THP_FALLBACK_KIB = 2048
@@ -84,7 +84,6 @@ def hugepage_backing_incompatible(ctx: RuleContext) -> Iterator[Finding]:
     severity="error",
     summary="maxMemory, memory devices or memtune sizes that libvirt refuses",
     fix="safe",
-    triggers=("maxMemory", "memory", "min_guarantee"),
     domains=QEMU,
     libvirt=(
         "virDomainDefParseMemory",
@@ -97,8 +96,11 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks the memory sizes against each other: `<maxMemory slots>` needs a
-    size, and `<maxMemory>` must not be below `<memory>`; memory devices (DIMMs,
-    virtio-mem ...) must fit in `<memory>` when there is no guest NUMA; memory
+    size, and `<maxMemory>` must not be below the guest's memory (`<memory>`,
+    or the guest NUMA cells plus the memory devices, which libvirt writes into
+    `<memory>` on define); memory devices (DIMMs, virtio-mem ...) must fit in
+    `<memory>` and leave some initial memory when there is no guest NUMA
+    memory, and a guest needs `<memory>` or NUMA cells with memory; memory
     hotplug on a QEMU guest (other than ppc64) needs a guest NUMA topology
     before libvirt 9.6; the
     QEMU driver does not support `<memtune><min_guarantee>`.
@@ -111,6 +113,8 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     memory size
     must be equal or greater than the actual memory size", "Total size of
     memory devices exceeds the total memory size" (all proven on libvirt 9.0),
+    "Memory size must be specified via <memory> or in the <numa>
+    configuration" (no initial memory is left),
     "At least one numa node has to be configured when enabling memory
     hotplug" (up to libvirt 9.5; since 9.6 `virsh define` adds a NUMA node
     itself, except on s390-ccw machines, so this follows `libvirt-version`),
@@ -145,6 +149,7 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
     memory = facts.memory
     max_memory = facts.max_memory
     memory_kib = memory.kib if memory is not None else None
+    total_kib = facts.memory_total_kib
     if max_memory is not None:
         slots = parse_uint(max_memory.element.get("slots"))
         if slots and not max_memory.text:
@@ -153,21 +158,38 @@ def memory_sizes_inconsistent(ctx: RuleContext) -> Iterator[Finding]:
                 f"<maxMemory slots='{slots}'> without a size: libvirt refuses it (\"maximum "
                 'memory size must be specified when specifying number of memory slots")',
             )
-        elif max_memory.kib is not None and memory_kib is not None and max_memory.kib < memory_kib:
+        elif max_memory.kib and total_kib is not None and max_memory.kib < total_kib:
             yield ctx.finding(
                 max_memory.element,
-                f"maxMemory {format_kib(max_memory.kib)} is below memory {format_kib(memory_kib)}: "
-                "maximum memory size must be equal or greater than the actual memory size",
+                f"maxMemory {format_kib(max_memory.kib)} is below the guest's memory "
+                f"{format_kib(total_kib)}: maximum memory size must be equal or greater than the "
+                "actual memory size",
             )
     devices = facts.memory_devices
     device_kib = sum(d.size.kib for d in devices if d.size is not None and d.size.kib is not None)
-    if devices and not facts.numa_cells and memory_kib is not None and device_kib >= memory_kib:
-        yield ctx.finding(
-            devices[0].element,
-            f"memory devices total {format_kib(device_kib)}, not less than memory "
-            f'{format_kib(memory_kib)}: libvirt refuses it ("Total size of memory devices '
-            'exceeds the total memory size")',
-        )
+    numa_kib = _numa_memory_kib(facts)
+    # virDomainDefPostParseMemory: without NUMA memory, <memory> (0 when absent) holds
+    # the memory devices and what is left is the initial memory.
+    stated_kib = 0 if memory is None else memory_kib
+    if not numa_kib and stated_kib is not None:
+        if device_kib > stated_kib:
+            yield ctx.finding(
+                devices[0].element,
+                f"memory devices total {format_kib(device_kib)}, more than memory "
+                f'{format_kib(stated_kib)}: libvirt refuses it ("Total size of memory devices '
+                'exceeds the total memory size")',
+            )
+        elif stated_kib == device_kib:
+            shown = (
+                f"memory {format_kib(stated_kib)} is all taken by memory devices"
+                if stated_kib
+                else "no <memory> size and no guest NUMA cell with memory"
+            )
+            yield ctx.finding(
+                memory.element if memory is not None else facts.root,
+                f"{shown}: Memory size must be specified via <memory> or in the <numa> "
+                "configuration",
+            )
     hotplug = max_memory is not None and max_memory.kib
     # Since 9.6 libvirt adds a NUMA node itself on define (qemuDomainDefNumaAutoAdd),
     # except on s390-ccw machines; ppc64 pSeries hotplugs without NUMA.
@@ -208,18 +230,20 @@ def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Checks `<memory model='virtio-mem'>`: `requested` must not exceed `size`,
     `block` must be a power of two of at least 2 MiB (x86), and `requested`
-    a multiple of `block`. Checks `<memory model='virtio-pmem'>`: it needs a
+    a multiple of `block`, and its `<target><address base>` aligned to
+    `block`. Checks `<memory model='virtio-pmem'>`: it needs a
     `<source><path>`, no access mode but `shared` (libvirt makes one without
-    `access` shared itself) and no target NUMA node.
+    `access` shared itself), no `discard` and no target NUMA node.
 
     ## Why is this bad?
     libvirt refuses the definition (all proven on libvirt 9.0): "requested size
     must be smaller than or equal to @size", "block size must be a power of
     two", "block size too small, must be at least %lluKiB" (the host's
     transparent huge page size, 2048 KiB on x86), "requested size must be an
-    integer multiple of block size", "path is required for model
-    'virtio-pmem'", "shared access mode required for virtio-pmem device",
-    "virtio-pmem does not support NUMA nodes".
+    integer multiple of block size", "memory device address must be aligned
+    to blocksize", "path is required for model 'virtio-pmem'", "discard is not
+    supported for model 'virtio-pmem'", "shared access mode required for
+    virtio-pmem device", "virtio-pmem does not support NUMA nodes".
 
     ## Example
     ```xml
@@ -260,6 +284,10 @@ def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
         elif device.model == "virtio-pmem":
             if not device.path:
                 yield ctx.finding(element, "path is required for model 'virtio-pmem'")
+            if device.discard:
+                yield ctx.finding(
+                    element, "discard is not supported for model 'virtio-pmem'", attribute="discard"
+                )
             # Without access= libvirt defaults virtio-pmem to shared
             # (virDomainMemoryDefPostParse): only another explicit mode is refused.
             if device.access is not None and device.access != "shared":
@@ -271,6 +299,11 @@ def virtio_mem_invalid(ctx: RuleContext) -> Iterator[Finding]:
             node = element.find("target/node")
             if device.node is not None and node is not None:
                 yield ctx.finding(node, "virtio-pmem does not support NUMA nodes")
+
+
+def _numa_memory_kib(facts) -> int:
+    """The guest NUMA cells' memory, which libvirt takes as the initial memory (0 without)."""
+    return sum(c.memory.kib for c in facts.numa_cells if c.memory is not None and c.memory.kib)
 
 
 def _virtio_mem(ctx, device):
@@ -300,4 +333,11 @@ def _virtio_mem(ctx, device):
             device.requested.element,
             f"requested {format_kib(requested)} is not a multiple of block {format_kib(block)}: "
             "requested size must be an integer multiple of block size",
+        )
+    elif device.target_base and device.target_base % (block * KIB):
+        yield ctx.finding(
+            device.target_address,
+            f"address base {device.target_base:#x} is not a multiple of block "
+            f"{format_kib(block)}: memory device address must be aligned to blocksize",
+            attribute="base",
         )
