@@ -12,7 +12,8 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.numa`: guest NUMA cells and ``<numatune>``;
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
-- :mod:`.platform`: clock and timers, Hyper-V, the guest OS.
+- :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
+- :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -36,6 +37,7 @@ from .memory import (
 )
 from .network import Interface
 from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
+from .peripherals import PeripheralFacts
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
@@ -59,7 +61,14 @@ _CPUTUNE_SETS = (
 
 
 class DomainFacts(
-    MemoryFacts, StorageFacts, IOThreadFacts, DeviceFacts, PlatformFacts, CpuFacts, DomainBase
+    MemoryFacts,
+    StorageFacts,
+    IOThreadFacts,
+    DeviceFacts,
+    PlatformFacts,
+    PeripheralFacts,
+    CpuFacts,
+    DomainBase,
 ):
     """Everything rules need to know about one domain, derived lazily and once."""
 
