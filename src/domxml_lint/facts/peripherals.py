@@ -64,6 +64,8 @@ SERIAL_DEFAULT_MODEL = {
 #: libvirt's channel target directory (qemu.conf ``channel_target_dir``'s default): a virtio
 #: channel's UNIX path under it is one libvirt generated, dropped on define.
 CHANNEL_TARGET_DIR = "/var/lib/libvirt/qemu/channel/target"
+#: The channel a D-Bus ``<redirdev>`` gets when none is written (virDomainRedirdevDefParseXML).
+REDIRDEV_DBUS_CHANNEL = "org.qemu.usbredir"
 #: Input types on which libvirt's virtio input models act.
 VIRTIO_INPUT_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"})
 S390_ARCHES = frozenset({"s390", "s390x"})
@@ -76,10 +78,10 @@ def _is_virt_machine(machine: str | None) -> bool:
 
 
 class Reconnect(NamedTuple):
-    """``<source><reconnect enabled= timeout=>``."""
+    """``<source><reconnect enabled= timeout=>``; ``enabled`` is 'yes', 'no' or None."""
 
     element: Element
-    enabled: bool
+    enabled: str | None
     timeout: int | None
 
 
@@ -128,9 +130,8 @@ def chr_source(owner: Element, chr_type: str | None, container: Element | None =
             listen = mode == "bind"
             element = child(source, "reconnect")
             if element is not None:
-                reconnect = Reconnect(
-                    element, element.get("enabled") == "yes", parse_uint(element.get("timeout"))
-                )
+                enabled = element.get("enabled")
+                reconnect = Reconnect(element, enabled, parse_uint(element.get("timeout")))
         path = source.get("path") if path is None else path
         host = source.get("host") if host is None else host
         service = source.get("service") if service is None else service
@@ -193,7 +194,7 @@ class Graphics(NamedTuple):
 
     @property
     def listen_type(self) -> str:
-        """The first listen's type; ``address`` when there is no ``<listen>`` (libvirt's default)."""
+        """The first listen's type; without ``<listen>``, ``address`` (libvirt's default)."""
         if self.listens and self.listens[0].type:
             return self.listens[0].type
         if not self.listens and self.attr("socket") is not None:
@@ -234,7 +235,7 @@ class Video(NamedTuple):
 
 
 class Input(NamedTuple):
-    """An ``<input>``; ``bus`` is the written bus, ``effective_bus`` libvirt's default when absent."""
+    """An ``<input>``: ``bus`` as written, ``effective_bus`` with libvirt's default."""
 
     element: Element
     type: str | None
@@ -292,7 +293,7 @@ def _audio_id(element: Element) -> int | None:
 
 
 def _scaled_bytes(element: Element | None) -> int | None:
-    """A ``<size unit=...>`` whose default unit is bytes (``virDomainParseScaledValue``, scale 1)."""
+    """A ``<size unit=...>`` whose default unit is bytes (``virDomainParseScaledValue``)."""
     if element is None:
         return None
     value = parse_uint((element.text or "").strip())
@@ -425,7 +426,10 @@ class PeripheralFacts(DomainBase):
                 if backend.get("model") == "egd":
                     result.append(chr_source(backend, backend.get("type")))
         for redirdev in self.device_elements("redirdev"):
-            result.append(chr_source(redirdev, redirdev.get("type")))
+            source = chr_source(redirdev, redirdev.get("type"))
+            if source.type == "dbus" and source.channel is None:
+                source = source._replace(channel=REDIRDEV_DBUS_CHANNEL)  # the parser's default
+            result.append(source)
         for card in self.device_elements("smartcard"):
             if card.get("mode") == "passthrough":
                 result.append(chr_source(card, card.get("type")))
