@@ -10,6 +10,7 @@ what libvirt's validators see.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from lxml import etree
@@ -61,8 +62,8 @@ SERIAL_DEFAULT_MODEL = {
     "sclp-serial": "sclpconsole",
     "isa-debug": "isa-debugcon",
 }
-#: libvirt's channel target directory (qemu.conf ``channel_target_dir``'s default): a virtio
-#: channel's UNIX path under it is one libvirt generated, dropped on define.
+#: libvirt's channel target directory (qemu.conf ``channel_target_dir``'s default), where it
+#: puts the UNIX sockets it generates for virtio channels; such paths are dropped on define.
 CHANNEL_TARGET_DIR = "/var/lib/libvirt/qemu/channel/target"
 #: The channel a D-Bus ``<redirdev>`` gets when none is written (virDomainRedirdevDefParseXML).
 REDIRDEV_DBUS_CHANNEL = "org.qemu.usbredir"
@@ -71,6 +72,17 @@ VIRTIO_INPUT_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-tr
 S390_ARCHES = frozenset({"s390", "s390x"})
 PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
 RISCV_ARCHES = frozenset({"riscv32", "riscv64"})
+
+
+def _generated_channel_path(path: str, name: str | None) -> bool:
+    """Whether libvirt takes a virtio channel's UNIX path for one it generated.
+
+    ``qemuDomainChrDefDropDefaultPath`` matches ``^DIR/([^/]+\\.)|(domain-[^/]+/)NAME$``:
+    the alternation binds loosest, so either half is enough.
+    """
+    old_style = re.match(re.escape(CHANNEL_TARGET_DIR) + r"/([^/]+\.)", path)
+    new_style = name is not None and re.search(r"(domain-[^/]+/)" + re.escape(name) + "$", path)
+    return bool(old_style or new_style)
 
 
 def _is_virt_machine(machine: str | None) -> bool:
@@ -389,12 +401,13 @@ class PeripheralFacts(DomainBase):
         elif tag == "console" and written is None:
             target_type = "serial"
         source = chr_source(element, element.get("type"))
+        name = None if target is None else target.get("name")
         if (
             tag == "channel"
             and target_type == "virtio"
             and source.type == "unix"
             and source.path is not None
-            and source.path.startswith(CHANNEL_TARGET_DIR)
+            and _generated_channel_path(source.path, name)
         ):
             # qemuDomainChrDefDropDefaultPath: a generated path is dropped, and a UNIX
             # chardev without a path is one libvirt binds itself.
@@ -410,7 +423,7 @@ class PeripheralFacts(DomainBase):
             target_type=target_type,
             target_model=model,
             target_port=None if target is None else signed_int(target.get("port")),
-            target_name=None if target is None else target.get("name"),
+            target_name=name,
             address=child(element, "address"),
         )
 

@@ -146,8 +146,9 @@ def chardev_reconnect_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Finds `<reconnect>` on a TCP or UNIX chardev source that listens
     (`mode='bind'`, which is also what a UNIX virtio channel becomes
-    when libvirt generates its path, including a path under libvirt's channel
-    directory `/var/lib/libvirt/qemu/channel/target`), and `<reconnect
+    when libvirt generates its path, including a path that looks generated:
+    `/var/lib/libvirt/qemu/channel/target/domain-NAME/<target name>`, which
+    libvirt drops on define), and `<reconnect
     enabled='yes' timeout='0'>`. libvirt tests whether `enabled` is set at
     all, so `enabled='no'` on a listening source is refused too.
 
