@@ -101,6 +101,28 @@ FIXTURE_CASES = [
     ("video-acceleration-invalid", "trigger-vhostuser.xml",
      r"'vhostuser' driver is only supported with 'virtio' device"),
     ("video-ramfb-address", "trigger.xml", r"address not supported for video type ramfb"),
+    ("input-bus-invalid", "trigger.xml", r"ps2 bus does not support tablet input device"),
+    ("input-bus-invalid", "trigger-model.xml",
+     r"only bus 'virtio' is supported for input model 'virtio'"),
+    ("input-bus-invalid", "trigger-passthrough.xml",
+     r"only bus 'virtio' is supported for 'passthrough' input devices"),
+    ("input-bus-invalid", "trigger-usb-address.xml", r"Invalid address for a USB device"),
+    ("audio-settings-invalid", "trigger.xml", r"fixed audio settings requires mixing engine"),
+    ("audio-settings-invalid", "trigger-settings.xml",
+     r"audio settings specified without fixed settings flag"),
+    ("audio-id-invalid", "trigger.xml", r"no audio device with ID 2"),
+    ("audio-id-invalid", "trigger-duplicate.xml", r"audio ID 1 is used multiple times"),
+    ("tpm-count-invalid", "trigger-three.xml",
+     r"a maximum of two TPM devices is supported, one of them being a TPM Proxy device"),
+    ("tpm-external-source-invalid", "trigger.xml",
+     r"only '(client|connect)' mode is supported for external TPM device"),
+    ("tpm-external-source-invalid", "trigger-no-path.xml",
+     r"missing socket path for external TPM device"),
+    ("tpm-version-invalid", "trigger-banks.xml",
+     r"<active_pcr_banks/> requires TPM version '2\.0'"),
+    ("shmem-model-options-invalid", "trigger.xml", r"msi option is only supported with a server"),
+    ("shmem-name-invalid", "trigger.xml", r"shmem name cannot include '/' character"),
+    ("shmem-name-invalid", "trigger-dots.xml", r"shmem name cannot be equal to '\.\.'"),
     ("isa-serial-port-invalid", "trigger-port.xml",
      r"Maximum supported number of ISA serial ports is '4'"),
     ("channel-target-invalid", "trigger.xml", r"guestfwd channel only supports IPv4 addresses"),
@@ -260,6 +282,7 @@ BEYOND_TEST_DRIVER = {
     "hyperv-value-invalid/clean-newer-features.xml",  # emsr_bitmap, xmm_input: libvirt >= 9.1
     "memory-sizes-inconsistent/clean-lxc-min-guarantee.xml",  # an LXC container, not hvm
     "vhostuser-disk-invalid/clean-vdpa.xml",  # vhostvdpa disks: libvirt >= 9.8
+    "audio-id-invalid/clean-implicit.xml",  # QEMU adds the audio backend with id 1
 }
 CLEAN_CASES = sorted(
     (r, p.name)

@@ -346,16 +346,14 @@ class PeripheralFacts(DomainBase):
 
     @lazy
     def has_i8042(self) -> bool | None:
-        """Whether the machine has the i8042 (PS/2) controller: PC machines only.
-
-        None when the machine is not given on x86 (libvirt picks it later).
-        """
-        if self.arch in X86_ARCHES:
-            machine = self.machine
-            if not machine:
-                return None
-            return bool(self.is_i440fx or self.is_q35 or machine == "isapc")
-        return False
+        """Whether the machine has the i8042 (PS/2) controller (``virQEMUCapsSupportsI8042``):
+        i440fx, q35, isapc and xenfv machines; None when no machine is written."""
+        machine = self.machine
+        if not machine:
+            return None
+        return bool(
+            self.is_i440fx or self.is_q35 or machine == "isapc" or machine.startswith("xenfv")
+        )
 
     # -- character devices ----------------------------------------------------------------
 

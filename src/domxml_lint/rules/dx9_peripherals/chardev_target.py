@@ -83,7 +83,7 @@ def serial_target_address_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     facts = ctx.facts
     for chardev in facts.chardevs:
         if chardev.device == "parallel":
-            if chardev.address_type == "virtio-serial":
+            if chardev.address is not None and chardev.address_type == "virtio-serial":
                 yield ctx.finding(
                     chardev.address, "Cannot use virtio serial for parallel/serial devices"
                 )
@@ -96,19 +96,22 @@ def serial_target_address_mismatch(ctx: RuleContext) -> Iterator[Finding]:
 def _serial_target_findings(ctx: RuleContext, chardev: Chardev) -> Iterator[Finding]:
     address, address_type = chardev.address, chardev.address_type
     target_type, model = chardev.target_type, chardev.target_model
+    if address is None:
+        address_type = None
+    where = address if address is not None else chardev.element
     if chardev.written_target_type == "usb-serial" and address_type not in (None, "usb"):
-        yield ctx.finding(address, "usb-serial requires address of usb type", attribute="type")
+        yield ctx.finding(where, "usb-serial requires address of usb type", attribute="type")
         return
     if target_type in SERIAL_TARGET_ADDRESS:
         expected = SERIAL_TARGET_ADDRESS[target_type]
         if expected is None and address is not None:
             yield ctx.finding(
-                address, f"Target type '{target_type}' cannot have an associated address"
+                where, f"Target type '{target_type}' cannot have an associated address"
             )
             return
         if expected is not None and address_type is not None and address_type != expected:
             yield ctx.finding(
-                address,
+                where,
                 f"Target type '{target_type}' requires address type '{expected}'",
                 attribute="type",
             )
@@ -122,7 +125,7 @@ def _serial_target_findings(ctx: RuleContext, chardev: Chardev) -> Iterator[Find
         )
         return
     if address_type == "virtio-serial":
-        yield ctx.finding(address, "Cannot use virtio serial for parallel/serial devices")
+        yield ctx.finding(where, "Cannot use virtio serial for parallel/serial devices")
 
 
 def _serial_compatible(facts, chardev: Chardev) -> bool:

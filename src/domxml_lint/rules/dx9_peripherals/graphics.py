@@ -493,8 +493,10 @@ def graphics_type_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares each `<graphics type>` with the graphics types the host's QEMU
-    offers for the guest's machine (`virsh domcapabilities`, `<devices>
-    <graphics><enum name='type'>`).
+    offers (`virsh domcapabilities`, `<devices><graphics><enum name='type'>`).
+    libvirt fills that list from the emulator binary, so when the snapshot
+    has no document for the guest's own machine type, one for another machine
+    of the same emulator answers.
 
     ## Why is this bad?
     libvirt refuses the definition: "rdp graphics are not supported with this
@@ -517,7 +519,7 @@ def graphics_type_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefGraphics`),
     src/qemu/qemu_capabilities.c (`virQEMUCapsFillDomainDeviceGraphicsCaps`).
     """
-    caps = ctx.domain_caps
+    caps = ctx.device_caps
     if caps is None:
         return
     offered = caps.enum("devices/graphics", "type")

@@ -393,8 +393,10 @@ def video_model_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Compares each `<video><model type>` with the video models the host's QEMU
-    offers for the guest's machine (`virsh domcapabilities`, `<devices>
-    <video><enum name='modelType'>`). `none` is always possible.
+    offers (`virsh domcapabilities`, `<devices><video><enum name='modelType'>`).
+    `none` is always possible. libvirt fills that list from the emulator
+    binary, so when the snapshot has no document for the guest's own machine
+    type, one for another machine of the same emulator answers.
 
     ## Why is this bad?
     libvirt refuses the definition: "domain configuration does not support
@@ -419,7 +421,7 @@ def video_model_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefVideo`),
     src/qemu/qemu_capabilities.c (`virQEMUCapsFillDomainDeviceVideoCaps`).
     """
-    caps = ctx.domain_caps
+    caps = ctx.device_caps
     if caps is None:
         return
     offered = caps.enum("devices/video", "modelType")
