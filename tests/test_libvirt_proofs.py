@@ -75,6 +75,8 @@ FIXTURE_CASES = [
      r"chardev reconnect is possible only for connect mode"),
     ("chardev-reconnect-invalid", "trigger-disabled.xml",
      r"chardev reconnect is possible only for connect mode"),
+    ("chardev-reconnect-invalid", "trigger-no-timeout.xml",
+     r"Missing required attribute 'timeout' in element 'reconnect'"),
     ("chardev-source-duplicate", "trigger.xml",
      r"only one source element is allowed for character device"),
     ("chardev-source-duplicate", "trigger-udp.xml",

@@ -136,10 +136,14 @@ def chardev_source_incomplete(ctx: RuleContext) -> Iterator[Finding]:
     code="DX917",
     name="chardev-reconnect-invalid",
     severity="error",
-    summary="Chardev <reconnect> on a listening (bind mode) source, or with timeout 0",
+    summary="Chardev <reconnect> on a listening (bind mode) source, or without a timeout above 0",
     triggers=("reconnect",),
     domains=QEMU,
-    libvirt=("virDomainChrSourceDefValidate", "qemuValidateDomainChrSourceReconnectDef"),
+    libvirt=(
+        "virDomainChrSourceReconnectDefParseXML",
+        "virDomainChrSourceDefValidate",
+        "qemuValidateDomainChrSourceReconnectDef",
+    ),
 )
 def chardev_reconnect_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
@@ -150,12 +154,14 @@ def chardev_reconnect_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `/var/lib/libvirt/qemu/channel/target/domain-NAME/<target name>`, which
     libvirt drops on define), and `<reconnect
     enabled='yes' timeout='0'>`. libvirt tests whether `enabled` is set at
-    all, so `enabled='no'` on a listening source is refused too.
+    all, so `enabled='no'` on a listening source is refused too. An enabled
+    reconnect also needs a `timeout`, which the schema leaves optional.
 
     ## Why is this bad?
     Only a connecting client can reconnect. libvirt refuses the definition:
     "chardev reconnect is possible only for connect mode", and "chardev
-    reconnect source timeout cannot be '0'".
+    reconnect source timeout cannot be '0'", and "Missing required attribute
+    'timeout' in element 'reconnect'".
 
     ## Example
     ```xml
@@ -181,7 +187,8 @@ def chardev_reconnect_invalid(ctx: RuleContext) -> Iterator[Finding]:
     No fix: which side connects is a design choice.
 
     ## Source
-    libvirt src/conf/domain_validate.c (`virDomainChrSourceDefValidate`),
+    libvirt src/conf/domain_conf.c (`virDomainChrSourceReconnectDefParseXML`),
+    src/conf/domain_validate.c (`virDomainChrSourceDefValidate`),
     src/qemu/qemu_validate.c (`qemuValidateDomainChrSourceReconnectDef`),
     src/qemu/qemu_domain.c (`qemuDomainChrDefPostParse`: generated UNIX paths
     are dropped and the source then binds).
@@ -197,6 +204,11 @@ def chardev_reconnect_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 f"<reconnect enabled='{reconnect.enabled}'> on a {source.type} source in bind "
                 "mode: chardev reconnect is possible only for connect mode",
                 attribute="enabled",
+            )
+        elif reconnect.enabled == "yes" and reconnect.element.get("timeout") is None:
+            # The schema leaves timeout optional; libvirt's parser requires it.
+            yield ctx.finding(
+                reconnect.element, "Missing required attribute 'timeout' in element 'reconnect'"
             )
         elif reconnect.enabled == "yes" and reconnect.timeout == 0:
             yield ctx.finding(
