@@ -332,6 +332,35 @@ class RuleContext:
             )
         return caps
 
+    @property
+    def device_caps(self) -> DomainCapabilities | None:
+        """Domain capabilities for checks of device models (video, graphics, TPM ...).
+
+        libvirt fills those sections from the emulator binary alone, whatever the
+        machine type, so when the snapshot has no document for the guest's own
+        machine (``pc-i440fx-2.12`` beside one for ``pc-i440fx-9.1``), any document
+        of the same virt type, arch and emulator answers. None (with a note) when
+        there is none, or when several emulators would disagree.
+        """
+        facts = self.facts
+        host = self.host
+        caps = host.domain_caps_for(facts.virt_type, facts.arch, facts.machine)
+        if caps is not None:
+            return caps
+        arch = facts.arch or (host.capabilities.arch if host.capabilities else None)
+        same = [
+            dc
+            for dc in host.domain_capabilities
+            if dc.virt_type == facts.virt_type and (arch is None or dc.arch == arch)
+        ]
+        if same and len({dc.path for dc in same}) == 1:
+            return same[0]
+        self.note(
+            "the host snapshot has no domain capabilities for "
+            f"{facts.virt_type or '?'}/{arch or 'host arch'}"
+        )
+        return None
+
     def libvirt_at_least(self, major: int, minor: int = 0, micro: int = 0) -> bool:
         """Whether the target libvirt is this release or newer (True when unknown: the
         newest behaviour). Rules whose check changed between releases branch on it."""

@@ -14,6 +14,7 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
 - :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
+- :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -61,6 +62,7 @@ from .numa import (
     NumatuneMemory,
 )
 from .os import DeviceBoot, Loader, Nvram, OsFacts
+from .peripherals import PeripheralFacts
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
@@ -93,6 +95,7 @@ class DomainFacts(
     PlatformFacts,
     OsFacts,
     FeatureFacts,
+    PeripheralFacts,
     CpuFacts,
     DomainBase,
 ):
