@@ -12,7 +12,8 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.numa`: guest NUMA cells and ``<numatune>``;
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
-- :mod:`.platform`: clock and timers, Hyper-V, the guest OS.
+- :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
+- :mod:`.addresses`: device addresses, controllers (written and implicit), PCI buses.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -21,6 +22,7 @@ derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
 from __future__ import annotations
 
 from .._lazy import lazy
+from .addresses import AddressFacts, BusController, DeviceAddress, PciBus, PciDevice
 from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
@@ -41,7 +43,8 @@ from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
 
 __all__ = [
-    "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
+    "ACCELERATED_VIRT_TYPES", "AddressFacts", "BusController", "DeviceAddress", "PciBus",
+    "PciDevice", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpusetRef", "Cputune", "Disk", "DomainBase", "DomainFacts",
     "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
@@ -59,7 +62,14 @@ _CPUTUNE_SETS = (
 
 
 class DomainFacts(
-    MemoryFacts, StorageFacts, IOThreadFacts, DeviceFacts, PlatformFacts, CpuFacts, DomainBase
+    MemoryFacts,
+    AddressFacts,
+    StorageFacts,
+    IOThreadFacts,
+    DeviceFacts,
+    PlatformFacts,
+    CpuFacts,
+    DomainBase,
 ):
     """Everything rules need to know about one domain, derived lazily and once."""
 
