@@ -27,7 +27,7 @@ from lxml import etree
 from .._lazy import lazy
 from ..pci import PciAddress, address_number
 from .cpu import CpuFacts
-from .devices import DeviceFacts
+from .devices import Controller, DeviceFacts
 from .storage import StorageFacts
 from .values import child, grandchild
 
@@ -239,7 +239,7 @@ def parse_address(element: Element, device: Element) -> DeviceAddress:
         value = SpaprVioAddress(_number(element.get("reg"), 16))
     elif kind == "dimm":
         value = DimmAddress(_number(element.get("slot"), 10), _number(element.get("base"), 16))
-    return DeviceAddress(element, element.getparent(), kind, value, zpci)
+    return DeviceAddress(element, device, kind, value, zpci)
 
 
 # -- the machine -------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class BusController(NamedTuple):
     """A controller as libvirt has it after post-parse: written, or added implicitly."""
 
     type: str
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index on purpose
     #: The model as written, else the one libvirt fills in; None when unknown.
     model: str | None
     #: The ``<controller>`` element; None for an implicit controller.
@@ -376,7 +376,7 @@ def pci_bus_accepts(model: PciBusModel, connect: str) -> bool:
 
 
 class PciBus(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index on purpose
     model: str
     #: The controller providing it; None when libvirt adds it (a gap in the indexes).
     controller: BusController | None
@@ -683,7 +683,9 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         return result
 
     @staticmethod
-    def _usb2_companion_index(controllers, indexes, position) -> int | None:
+    def _usb2_companion_index(
+        controllers: list[Controller], indexes: list[int | None], position: int
+    ) -> int | None:
         """A USB2 companion without index joins the USB2 controller just before it."""
         current = controllers[position]
         if position == 0 or current.type != "usb" or current.model not in USB2_MODELS:
@@ -829,7 +831,7 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         An index without a controller gets the model libvirt adds for it: pci-root on
         pSeries, pcie-root-port behind a pcie-root, else pci-bridge.
         """
-        controllers = {}
+        controllers: dict[int, BusController] = {}
         for controller in self.controllers_of("pci"):
             if controller.model in PCI_BUS_MODELS:
                 controllers.setdefault(controller.index, controller)
