@@ -476,6 +476,11 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
     # -- the machine
 
     @lazy
+    def machine_known(self) -> bool:
+        """Whether the architecture and machine type are written (else libvirt picks them)."""
+        return bool(self.arch and self.machine)
+
+    @lazy
     def is_i440fx(self) -> bool:
         """``qemuDomainIsI440FX``."""
         machine = self.machine or ""
@@ -575,12 +580,13 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
             return ()
         result = []
         mirror = self.mirrored_console
-        for device in devices:
-            if not isinstance(device.tag, str) or device is mirror:
+        seen: set[Element] = set()
+        for address in devices.iterfind("*/address"):
+            device = address.getparent()
+            if device is None or device is mirror or device in seen:
                 continue
-            address = child(device, "address")
-            if address is not None:
-                result.append(parse_address(address, device))
+            seen.add(device)
+            result.append(parse_address(address, device))
         return tuple(result)
 
     @lazy
@@ -614,14 +620,23 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
     # -- controllers
 
     @lazy
+    def written_controllers(self) -> tuple[BusController, ...]:
+        """The ``<controller>`` elements, their indexes assigned where left out.
+
+        Indexes are assigned as ``virDomainAssignControllerIndexes`` does; a USB
+        controller without a model gets the one libvirt picks for this architecture.
+        """
+        return tuple(self._written_controllers())
+
+    @lazy
     def bus_controllers(self) -> tuple[BusController, ...]:
         """Every controller as libvirt has it after post-parse, written ones first.
 
-        Indexes that are not written are assigned as ``virDomainAssignControllerIndexes``
-        does; the implicit controllers follow in the order libvirt adds them.
+        The implicit controllers follow in the order libvirt adds them: the machine's
+        default USB, q35's SATA and the PCI root, then one for every index a drive,
+        virtio-serial or smartcard address names.
         """
-        written = self._written_controllers()
-        result = list(written)
+        result = list(self.written_controllers)
         present = {(c.type, c.index) for c in result}
 
         def add(kind: str, index: int, model: str | None, implied_by: Element | None) -> None:
@@ -635,12 +650,23 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
                 add("usb", 0, default_usb, None)
             if self.is_q35_x86:
                 add("sata", 0, None, None)
-            root = self.pci_root_model
+            root = self.implicit_pci_root
             if root is not None:
-                add("pci", 0, root, None)
+                result.append(root)
+                present.add(("pci", 0))
         for kind, index, implied_by in self._implied_controllers():
             add(kind, index, None, implied_by)
         return tuple(result)
+
+    @lazy
+    def implicit_pci_root(self) -> BusController | None:
+        """The PCI root libvirt adds when no PCI controller has index 0."""
+        root = self.pci_root_model
+        if self.driver != "qemu" or root is None:
+            return None
+        if any(c.type == "pci" and c.index == 0 for c in self.written_controllers):
+            return None
+        return BusController("pci", 0, root, None)
 
     def _written_controllers(self) -> list[BusController]:
         controllers = []
@@ -736,14 +762,37 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
                 implied.append(("scsi", index, scsi_hostdevs[0].element))
         return implied
 
+    @lazy
+    def _controllers_by_type(self) -> dict[str, tuple[BusController, ...]]:
+        grouped: dict[str, list[BusController]] = {}
+        for controller in self.bus_controllers:
+            grouped.setdefault(controller.type, []).append(controller)
+        return {kind: tuple(items) for kind, items in grouped.items()}
+
     def controllers_of(self, kind: str) -> tuple[BusController, ...]:
-        return tuple(c for c in self.bus_controllers if c.type == kind)
+        return self._controllers_by_type.get(kind, ())
 
     def controller(self, kind: str, index: int) -> BusController | None:
-        for item in self.bus_controllers:
-            if item.type == kind and item.index == index:
+        """The first controller of this type and index (libvirt's ``virDomainControllerFind``)."""
+        for item in self.controllers_of(kind):
+            if item.index == index:
                 return item
         return None
+
+    @lazy
+    def pci_controllers(self) -> tuple[BusController, ...]:
+        """Written PCI controllers of a model libvirt knows."""
+        return tuple(
+            c for c in self.written_controllers if c.type == "pci" and c.model in PCI_BUS_MODELS
+        )
+
+    @lazy
+    def _controller_of_element(self) -> dict[Element, BusController]:
+        return {c.element: c for c in self.written_controllers if c.element is not None}
+
+    def controller_of(self, element: Element) -> BusController | None:
+        """The controller a ``<controller>`` element became (its index resolved)."""
+        return self._controller_of_element.get(element)
 
     # -- drive addresses
 
@@ -832,9 +881,9 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         pSeries, pcie-root-port behind a pcie-root, else pci-bridge.
         """
         controllers: dict[int, BusController] = {}
-        for controller in self.controllers_of("pci"):
-            if controller.model in PCI_BUS_MODELS:
-                controllers.setdefault(controller.index, controller)
+        root = self.implicit_pci_root
+        for controller in (*self.pci_controllers, *([root] if root else [])):
+            controllers.setdefault(controller.index, controller)
         if not controllers:
             return {}
         has_pcie_root = any(c.model == "pcie-root" for c in controllers.values())

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lxml import etree
+
 from ...facts import VIRTIO_SCSI_MODELS, child
 from ...facts.addresses import USB_COMPANIONS
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from ._where import line_of
+
+Element = etree._Element
 
 
 @rule(
@@ -55,26 +59,26 @@ def controller_index_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     src/conf/domain_addr.c (`virDomainUSBAddressSetAddController`); formatdomain
     "Controllers".
     """
-    seen: dict[tuple[str, int], int] = {}  # type and index -> line of the first
-    for controller in ctx.facts.bus_controllers:
-        if controller.element is None:
-            continue
+    seen: dict[tuple[str, int], Element] = {}  # type and index -> the first controller
+    for controller in ctx.facts.written_controllers:
+        element = controller.element
+        assert element is not None
         if controller.type == "usb" and (
             controller.model in USB_COMPANIONS or controller.model == "none"
         ):
             continue
         key = (controller.type, controller.index)
         if key not in seen:
-            seen[key] = line_of(ctx, controller.element)
+            seen[key] = element
             continue
         if controller.type == "usb":
             message = f"Duplicate USB controllers with index {controller.index}"
         else:
             message = f"Multiple '{controller.type}' controllers with index '{controller.index}'"
         yield ctx.finding(
-            controller.element,
-            f"{message} (the first is on line {seen[key]})",
-            attribute="index" if controller.element.get("index") is not None else None,
+            element,
+            f"{message} (the first is on line {line_of(ctx, seen[key])})",
+            attribute="index" if element.get("index") is not None else None,
         )
 
 
@@ -126,8 +130,8 @@ def ide_controller_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     (`virDomainDefAddDiskControllersForType`).
     """
     facts = ctx.facts
-    if not facts.machine:
-        return  # libvirt picks the default machine type, which this rule cannot know
+    if not facts.machine_known:
+        return  # libvirt picks the machine type, which this rule cannot know
     for controller in facts.controllers_of("ide"):
         if controller.index == 0 and facts.has_builtin_ide:
             continue
@@ -206,9 +210,9 @@ def scsi_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `qemuValidateCheckSCSIControllerIOThreads`, `qemuDomainHasBuiltinESP`).
     """
     facts = ctx.facts
-    for controller in facts.controllers_of("scsi"):
+    for controller in facts.written_controllers:
         element = controller.element
-        if element is None:
+        if controller.type != "scsi" or element is None:
             continue
         model = controller.model
         if model == "buslogic":

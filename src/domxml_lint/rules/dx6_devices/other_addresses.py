@@ -204,7 +204,7 @@ def ccw_address_machine(ctx: RuleContext) -> Iterator[Finding]:
     `qemuDomainIsS390CCW`).
     """
     facts = ctx.facts
-    if not facts.machine or facts.is_s390_ccw:
+    if not facts.machine_known or facts.is_s390_ccw:
         return
     for address in facts.device_addresses:
         if address.type == "ccw":

@@ -18,7 +18,7 @@ from ...facts.addresses import CONNECT_WORDS, PCI_BUS_MODELS, PciBusModel, pci_b
 from ...findings import Finding
 from ...pci import PciAddress
 from ...rule import QEMU, RuleContext, rule
-from ._where import device_on_line
+from ._where import device_on_line, per_document
 
 #: Why a PCI function is taken when no device of the XML took it first.
 PIIX3_ISA = "the PIIX3 ISA bridge"
@@ -48,13 +48,6 @@ class _Reservations:
         self.taken.setdefault((pci.bus, pci.slot, pci.function), who)
 
 
-def _controller_of(facts, device) -> BusController | None:
-    for controller in facts.bus_controllers:
-        if controller.element is device:
-            return controller
-    return None
-
-
 def _is_piix3_ide(controller: BusController | None) -> bool:
     return controller is not None and controller.type == "ide" and controller.index == 0
 
@@ -74,6 +67,7 @@ PIIX3_USB = PciAddress(0, 0, 1, 2)
 Q35_SATA = PciAddress(0, 0, 0x1F, 2)
 
 
+@per_document
 def pci_problems(ctx: RuleContext) -> list[PciProblem]:
     """Every user-given PCI address libvirt would refuse, in the order it finds them."""
     facts = ctx.facts
@@ -85,11 +79,7 @@ def pci_problems(ctx: RuleContext) -> list[PciProblem]:
     reserved = _Reservations()
     for device in facts.pci_devices:
         pci = device.pci
-        controller = (
-            _controller_of(facts, device.address.device)
-            if device.address.device.tag == "controller"
-            else None
-        )
+        controller = facts.controller_of(device.address.device)
         if (
             pci.domain == 0
             and pci.bus == 0
@@ -139,7 +129,7 @@ def _validate(facts, device: PciDevice, buses, nbuses: int) -> PciProblem | None
     """``virDomainPCIAddressValidate`` (after the dry run grew the buses it could)."""
     pci, address = device.pci, device.address
     if nbuses == 0:
-        if not facts.machine:
+        if not facts.machine_known:
             return None  # libvirt picks a machine type; whether it has PCI is unknown
         return PciProblem(
             "invalid",
@@ -640,11 +630,7 @@ def pci_slots_exhausted(ctx: RuleContext) -> Iterator[Finding]:
     slots = _bus_slots(facts)
     extra = [s for index, s in sorted(slots.items()) if index != 0]
     root = slots[0]
-    pending = [
-        c
-        for c in facts.controllers_of("pci")
-        if c.element is not None and _wants_address(c.address)
-    ]
+    pending = [c for c in facts.pci_controllers if _wants_address(c.address)]
     if facts.is_q35_x86 and any(c.model == "dmi-to-pci-bridge" for c in pending):
         first_dmi = next(c for c in pending if c.model == "dmi-to-pci-bridge")
         if 0x1E in root.free:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from lxml import etree
 
 from ...facts import BusController, child
-from ...facts.addresses import PCI_BUS_MODELS
 from ...findings import Finding
 from ...pci import address_number
 from ...rule import QEMU, RuleContext, rule
@@ -48,13 +47,9 @@ def signed_number(text: str | None) -> int | None:
     return address_number(text.lstrip("+"))
 
 
-def pci_controllers(facts) -> list[BusController]:
+def pci_controllers(facts) -> tuple[BusController, ...]:
     """Written PCI controllers whose model libvirt knows."""
-    return [
-        c
-        for c in facts.controllers_of("pci")
-        if c.element is not None and c.model in PCI_BUS_MODELS
-    ]
+    return facts.pci_controllers
 
 
 def model_name(facts, controller: BusController) -> str:
@@ -285,8 +280,8 @@ def pci_expander_bus_machine(ctx: RuleContext) -> Iterator[Finding]:
     formatdomain "Controllers" (`pci-expander-bus`, `pcie-expander-bus`).
     """
     facts = ctx.facts
-    if not facts.machine:
-        return  # libvirt picks the default machine type, which this rule cannot know
+    if not facts.machine_known:
+        return  # libvirt picks the machine type, which this rule cannot know
     for controller in pci_controllers(facts):
         assert controller.element is not None
         if controller.model == "pci-expander-bus" and not facts.is_i440fx:
@@ -616,7 +611,7 @@ def pci_controller_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
                         ),
                     )
         hole = child(element, "pcihole64")
-        if hole is None or not facts.machine:
+        if hole is None or not facts.machine_known:
             continue  # (the schema refuses <pcihole64> off the roots)
         if (model == "pci-root" and not facts.is_i440fx) or (
             model == "pcie-root" and not facts.is_q35_x86

@@ -14,6 +14,7 @@ from ...facts import DeviceAddress
 from ...facts.addresses import UsbAddress, usb_ports
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
+from ._where import per_document
 from .pci_controllers import signed_number
 
 #: Ports of a USB hub (``VIR_DOMAIN_USB_HUB_PORTS``).
@@ -74,8 +75,10 @@ def _full(address: DeviceAddress | None) -> UsbAddress | None:
     return usb
 
 
-def usb_problems(facts) -> list[UsbProblem]:
+@per_document
+def usb_problems(ctx: RuleContext) -> list[UsbProblem]:
     """Every USB address libvirt would refuse, in the order it reserves them."""
+    facts = ctx.facts
     buses: dict[int, Hub] = {}
     for controller in facts.controllers_of("usb"):
         ports = None
@@ -201,7 +204,7 @@ def usb_address_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `virDomainUSBAddressAssign`, `virDomainUSBAddressControllerModelToPorts`),
     src/qemu/qemu_domain_address.c (`qemuDomainAssignUSBAddresses`).
     """
-    for problem in usb_problems(ctx.facts):
+    for problem in usb_problems(ctx):
         if not problem.duplicate:
             yield ctx.finding(problem.address.element, problem.message, attribute=problem.attribute)
 
@@ -249,6 +252,6 @@ def usb_address_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     libvirt src/conf/domain_addr.c (`virDomainUSBAddressReserve`,
     `virDomainUSBAddressSetAddHub`).
     """
-    for problem in usb_problems(ctx.facts):
+    for problem in usb_problems(ctx):
         if problem.duplicate:
             yield ctx.finding(problem.address.element, problem.message, attribute=problem.attribute)

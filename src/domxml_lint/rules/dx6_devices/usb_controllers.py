@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...facts import child
-from ...facts.addresses import XHCI_MODELS
+from ...facts.addresses import X86, XHCI_MODELS
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from .pci_controllers import signed_number
@@ -112,9 +112,9 @@ def usb_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
     (`qemuValidateDomainDeviceDefControllerUSB`).
     """
     facts = ctx.facts
-    for controller in facts.controllers_of("usb"):
+    for controller in facts.written_controllers:
         element = controller.element
-        if element is None:
+        if controller.type != "usb" or element is None:
             continue
         model = controller.model
         ports = signed_number(element.get("ports"))
@@ -191,6 +191,8 @@ def usb_devices_without_usb(ctx: RuleContext) -> Iterator[Finding]:
     src/conf/domain_conf.c (`virDomainUSBDeviceDefForeach`, `virDomainDefHasUSB`).
     """
     facts = ctx.facts
+    if not facts.arch or (not facts.machine and facts.arch not in X86):
+        return  # libvirt picks the platform, whose default USB this rule cannot know
     usb = facts.controllers_of("usb")
     if any(c.model != "none" for c in usb):
         return
