@@ -877,8 +877,9 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
     def pci_buses(self) -> dict[int, PciBus]:
         """The PCI buses libvirt's address set has (indexes up to the highest PCI controller).
 
-        An index without a controller gets the model libvirt adds for it: pci-root on
-        pSeries, pcie-root-port behind a pcie-root, else pci-bridge.
+        Bus 0 is the machine's root (pci-root or pcie-root). An index without a
+        controller gets the model libvirt adds for it: pci-root on pSeries,
+        pcie-root-port behind a pcie-root, else pci-bridge.
         """
         controllers: dict[int, BusController] = {}
         root = self.implicit_pci_root
@@ -896,7 +897,11 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         buses = {}
         for index in range(max(controllers) + 1):
             found = controllers.get(index)
-            if found is not None and found.model is not None:
+            if index == 0 and self.pci_root_model is not None:
+                # The machine decides its root bus (a written mismatch is refused anyway).
+                machine_root = self.pci_root_model
+                buses[0] = PciBus(0, machine_root, found, PCI_BUS_MODELS[machine_root])
+            elif found is not None and found.model is not None:
                 buses[index] = PciBus(index, found.model, found, PCI_BUS_MODELS[found.model])
             elif index == 0:
                 buses[0] = PciBus(0, "pci-root", None, PCI_BUS_MODELS["pci-root"])

@@ -1,7 +1,7 @@
 """Helpers the address and controller rules share (not a rule module).
 
-Where an element is, for messages that point at another device; and a per-document
-memo for the replays several rules report from (each rule reports one kind of problem).
+How messages name another device; and a per-document memo for the replays several
+rules report from (each rule reports one kind of problem).
 """
 
 from __future__ import annotations
@@ -10,21 +10,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from lxml import etree
-
 from ...rule import RuleContext
 
 T = TypeVar("T")
 
 
-def line_of(ctx: RuleContext, element: etree._Element) -> int:
-    """The line of the element's start tag (lxml's ``sourceline`` is where the tag ends)."""
-    return ctx.doc.position(ctx.doc.span(element).start)[0]
-
-
-def device_on_line(ctx: RuleContext, element: etree._Element) -> str:
-    """``the <interface> on line 12``."""
-    return f"the <{element.tag}> on line {line_of(ctx, element)}"
+def a_device(tag: str) -> str:
+    """``an <interface>``, ``a <disk>``: how messages name another device (by kind only: a
+    line number would go stale as soon as a fix elsewhere moves the lines)."""
+    article = "an" if tag[0] in "aeiou" else "a"
+    return f"{article} <{tag}>"
 
 
 def per_document(compute: Callable[[RuleContext], T]) -> Callable[[RuleContext], T]:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lxml import etree
-
 from ...facts import VIRTIO_SCSI_MODELS, child
 from ...facts.addresses import USB_COMPANIONS
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
-from ._where import line_of
-
-Element = etree._Element
 
 
 @rule(
@@ -59,7 +54,7 @@ def controller_index_duplicate(ctx: RuleContext) -> Iterator[Finding]:
     src/conf/domain_addr.c (`virDomainUSBAddressSetAddController`); formatdomain
     "Controllers".
     """
-    seen: dict[tuple[str, int], Element] = {}  # type and index -> the first controller
+    seen: set[tuple[str, int]] = set()
     for controller in ctx.facts.written_controllers:
         element = controller.element
         assert element is not None
@@ -69,7 +64,7 @@ def controller_index_duplicate(ctx: RuleContext) -> Iterator[Finding]:
             continue
         key = (controller.type, controller.index)
         if key not in seen:
-            seen[key] = element
+            seen.add(key)
             continue
         if controller.type == "usb":
             message = f"Duplicate USB controllers with index {controller.index}"
@@ -77,7 +72,7 @@ def controller_index_duplicate(ctx: RuleContext) -> Iterator[Finding]:
             message = f"Multiple '{controller.type}' controllers with index '{controller.index}'"
         yield ctx.finding(
             element,
-            f"{message} (the first is on line {line_of(ctx, seen[key])})",
+            f"{message}: an earlier {controller.type} controller has index {controller.index}",
             attribute="index" if element.get("index") is not None else None,
         )
 

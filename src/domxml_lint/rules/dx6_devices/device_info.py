@@ -9,7 +9,7 @@ from lxml import etree
 from ...facts import child
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
-from ._where import device_on_line
+from ._where import a_device
 
 Element = etree._Element
 
@@ -136,7 +136,8 @@ def device_alias_duplicate(ctx: RuleContext) -> Iterator[Finding]:
         if name in seen:
             yield ctx.finding(
                 alias,
-                f"non unique alias detected: {name} (also on {device_on_line(ctx, seen[name])})",
+                f"non unique alias detected: {name} ({a_device(seen[name].tag)} earlier in the "
+                "XML has it too)",
                 attribute="name",
             )
         else:

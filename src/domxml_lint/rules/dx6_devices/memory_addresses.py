@@ -10,7 +10,6 @@ from ...facts.addresses import DimmAddress
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
-from ._where import device_on_line
 
 Element = etree._Element
 
@@ -115,8 +114,7 @@ def memory_device_address_invalid(ctx: RuleContext) -> Iterator[Finding]:
         elif value.slot in taken:
             yield ctx.finding(
                 address.element,
-                f"memory device slot '{value.slot}' is already being used by another memory "
-                f"device ({device_on_line(ctx, taken[value.slot])})",
+                f"memory device slot '{value.slot}' is already being used by another memory device",
                 attribute="slot",
             )
         else:

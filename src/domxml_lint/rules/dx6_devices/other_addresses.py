@@ -12,7 +12,7 @@ from ...facts.addresses import S390, CcwAddress, SpaprVioAddress, VirtioSerialAd
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
-from ._where import device_on_line
+from ._where import a_device
 
 Element = etree._Element
 
@@ -266,7 +266,8 @@ def ccw_address_duplicate(ctx: RuleContext) -> Iterator[Finding]:
             continue
         yield ctx.finding(
             address.element,
-            f"The CCW devno '{key}' is in use already (by {device_on_line(ctx, first.device)})",
+            f"The CCW devno '{key}' is in use already (by {a_device(first.device.tag)} earlier "
+            "in the XML)",
         )
 
 

@@ -18,7 +18,8 @@ from ...facts.addresses import CONNECT_WORDS, PCI_BUS_MODELS, PciBusModel, pci_b
 from ...findings import Finding
 from ...pci import PciAddress
 from ...rule import QEMU, RuleContext, rule
-from ._where import device_on_line, per_document
+from ._where import a_device as _a
+from ._where import per_document
 
 #: Why a PCI function is taken when no device of the XML took it first.
 PIIX3_ISA = "the PIIX3 ISA bridge"
@@ -110,8 +111,8 @@ def pci_problems(ctx: RuleContext) -> list[PciProblem]:
                 PciProblem(
                     "duplicate",
                     device.address,
-                    f"Attempted double use of PCI Address {pci}: "
-                    f"{device_on_line(ctx, holder.device)} has it already",
+                    f"Attempted double use of PCI Address {pci}: {_a(holder.device.tag)} "
+                    "earlier in the XML has it already",
                 )
             )
             continue
