@@ -15,6 +15,7 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
 - :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
 - :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem.
+- :mod:`.addresses`: device addresses, controllers (written and implicit), PCI buses.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -23,6 +24,7 @@ derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
 from __future__ import annotations
 
 from .._lazy import lazy
+from .addresses import AddressFacts, BusController, DeviceAddress, PciBus, PciDevice
 from .cpu import (
     Cpu,
     CpuFacts,
@@ -68,7 +70,8 @@ from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
 
 __all__ = [
-    "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
+    "ACCELERATED_VIRT_TYPES", "AddressFacts", "BusController", "DeviceAddress", "PciBus",
+    "PciDevice", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpuFeature", "CpusetRef", "Cputune", "DeviceBoot", "Disk",
     "DomainBase", "DomainFacts", "GuestNuma", "HugePage", "HugepageRegion", "Hostdev",
@@ -89,6 +92,7 @@ _CPUTUNE_SETS = (
 
 class DomainFacts(
     MemoryFacts,
+    AddressFacts,
     StorageFacts,
     IOThreadFacts,
     DeviceFacts,

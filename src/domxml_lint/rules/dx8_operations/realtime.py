@@ -223,12 +223,7 @@ def _usb_and_balloon(ctx, anchor):
         return
     usb = [c for c in facts.controllers if c.type == "usb"]
     if not any(c.model == "none" for c in usb):
-        usb_users = (
-            any(el.get("bus") == "usb" for el in facts.device_elements("input"))
-            or any(el.get("bus") == "usb" for el in facts.device_elements("redirdev"))
-            or any(el.get("type") == "usb" for el in facts.device_elements("hostdev"))
-            or any(el.get("type") == "usb" for el in facts.device_elements("hub"))
-        )
+        usb_users = bool(facts.usb_devices())  # every device libvirt puts on a USB port
         fix = None
         if not usb_users and len(usb) <= 1:
             if usb:
