@@ -36,6 +36,11 @@ def finding_record(result: FileResult, finding: Finding, url: str | None) -> dic
         "path": finding.path,
         "url": url,
         "fix": fix,
+        # Other places the finding points at (a plan rule's other guest).
+        "related": [
+            {"filename": r.path, "line": r.line, "column": r.column, "message": r.message}
+            for r in finding.related
+        ],
     }
 
 
