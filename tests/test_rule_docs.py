@@ -78,6 +78,7 @@ def test_rules_lists_every_rule():
     rows = {line.split()[0]: line.split() for line in listing[1:]}
     assert rows["DX401"][:6] == ["DX401", "disk-cache-unsafe", "error", "unsafe", "yes", "-"]
     assert rows["DX105"][3] == "-"
+    assert rows["DX413"][5] == "plan"  # a plan rule: every guest of a host together
     records = json.loads(run_cli("rules", "--output-format", "json").stdout)
     assert {r["code"] for r in records} == set(rows)
     native = next(r for r in records if r["code"] == "DX404")
@@ -87,6 +88,7 @@ def test_rules_lists_every_rule():
         "severity": "error",
         "default": True,
         "needs_host": False,
+        "plan": False,
         "needs": [],
         "applies_to": "QEMU domains (kvm, qemu, hvf)",
         "libvirt": ["qemuValidateDomainDeviceDefDiskFrontend"],
@@ -98,6 +100,7 @@ def test_rules_lists_every_rule():
         "url": "https://github.com/domxml-lint/domxml-lint/blob/main/rules/"
         "DX404-io-native-needs-direct-cache.md",
     }
+    assert next(r for r in records if r["code"] == "DX413")["plan"] is True
     assert (REPO / native["source_file"]).is_file()
     page = run_cli("rule", "DX404").stdout.decode()
     assert "| Defined in | `src/domxml_lint/rules/dx4_storage/disk_cache.py` |" in page
