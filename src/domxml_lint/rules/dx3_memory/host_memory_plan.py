@@ -224,10 +224,10 @@ def ksm_against_overcommit(ctx: PlanContext) -> Iterator[PlanFinding]:
     committed = sum(_ordinary(g) for g in ctx.guests)
     if ksm.run == 1 and committed <= available:
         yield ctx.host_finding(
-            f"{host_name(system)} runs KSM although its guests need "
-            f"{approx_kib(committed)} of the {approx_kib(available)} of RAM outside huge page "
-            "pools: with memory to spare, KSM only costs CPU time and latency (stop and disable "
-            "ksm and ksmtuned)",
+            f"{host_name(system)} runs KSM although the ordinary memory of its guests "
+            f"({approx_kib(committed)}; KSM cannot merge huge pages) fits in its "
+            f"{approx_kib(available)} of RAM outside huge page pools: with memory to spare, KSM "
+            "only costs CPU time and latency (stop and disable ksm and ksmtuned)",
             fact="system/ksm",
         )
     elif ksm.run != 1 and committed > available:
