@@ -5,9 +5,11 @@ once, after the documents were checked. Documents may have been checked in
 other processes (``--jobs``), so each one's check also derives a
 :class:`GuestFacts` from its :class:`~domxml_lint.facts.DomainFacts` (and its
 place on the host), which travels back with the file's result. Plan rules
-read these, never the XML: measured on the 2909 corpus files, deriving them
-costs about 4 % of the check, where parsing every document again in the first
-process would cost a third of a serial run (docs/benchmarks.md).
+read these, never the XML. Measured on the 2909 corpus files (docs/benchmarks.md),
+deriving them costs 9-17 % of the check, mostly the source map behind their
+places, and they load back in under 0.1 s; parsing every document again in
+the first process instead would cost 40-50 % of a serial run, all of it in
+that one process.
 
 Every value carries where it is written (:class:`Place`), so a plan finding
 points at the line in the guest's file.
