@@ -371,3 +371,21 @@ def test_live_domains_are_guests_of_the_live_host(tmp_path):
     clash = records(run_cli(*args, str(other)))
     assert {r["filename"] for r in clash} == {"test:///default/domain/test", str(other)}
     assert all("already exists with uuid" in r["message"] for r in clash)
+
+
+def test_rules_on_system_facts_say_why_they_stay_silent(tmp_path):
+    """A snapshot without system facts skips those rules; one without a particular fact
+    runs them, and they say which fact is missing."""
+    paths = guests(tmp_path, {"vcpu": "<vcpu placement='auto'>2</vcpu>"}, {})
+    bare = run_cli("-v", "--host", str(EPYC), *map(str, paths))
+    assert b"DX010" not in bare.stdout and b"DX212" not in bare.stdout
+    skipped = [
+        line for line in bare.stderr.splitlines() if line.startswith(b"domxml-lint: skipped")
+    ]
+    assert any(
+        b"DX010" in line and b"DX212" in line and b"system facts" in line for line in skipped
+    )
+    partial = run_cli("-v", "--host", str(HOSTS / "partial-system.xml"), *map(str, paths))
+    assert b"note: " in partial.stderr and b"the snapshot does not say which tuned profile" in (
+        partial.stderr
+    )

@@ -230,13 +230,15 @@ def collect_guest(
     emulator_cpus = None
     if emulatorpin is not None and emulatorpin.cpuset is not None:
         emulator_cpus = emulatorpin.cpuset.ids
-    all_pinned = vcpu_ids is not None and len(pins) == len(vcpu_ids) and bool(pins)
-    memory_bound = facts.numatune_placement == "static" and bool(bound or hugepages)
-    if facts.numatune is not None and facts.numatune.memory is not None:
-        nodeset = facts.numatune.memory.nodeset
-        memory_bound = memory_bound or (
-            facts.numatune_placement == "static" and nodeset is not None and bool(nodeset.ids)
-        )
+    all_pinned = bool(pins) and vcpu_ids is not None and len(pins) == len(vcpu_ids)
+    numatune = facts.numatune
+    memory_bound = False
+    if numatune is not None and facts.numatune_placement == "static":
+        nodeset = numatune.memory.nodeset if numatune.memory is not None else None
+        cell_ids = {c.id for c in facts.numa_cells}
+        with_memnode = {m.cellid for m in numatune.memnodes if m.nodeset}
+        per_cell = bool(cell_ids) and cell_ids <= with_memnode
+        memory_bound = (nodeset is not None and bool(nodeset.ids)) or per_cell
     disks = [
         DiskUse(
             disk.source_key,
@@ -295,7 +297,7 @@ def collect_guest(
         realtime_vcpus=frozenset(realtime),
         emulator_cpus=emulator_cpus,
         emulator_place=at(emulatorpin.element) if emulatorpin is not None else None,
-        manually_placed=all_pinned and memory_bound and facts.numatune_placement != "auto",
+        manually_placed=all_pinned and memory_bound and facts.vcpus.placement != "auto",
         disks=disks,
         nics=nics,
         ports=ports,
