@@ -55,6 +55,9 @@ def hugetlbfs_mount_missing(ctx: RuleContext) -> Iterator[Finding]:
     the hugetlbfs mounts the host snapshot recorded (`/proc/mounts`, with
     their `pagesize=`). `<hugepages/>` without a size only needs some mount.
     Sizes the host does not support at all are hugepage-size-unavailable's.
+    With `<source type='memfd'/>` QEMU allocates the huge pages through
+    memfd, so only `<hugepages/>` without a size (whose size libvirt takes
+    from the default mount) needs a mount.
 
     ## Why is this bad?
     QEMU maps huge-page-backed guest memory from a file on a hugetlbfs mount
@@ -93,9 +96,15 @@ def hugetlbfs_mount_missing(ctx: RuleContext) -> Iterator[Finding]:
     Guide 8.2.3.2 (mount hugetlbfs) and 8.2.3.3 (mount 2 MB and 1 GB huge
     pages separately, `-o pagesize=1G`); libvirt src/qemu/qemu_conf.c
     `qemuGetDomainHupageMemPath` and src/qemu/qemu_command.c
-    `qemuBuildMemoryGetDefaultPagesize`.
+    `qemuBuildMemoryGetDefaultPagesize` and `qemuBuildMemoryBackendProps`
+    (memory-backend-file on the mount's path; memory-backend-memfd with
+    `hugetlb` and `hugetlbsize` instead for a memfd source).
     """
     uses = page_uses(ctx.facts)
+    backing = ctx.facts.memory_backing
+    if backing is not None and backing.source_type == "memfd":
+        # memfd allocates huge pages itself (MFD_HUGETLB) once their size is known
+        uses = [(size, element) for size, element in uses if size is None]
     if not uses:
         return
     system = ctx.host.system
