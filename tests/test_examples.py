@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import domxml_lint
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.host import load_host
-from helpers import FIXTURES, HOSTS
+from helpers import FIXTURES, HOSTS, run_cli
 
 EXAMPLES = FIXTURES / "examples"
 GUIDE_TUNED = EXAMPLES / "guide-tuned.xml"  # for epyc-2node: huge pages, a node-1 NVMe
@@ -30,6 +32,23 @@ def test_guide_tuned_guest_has_no_findings_by_default(example, host):
     loaded = load_host(HOSTS / host) if host else None
     findings = domxml_lint.lint(example, host=loaded)
     assert not findings, [f"{f.code} {f.message}" for f in findings]
+
+
+def test_guide_tuned_guest_on_a_guide_host_has_no_findings_at_all():
+    """Issue 17's last criterion: the guest tuned as the guide says, on a host set up as the
+    guide says (epyc-2node's libvirt documents with facts-guide.xml's system facts), gives
+    no finding under the default selection: not in the guest, not about the host."""
+    hosts = [HOSTS / "epyc-2node.xml", HOSTS / "facts-guide.xml"]
+    args = [arg for host in hosts for arg in ("--host", str(host))]
+    result = run_cli(*args, "--output-format", "json", str(GUIDE_TUNED))
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stderr
+    found = domxml_lint.lint_host([GUIDE_TUNED], host=load_host(*hosts))
+    assert found == {str(GUIDE_TUNED): []}
+    # The host rules really ran: the same guest on a host set up against the guide is not clean.
+    bad = domxml_lint.lint_host(
+        [GUIDE_TUNED], host=load_host(HOSTS / "epyc-2node.xml", HOSTS / "facts-misconfigured.xml")
+    )
+    assert {"DX010", "DX011", "DX012", "DX506"} <= {f.code for fs in bad.values() for f in fs}
 
 
 def test_guide_tuned_guest_is_checked_against_the_host():

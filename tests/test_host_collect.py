@@ -242,7 +242,7 @@ def test_a_bare_tree_knows_nothing(tmp_path):
     rest = {
         name: getattr(system, name)
         for name in attrs.fields_dict(HostSystem)
-        if name not in ("collected", "services", "systemd")
+        if name not in ("collected", "services", "systemd", "source")
     }
     assert len(rest) == 15 and all(value is None for value in rest.values()), rest
     assert collected.notes == (f"no /run below {tmp_path}: service states unknown",)

@@ -328,18 +328,76 @@ def test_results_survive_the_trip_from_a_worker_unchanged():
 
 def _samples():
     """One instance of every tuple-pickled class, each field set away from its default."""
-    from domxml_lint.findings import Applicability, Edit, Finding, Fix, Severity
+    from domxml_lint.findings import Applicability, Edit, Finding, Fix, Related, Severity
+    from domxml_lint.guests import (
+        Demand,
+        DiskUse,
+        GuestFacts,
+        HostdevUse,
+        NicUse,
+        Pinned,
+        Place,
+        PortUse,
+        Suppressed,
+    )
     from domxml_lint.report import FileResult
 
     edit = Edit(3, 5, "x", anchor=1)
     fix = Fix(Applicability.UNSAFE, "title", (edit,))
-    finding = Finding("DX999", "n", Severity.WARNING, "m", 2, 3, 4, 5, "/domain", fix, offset=7)
+    related = Related("other.xml", 9, 3, "there")
+    finding = Finding(
+        "DX999",
+        "n",
+        Severity.WARNING,
+        "m",
+        2,
+        3,
+        4,
+        5,
+        "/domain",
+        fix,
+        offset=7,
+        related=(related,),
+    )
+    place = Place(2, 3, 2, 9, "/domain/x")
+    guest = GuestFacts(
+        "vm.xml",
+        "domain",
+        place,
+        "vm",
+        place,
+        "ab" * 16,
+        place,
+        "kvm",
+        4,
+        place,
+        1024,
+        place,
+        True,
+        512,
+        [Demand(frozenset({1}), 512, 2048, "the guest's memory", place)],
+        [Demand(frozenset({0}), 512, None, "cell 0", place)],
+        [Pinned(0, frozenset({3}), place)],
+        True,
+        frozenset({0}),
+        frozenset({1}),
+        place,
+        True,
+        [DiskUse(("file", "/a"), "disk 'vda'", True, False, place)],
+        [NicUse("bridge", "virtio", "52:54:00:00:00:01", ("bridge", "br0"), place)],
+        [PortUse("vnc", "port", 5901, None, place)],
+        [HostdevUse("pci", "0000:01:00.0", place)],
+        [Suppressed("DX413", None)],
+    )
     result = FileResult(
         "vm.xml", [finding], [finding], InputError("vm.xml", "bad"), True, "why", True, "diff",
         [("DX1", "note")], True, Severity.ERROR, ("DX2",), (("QEMU", 3),), b"out", "domain",
-        b"source", "latin-1",
+        b"source", "latin-1", guest,
     )  # fmt: skip
-    return {Edit: edit, Fix: fix, Finding: finding, FileResult: result}
+    return {
+        Edit: edit, Fix: fix, Related: related, Finding: finding, GuestFacts: guest,
+        FileResult: result,
+    }  # fmt: skip
 
 
 def test_every_tuple_pickled_class_carries_every_field():

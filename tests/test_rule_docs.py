@@ -99,6 +99,7 @@ def test_rules_lists_every_rule():
     assert rows["DX404"][2:4] == ["storage", "libvirt"]
     assert rows["DX001"][2:4] == ["document", "other"]
     assert rows["DX105"][5] == "-"
+    assert rows["DX413"][7] == "plan"  # a plan rule: every guest of a host together
     records = json.loads(run_cli("rules", "--output-format", "json").stdout)
     assert {r["code"] for r in records} == set(rows)
     native = next(r for r in records if r["code"] == "DX404")
@@ -110,6 +111,7 @@ def test_rules_lists_every_rule():
         "severity": "error",
         "default": True,
         "needs_host": False,
+        "plan": False,
         "needs": [],
         "applies_to": "QEMU domains (kvm, qemu, hvf)",
         "libvirt": ["qemuValidateDomainDeviceDefDiskFrontend"],
@@ -125,6 +127,7 @@ def test_rules_lists_every_rule():
     assert [r["url"].split("#")[-1] for r in native["references"]][-1] == (
         "hard-drives-floppy-disks-cdroms"
     )
+    assert next(r for r in records if r["code"] == "DX413")["plan"] is True
     assert (REPO / native["source_file"]).is_file()
     page = run_cli("rule", "DX404").stdout.decode()
     assert "| Defined in | `src/domxml_lint/rules/dx4_storage/disk_cache.py` |" in page

@@ -11,16 +11,22 @@ Library use::
     if result.changed:
         print(result.output)
 
+    host = domxml_lint.load_host("hosts/kvm-01.xml")
+    for path, findings in domxml_lint.lint_host(["a.xml", "b.xml"], host=host).items():
+        ...   # each guest's findings, with those of the plan rules over both
+
 The package imports without libvirt-python; only live-libvirt features need it.
 """
 
 from __future__ import annotations
 
-from .api import NotADomainError, fix, lint
+from .api import NotADomainError, fix, lint, lint_host
 from .errors import DomxmlLintError, HostileInputError, InputError, InternalError, UsageError
-from .findings import Applicability, Edit, Finding, Fix, Severity
+from .findings import Applicability, Edit, Finding, Fix, Related, Severity
 from .fixer import FixResult
+from .guests import GuestFacts
 from .hookspecs import hookimpl
+from .planrules import PlanContext, PlanRule, plan_rule
 from .rule import (
     ACCELERATED,
     ANY_DOMAIN,
@@ -54,10 +60,14 @@ __all__ = [
     "Finding",
     "Fix",
     "FixResult",
+    "GuestFacts",
     "HostileInputError",
     "InputError",
     "InternalError",
     "NotADomainError",
+    "PlanContext",
+    "PlanRule",
+    "Related",
     "Rule",
     "RuleContext",
     "Severity",
@@ -66,7 +76,9 @@ __all__ = [
     "fix",
     "hookimpl",
     "lint",
+    "lint_host",
     "load_host",
+    "plan_rule",
     "rule",
 ]
 

@@ -75,6 +75,56 @@ def fix(
     return fix_document(doc, linter, unsafe=unsafe)
 
 
+def lint_host(
+    sources: Sequence[Source],
+    *,
+    host: Any,
+    select: Selectors = None,
+    ignore: Selectors = None,
+    extend_select: Selectors = None,
+    libvirt_version: str | None = None,
+    qemu_version: str | None = None,
+) -> dict[str, list[Finding]]:
+    """Lint the guests of one host together: each document, then the plan rules over all.
+
+    ``sources`` are the guests (as for :func:`lint`; paths name them, text and bytes
+    are ``<string N>``/``<bytes N>``); ``host`` is their host model. Returns the
+    findings per document, plus those about the host itself under the snapshot
+    file they point into (or ``host``).
+    """
+    from .guests import collect_guest
+    from .hostplan import HostPlan
+    from .report import FileResult
+
+    linter = build_linter(
+        host=host,
+        select=select,
+        ignore=ignore,
+        extend_select=extend_select,
+        libvirt_version=libvirt_version,
+        qemu_version=qemu_version,
+    )
+    results = []
+    for number, source in enumerate(sources, 1):
+        doc = _document(source)
+        shown = (
+            doc.path if doc.path not in ("<string>", "<bytes>") else f"{doc.path[:-1]} {number}>"
+        )
+        checked = linter.check(doc)
+        result = FileResult(shown, findings=checked.findings)
+        if linter.plan_rules and checked.facts is not None:
+            result.guest = collect_guest(
+                doc, checked.facts, shown=shown, kind="file", host=host, ruleset=linter.ruleset
+            )
+        results.append(result)
+    if host is not None:
+        plan = HostPlan(host)
+        for result in results:
+            plan.add(result, linter.plan_rules)
+        results += plan.run()
+    return {result.path: result.findings for result in results}
+
+
 def build_linter(
     *,
     host: Any = None,

@@ -21,11 +21,13 @@ from .config import ConfigResolver, FileSettings, Overrides, settings_for
 from .discovery import Discovery, DiscoveryOverrides
 from .errors import DomxmlLintError, UsageError
 from .findings import Severity
+from .hostplan import run_plans
 from .output import FORMATS, HUMAN, NEED_SOURCE, OutputOptions, source_root
 from .output import write as write_output
 from .plan import RunPlan
 from .plugins import load_ruleset
 from .report import FileResult, Run, documents, plural, printable
+from .rule import Stage
 from .runner import Mode, Task, process, run_tasks, workers_for
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -351,6 +353,7 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             result = process(Task(STDIN, settings, display=name or STDIN), mode, plan, data=data)
         results = [result]
+        checked_with: list[FileSettings | None] = [None if excluded else settings]
     else:
         entries = list(finder.files(args.paths, warn=not args.quiet))
         tasks: list[Task] = []
@@ -364,19 +367,24 @@ def run_check(args: argparse.Namespace) -> int:
                     shared[id(config)] = settings
                 tasks.append(Task(entry, settings))
         done = iter(run_tasks(tasks, mode, args.jobs, plan))
+        settings_of = iter(task.settings for task in tasks)
         results = [next(done) if isinstance(e, str) else e for e in entries]
+        checked_with = [next(settings_of) if isinstance(e, str) else None for e in entries]
     if session is not None:
         live_settings = settings_for(resolver.for_path(None), overrides, None)
         plan.prepare([live_settings])
-        results = (
-            session.lint(
-                lambda shown, data: process(
-                    Task(shown, live_settings, display=shown, kind="domain"), mode, plan, data=data
-                ),
-                fixing=args.fix and not args.diff,
-            )
-            + results
+        live_results = session.lint(
+            lambda shown, data: process(
+                Task(shown, live_settings, display=shown, kind="domain"), mode, plan, data=data
+            ),
+            fixing=args.fix and not args.diff,
         )
+        results = live_results + results
+        live_with: list[FileSettings | None] = [live_settings for _ in live_results]
+        checked_with = live_with + checked_with
+    # Plan rules: every guest of a host at once, now that each document was checked.
+    documents_checked = len(results)
+    results, plan_notes = run_plans(list(zip(results, checked_with, strict=True)), plan)
 
     run = Run(
         results=tuple(results),
@@ -396,7 +404,9 @@ def run_check(args: argparse.Namespace) -> int:
         if result.error is not None:
             error(str(result.error))
     if args.verbose:
-        _explain(run, resolver, len(results), args.jobs, plan)
+        _explain(run, resolver, documents_checked, args.jobs, plan)
+        for note in plan_notes:
+            print(f"domxml-lint: {printable(note.text)}", file=sys.stderr)
         _explain_exclusions(finder)
     return exit_code(run, args)
 
@@ -644,7 +654,7 @@ def rules_command(argv: Sequence[str]) -> int:
                 item.severity.value,
                 item.fix.value if item.fix else "-",
                 "yes" if item.default else "opt-in",
-                "yes" if item.needs_host else "-",
+                "plan" if item.stage is Stage.PLAN else "yes" if item.needs_host else "-",
                 item.summary,
             )
         )
@@ -668,6 +678,7 @@ def _rule_record(item) -> dict:
         "severity": item.severity.value,
         "default": item.default,
         "needs_host": item.needs_host,
+        "plan": item.stage is Stage.PLAN,
         "needs": sorted(part.name.lower() for part in item.needs),
         "applies_to": item.domains.label,
         "libvirt": list(item.libvirt),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from .families import FAMILIES
 from .references import rule_references
-from .rule import ANY_DOMAIN, Rule
+from .rule import ANY_DOMAIN, Rule, Stage
 
 GENERATED_NOTE = (
     "<!-- Generated from the rule's docstring by `domxml-lint rules --write-docs rules/`; "
@@ -70,6 +70,11 @@ def render_rule_page(rule: Rule) -> str:
         f"| Needs a host snapshot | {host_text(rule)} |",
         f"| Fix | {fix_text(rule)} |",
     ]
+    if rule.stage is Stage.PLAN:
+        lines.append(
+            "| Checks | every guest of one host together: a plan rule (see the README's "
+            '"The whole host") |'
+        )
     if rule.domains != ANY_DOMAIN:
         lines.append(f"| Applies to | {markdown_inline(rule.domains.label)} |")
     if rule.triggers:
@@ -152,7 +157,8 @@ def render_index(rules: Sequence[Rule]) -> str:
         "",
         "Columns: **Fix**: `safe` (applied by `--fix`), `unsafe` (needs `--unsafe-fixes` too) or",
         "none; **Default**: enabled without `--select`, or *opt-in*; **Host**: needs a host",
-        "snapshot (`--host`), otherwise it is skipped and the summary says so.",
+        "snapshot (`--host`), otherwise it is skipped and the summary says so; *plan*: a plan",
+        "rule, which checks every guest of one host together.",
         "",
     ]
     by_family: dict[str, list[Rule]] = {}
@@ -170,12 +176,18 @@ def render_index(rules: Sequence[Rule]) -> str:
             lines.append(
                 f"| {item.code} | [{item.name}]({page_name(item)}) | {item.severity.value} | "
                 f"{item.fix.value if item.fix else ''} | {'yes' if item.default else 'opt-in'} | "
-                f"{'yes' if item.needs_host else ''} | {_cell(item.summary)} |"
+                f"{_host_column(item)} | {_cell(item.summary)} |"
             )
         lines.append("")
     lines.append(f"{len(rules)} rules.")
     lines.append("")
     return "\n".join(lines)
+
+
+def _host_column(item: Rule) -> str:
+    if item.stage is Stage.PLAN:
+        return "plan"
+    return "yes" if item.needs_host else ""
 
 
 def _cell(text: str) -> str:

@@ -19,7 +19,7 @@ class Family(NamedTuple):
 
 
 FAMILIES = (
-    Family("DX0", "dx0_document", "The document and domxml-lint itself"),
+    Family("DX0", "dx0_document", "The document, the host as a whole, and domxml-lint itself"),
     Family("DX1", "dx1_cpu", "CPU: vCPUs, topology, model, pinning and tuning"),
     Family("DX2", "dx2_numa", "NUMA: guest cells, numatune, host placement"),
     Family("DX3", "dx3_memory", "Memory: sizes, backing, huge pages, memtune, memory devices"),

@@ -137,11 +137,27 @@ class Fix:
 
 @pickled_as_tuple
 @attrs.frozen
+class Related:
+    """Another place a finding points at: the other guest of a conflict, say.
+
+    ``path`` is the file (or live domain) as shown in the output; ``line`` and
+    ``column`` are 1-based; ``message`` says what is there.
+    """
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@pickled_as_tuple
+@attrs.frozen
 class Finding:
     """One problem found in one document.
 
     Lines and columns are 1-based; columns count characters. ``path`` is the
-    element's XPath (``/domain/devices/disk[2]/driver``).
+    element's XPath (``/domain/devices/disk[2]/driver``). ``related`` are other
+    places the finding points at (a plan rule's other guest), shown as "see also".
     """
 
     code: str
@@ -155,6 +171,7 @@ class Finding:
     path: str
     fix: Fix | None = None
     offset: int = attrs.field(default=0, eq=False, repr=False)
+    related: tuple[Related, ...] = attrs.field(default=(), converter=as_tuple)
 
     @property
     def sort_key(self) -> tuple[int, int, str, str]:

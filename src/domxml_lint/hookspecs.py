@@ -18,6 +18,10 @@ and in ``my_package/rules.py``::
     @hookimpl
     def domxml_lint_rules():
         return [needs_description]
+
+Rules over every guest of a host at once (plan rules, :mod:`domxml_lint.planrules`)
+come from a hook of their own, ``domxml_lint_plan_rules``, declared with
+``@domxml_lint.plan_rule``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .planrules import PlanRule
     from .rule import Rule
 
 PROJECT = "domxml_lint"
@@ -39,4 +44,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 @hookspec
 def domxml_lint_rules() -> Iterable[Rule]:
     """Return the rules this plugin provides (called once per process)."""
+    raise NotImplementedError
+
+
+@hookspec
+def domxml_lint_plan_rules() -> Iterable[PlanRule]:
+    """Return the plan rules this plugin provides: rules that see every guest of a host
+    at once (made with ``@domxml_lint.plan_rule``; called once per process)."""
     raise NotImplementedError

@@ -17,6 +17,7 @@ from .document import Document
 from .errors import DomxmlLintError, InternalError
 from .facts import DomainFacts
 from .findings import Finding, Severity
+from .planrules import PlanRule
 from .rule import Rule, RuleContext, Stage
 from .ruleset import RuleSet
 from .suppression import apply_suppressions, find_suppressions
@@ -36,6 +37,8 @@ class Checked(NamedTuple):
     findings: list[Finding]
     notes: list[tuple[str, str]]
     not_applicable: tuple[tuple[str, int], ...] = ()
+    #: The document's facts, for what runs after the check (plan rules' guest facts).
+    facts: DomainFacts | None = None
 
 
 def versions_for(configured: Versions, host: Host | None) -> Versions:
@@ -92,6 +95,8 @@ class Linter:
         self.skipped_codes = tuple(s.rule.code for s in skipped if host is None)
         self.rules = [r for r in runnable if r.stage is Stage.DOCUMENT]
         self.late_rules = [r for r in runnable if r.stage is Stage.SUPPRESSIONS]
+        #: Plan rules: they run after every document, on every guest of the host at once.
+        self.plan_rules = [r for r in runnable if isinstance(r, PlanRule)]
         self.active_codes = {r.code for r in self.rules}
         self._yielding = frozenset(r.code for r in self.rules if r.yields)
         # Rules indexed by the element names that trigger them, so a document
@@ -162,7 +167,7 @@ class Linter:
                 ctx.unused_suppressions = unused
                 self._run(self.late_rules, ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
-        return Checked(findings, ctx.notes, plan.not_applicable)
+        return Checked(findings, ctx.notes, plan.not_applicable, facts)
 
     def _one_finding_per_problem(self, findings: list[Finding]) -> list[Finding]:
         """Drop a yielding rule's finding where another rule reports an error on the same

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
+from lxml import etree
+
 from .facts import DomainFacts
 
 if TYPE_CHECKING:
@@ -103,3 +105,117 @@ def _union(sets: Iterable[frozenset[int]]) -> frozenset[int]:
     for item in sets:
         result |= item
     return frozenset(result)
+
+
+# -- memory a guest needs from host nodes ------------------------------------------------
+
+#: numatune modes that keep memory on the nodeset (interleave and preferred fall back).
+BINDING_MODES = ("strict", "restrictive")
+
+
+class NodeDemand(NamedTuple):
+    """Memory a guest needs from some host nodes.
+
+    ``nodes`` None means any node of the host. ``page_kib`` is the huge page size
+    it is backed with (None: ordinary memory). ``what`` names the part of the
+    guest (``the guest's memory``, ``cell 1``, ``memory device 2 (dimm)``) and
+    ``element`` where it is written.
+    """
+
+    nodes: frozenset[int] | None
+    kib: int
+    page_kib: int | None
+    what: str
+    element: etree._Element
+
+    @property
+    def pages(self) -> int:
+        """Huge pages of ``page_kib`` needed (rounded up); 0 for ordinary memory."""
+        return -(-self.kib // self.page_kib) if self.page_kib else 0
+
+
+def hugepage_demands(facts: DomainFacts, host: Host, binding: HostBinding) -> list[NodeDemand]:
+    """The guest's huge page needs: per region of its memory (the whole memory, or each
+    guest NUMA cell) and per memory device with a ``<source><pagesize>``, with the host
+    nodes each may take its pages from (its memnode, the numatune nodeset, the nodes of
+    its pinned vCPUs, else any). ``<hugepages/>`` without a size uses the host's default
+    huge page size; sizes no larger than the base page are ordinary memory and left out.
+    """
+    demands: list[NodeDemand] = []
+    backing = facts.hugepage_backing
+    base_kib = host.capabilities.base_page_kib if host.capabilities is not None else None
+    base_kib = base_kib or 4
+    default_kib = host.default_hugepage_kib
+    devices_kib = facts.memory_devices_kib or 0
+    for region in facts.hugepage_regions:
+        page = region.page
+        size = default_kib if page is None else (page.size.kib if page.size is not None else None)
+        if not size or size <= base_kib:
+            continue
+        if region.cell is None:
+            kib = max(region.kib - devices_kib, 0)  # <memory> includes the memory devices
+            nodes = binding.bound_nodes
+            what = "the guest's memory"
+        else:
+            cell_id = region.cell.id
+            assert cell_id is not None  # hugepage_regions skips cells without an id
+            kib = region.kib
+            nodes = binding.cell_memory_nodes(cell_id) or binding.bound_nodes
+            what = f"cell {cell_id}"
+        if page is not None:
+            element = page.element
+        else:
+            assert backing is not None and backing.hugepages is not None
+            element = backing.hugepages
+        demands.append(NodeDemand(nodes, kib, size, what, element))
+    for number, device in enumerate(facts.memory_devices, 1):
+        pagesize = device.pagesize
+        device_page = pagesize.kib if pagesize is not None else None
+        device_kib = device.size.kib if device.size is not None else None
+        if pagesize is None or not device_page or device_page <= base_kib or not device_kib:
+            continue
+        cell_nodes = None if device.node is None else binding.cell_memory_nodes(device.node)
+        nodes = device.nodemask or cell_nodes or binding.bound_nodes
+        what = f"memory device {number} ({device.model or 'memory'})"
+        demands.append(NodeDemand(nodes, device_kib, device_page, what, pagesize.element))
+    return demands
+
+
+def bound_memory_demands(facts: DomainFacts) -> list[NodeDemand]:
+    """Ordinary (not huge page) guest memory that a strict or restrictive numatune keeps
+    on given host nodes: per guest NUMA cell (its memnode, else the memory nodeset), or
+    the whole memory. Automatic placement (numad) is left out: its nodes are not known."""
+    numatune = facts.numatune
+    if numatune is None or facts.numatune_placement == "auto":
+        return []
+    memory = numatune.memory
+    default_nodes = None
+    if memory is not None and memory.mode in BINDING_MODES and memory.nodeset is not None:
+        default_nodes = memory.nodeset.ids or None
+    hugepage_cells = {r.cell.id for r in facts.hugepage_regions if r.cell is not None}
+    demands: list[NodeDemand] = []
+    cells = facts.numa_cells
+    if not cells:
+        total = facts.memory_total_kib
+        if default_nodes and total and facts.hugepage_backing is None and memory is not None:
+            whole = NodeDemand(default_nodes, total, None, "the guest's memory", memory.element)
+            demands.append(whole)
+        return demands
+    memnodes = {m.cellid: m for m in numatune.memnodes if m.cellid is not None}
+    for cell in cells:
+        if cell.id is None or cell.id in hugepage_cells:
+            continue
+        if cell.memory is None or not cell.memory.kib:
+            continue
+        memnode = memnodes.get(cell.id)
+        if memnode is not None:
+            if memnode.mode not in BINDING_MODES or memnode.nodeset is None:
+                continue
+            nodes, element = memnode.nodeset.ids, memnode.element
+        elif default_nodes is not None and memory is not None:
+            nodes, element = default_nodes, memory.element
+        else:
+            continue
+        if nodes:
+            demands.append(NodeDemand(nodes, cell.memory.kib, None, f"cell {cell.id}", element))
+    return demands

@@ -124,13 +124,23 @@ def plugin_manager(*, entry_points_enabled: bool = True) -> pluggy.PluginManager
 def load_ruleset(*, entry_points: bool = True) -> RuleSet:
     """Every rule from every registered plugin, validated (cached per process)."""
     manager = plugin_manager(entry_points_enabled=entry_points)
+    from .planrules import PlanRule
+
     collected: list[Rule] = []
     for provided in manager.hook.domxml_lint_rules():
         for item in provided:
-            if not isinstance(item, Rule):
+            if not isinstance(item, Rule) or isinstance(item, PlanRule):
                 raise UsageError(
                     f"plugin returned {item!r} from domxml_lint_rules(); expected Rule objects "
-                    "made with @domxml_lint.rule"
+                    "made with @domxml_lint.rule (plan rules go to domxml_lint_plan_rules())"
+                )
+            collected.append(item)
+    for provided in manager.hook.domxml_lint_plan_rules():
+        for item in provided:
+            if not isinstance(item, PlanRule):
+                raise UsageError(
+                    f"plugin returned {item!r} from domxml_lint_plan_rules(); expected plan "
+                    "rules made with @domxml_lint.plan_rule"
                 )
             collected.append(item)
     return RuleSet(collected)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from .errors import FixNotWritten, InputError
 from .findings import Finding, Severity, pickled_as_tuple
 from .rule import Rule
+
+if TYPE_CHECKING:
+    from .guests import GuestFacts
+
+#: Kinds of results about a host rather than a guest: a host snapshot file, or the host
+#: of a live libvirt connection (plan rules' findings about the host itself).
+HOST_KINDS = ("host", "connection")
 
 
 @pickled_as_tuple
@@ -42,6 +49,8 @@ class FileResult:
     #: The text the findings point into, and its encoding, when a format shows lines.
     source: bytes | None = attrs.field(default=None, repr=False)
     encoding: str = "utf-8"
+    #: What plan rules see of the document (only when some plan rule is selected).
+    guest: GuestFacts | None = attrs.field(default=None, repr=False)
 
     @property
     def linted(self) -> bool:
@@ -89,6 +98,8 @@ class RunSummary(NamedTuple):
     #: Checked, but their fixes could not be written (of them, live domains).
     not_written: int = 0
     domains_not_written: int = 0
+    #: Of ``files``: host snapshots (or live hosts) that plan rules found something in.
+    hosts: int = 0
 
 
 def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = None) -> RunSummary:
@@ -102,6 +113,7 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
     """
     files = findings = files_with_findings = safe = unsafe = fixed = errors = 0
     domains = domains_with_findings = domain_errors = not_written = domains_not_written = 0
+    hosts = 0
     skipped_codes: set[str] = set()
     for result in results:  # one pass: the summary of a 10,000-file run is on the clock too
         fixed += len(result.applied)
@@ -117,6 +129,7 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
             continue
         files += 1
         domains += domain
+        hosts += result.kind in HOST_KINDS
         skipped_codes.update(result.host_skipped)
         if not result.findings:
             continue
@@ -143,6 +156,7 @@ def summarize(results: Sequence[FileResult], host_rules_skipped: int | None = No
         domain_errors=domain_errors,
         not_written=not_written,
         domains_not_written=domains_not_written,
+        hosts=hosts,
     )
 
 
@@ -184,7 +198,7 @@ def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) ->
     --unsafe-fixes).``; with ``--diff`` the same in the conditional ("would be").
     Live libvirt domains are counted as domains, never as files.
     """
-    checked = documents(summary.files, summary.domains)
+    checked = documents(summary.files, summary.domains, summary.hosts)
     left = ""
     if fixing and summary.fixed:
         left = " would be left" if dry_run else " left"
@@ -223,14 +237,16 @@ def summary_line(summary: RunSummary, *, fixing: bool, dry_run: bool = False) ->
     return head + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
-def documents(total: int, domains: int) -> str:
-    """``3 files``, ``1 domain``, ``2 files and 1 domain`` (live libvirt domains are not files)."""
-    files = total - domains
-    if not domains:
-        return plural(files, "file")
-    if not files:
-        return plural(domains, "domain")
-    return f"{plural(files, 'file')} and {plural(domains, 'domain')}"
+def documents(total: int, domains: int, hosts: int = 0) -> str:
+    """``3 files``, ``1 domain``, ``2 files and 1 domain`` (live libvirt domains are not files);
+    ``2 files and 1 host`` when plan rules found something about a host itself."""
+    files = total - domains - hosts
+    parts = [plural(files, "file")] if files or not (domains or hosts) else []
+    if domains:
+        parts.append(plural(domains, "domain"))
+    if hosts:
+        parts.append(plural(hosts, "host"))
+    return " and ".join(parts) if len(parts) < 3 else f"{parts[0]}, {parts[1]} and {parts[2]}"
 
 
 def documentation_url(rule: Rule) -> str | None:

@@ -106,6 +106,9 @@ class HostPart(enum.Enum):
     QEMU_GUESTS = "QEMU guests in the capabilities (a snapshot from libvirt's QEMU driver)"
     DOMAIN_CAPABILITIES = "domain capabilities (virsh domcapabilities)"
     NODE_DEVICES = "PCI node devices (virsh nodedev-dumpxml)"
+    #: The kernel and service facts of ``domxml-lint host facts`` (``host.system``). Each fact
+    #: in it is optional: a rule that needs one says so with ``ctx.note`` when it is unknown.
+    SYSTEM = "system facts (domxml-lint host facts: THP, KSM, huge pages, services ...)"
 
     def present(self, host: Host) -> bool:
         caps = host.capabilities
@@ -123,6 +126,8 @@ class HostPart(enum.Enum):
             return caps is not None and any(g.domain_types & QEMU_VIRT_TYPES for g in caps.guests)
         if self is HostPart.DOMAIN_CAPABILITIES:
             return host.has_domain_capabilities
+        if self is HostPart.SYSTEM:
+            return host.system is not None
         return host.has_node_devices
 
 
@@ -132,6 +137,9 @@ class Stage(enum.Enum):
     DOCUMENT = "document"
     #: Sees which suppressions suppressed nothing (``ctx.unused_suppressions``).
     SUPPRESSIONS = "suppressions"
+    #: Sees every guest of one host at once, after the documents were checked
+    #: (:mod:`domxml_lint.planrules`); never runs on a single document.
+    PLAN = "plan"
 
 
 # -- the rule -------------------------------------------------------------------------------

@@ -20,8 +20,11 @@ from typing import NamedTuple, NoReturn
 from .config import FileSettings
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
+from .facts import DomainFacts
 from .fileio import read_file, write_atomic
 from .fixer import Span, fix_document
+from .guests import GuestFacts, collect_guest
+from .linter import Linter
 from .plan import RunPlan
 from .report import FileResult
 
@@ -87,8 +90,13 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
             checked = linter.check(doc)
             result.findings, result.notes = checked.findings, checked.notes
             result.not_applicable = checked.not_applicable
+            if linter.plan_rules and checked.facts is not None:
+                result.guest = _guest(doc, checked.facts, task, linter)
             return result
         fixed = fix_document(doc, linter, unsafe=settings.unsafe_fixes)
+        if linter.plan_rules:  # plan rules see the guest as it is after the fix
+            final = Document.parse(fixed.data, task.shown) if fixed.changed else doc
+            result.guest = _guest(final, DomainFacts(final), task, linter)
         if mode.keep_source:
             result.source = fixed.data  # what the remaining findings point into
         result.findings = list(fixed.remaining)
@@ -107,6 +115,8 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
                 result.findings, result.applied, result.changed = list(fixed.found), [], False
                 result.source = data if mode.keep_source else None
                 result.error = FixNotWritten(exc.path, exc.message, hint=exc.hint)
+                if linter.plan_rules:
+                    result.guest = _guest(doc, DomainFacts(doc), task, linter)
     except InputError as exc:
         result.error = exc
         result.findings = []
@@ -116,6 +126,14 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
         result.error = InputError(task.shown, str(exc))
         result.findings = []
     return result
+
+
+def _guest(doc: Document, facts: DomainFacts, task: Task, linter: Linter) -> GuestFacts:
+    """What plan rules will see of this document, derived here so that it travels with the
+    result from a ``--jobs`` worker (it is small; the document is not)."""
+    return collect_guest(
+        doc, facts, shown=task.shown, kind=task.kind, host=linter.host, ruleset=linter.ruleset
+    )
 
 
 def _skip(result: FileResult, root: str | None) -> FileResult:

@@ -50,6 +50,24 @@ class DomainBase:
         return frozenset([el.tag for el in self.doc.elements])
 
     @lazy
+    def name(self) -> str | None:
+        """``<name>``, stripped (None without one)."""
+        element = child(self.root, "name")
+        return None if element is None else (element.text or "").strip()
+
+    @lazy
+    def uuid(self) -> str | None:
+        """``<uuid>`` as 32 lowercase hex digits: libvirt reads it with or without dashes
+        (``virUUIDParse``); None without one or when it is not a UUID."""
+        element = child(self.root, "uuid")
+        if element is None:
+            return None
+        digits = "".join((element.text or "").split()).replace("-", "").lower()
+        if len(digits) != 32 or any(c not in "0123456789abcdef" for c in digits):
+            return None
+        return digits
+
+    @lazy
     def virt_type(self) -> str | None:
         """``<domain type=...>``: kvm, qemu, hvf, xen, lxc ..."""
         return self.root.get("type")

@@ -97,11 +97,16 @@ class PlatformFacts(DomainBase):
         return Hyperv(element=element, mode=element.get("mode", "custom"), features=features)
 
     @lazy
+    def os_ids(self) -> tuple[str, ...]:
+        """The libosinfo os ids in ``<metadata>`` (``http://redhat.com/rhel/9.4``), as
+        virt-install and virt-manager write them."""
+        path = f"metadata/{{{LIBOSINFO_NS}}}libosinfo/{{{LIBOSINFO_NS}}}os"
+        return tuple(os_el.get("id") or "" for os_el in self.root.iterfind(path))
+
+    @lazy
     def windows_os_id(self) -> str | None:
         """The libosinfo os id when it names a Windows release, else None."""
-        path = f"metadata/{{{LIBOSINFO_NS}}}libosinfo/{{{LIBOSINFO_NS}}}os"
-        for os_el in self.root.iterfind(path):
-            os_id = os_el.get("id") or ""
+        for os_id in self.os_ids:
             if os_id.startswith(WINDOWS_OS_PREFIX):
                 return os_id
         return None

@@ -10,6 +10,7 @@ raw, an empty path meaning no source.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import NamedTuple
 
@@ -500,6 +501,27 @@ class Disk:
     @property
     def writable(self) -> bool:
         return not self.readonly and self.device not in ("cdrom", "floppy")
+
+    @property
+    def source_key(self) -> tuple[str, ...] | None:
+        """What the disk reads and writes, to tell two disks on one image apart from two
+        disks on two: ``("file", "/var/lib/libvirt/images/a.qcow2")``, ``("block",
+        "/dev/sdb")``, ``("network", "rbd", "pool/image")``, ``("volume", "pool", "vol")``.
+        None when the source is missing or of a kind not compared (nvme, vhostuser ...)."""
+        source = self.source
+        if source is None:
+            return None
+        kind = self.type or "file"
+        if kind in ("file", "block", "dir"):
+            value = source.get({"file": "file", "block": "dev", "dir": "dir"}[kind])
+            return (kind, os.path.normpath(value)) if value else None
+        if kind == "network":
+            protocol, name = source.get("protocol"), source.get("name")
+            return ("network", protocol, name) if protocol and name else None
+        if kind == "volume":
+            pool, volume = source.get("pool"), source.get("volume")
+            return ("volume", pool, volume) if pool and volume else None
+        return None
 
     @property
     def has_source(self) -> bool:

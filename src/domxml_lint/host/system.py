@@ -338,6 +338,9 @@ class HostSystem:
         default=None, converter=_optional_mapping
     )
     arp_filter: Mapping[str, int] | None = attrs.field(default=None, converter=_optional_mapping)
+    #: The snapshot file the facts were read from (None: taken live); findings about the
+    #: host point into it. Not part of the facts: equal facts from two files are equal.
+    source: str | None = attrs.field(default=None, eq=False, repr=False)
 
     # -- lookups (None = unknown) ------------------------------------------------------
 
@@ -388,6 +391,34 @@ class HostSystem:
                 found = "" if value is None else value
         return found
 
+    @property
+    def boot_hugepages(self) -> Mapping[int, int] | None:
+        """Huge pages the kernel command line allocates at boot: page size (KiB) -> count.
+
+        ``hugepagesz=1G hugepages=4`` gives 4 pages of 1 GiB; a ``hugepages=`` with no
+        ``hugepagesz=`` before it counts pages of the default size
+        (``default_hugepagesz=``, else ``hugepages.default_size_kib``; None if unknown).
+        """
+        parameters = self.cmdline_parameters
+        if parameters is None:
+            return None
+        default = None
+        for name, value in parameters:
+            if name == "default_hugepagesz" and value:
+                default = kernel_size_kib(value)
+        if default is None and self.hugepages is not None:
+            default = self.hugepages.default_size_kib
+        counts: dict[int, int] = {}
+        size = None
+        for name, value in parameters:
+            if name == "hugepagesz" and value:
+                size = kernel_size_kib(value)
+            elif name == "hugepages" and value and value.isdigit():
+                target = size if size is not None else default
+                if target is not None:
+                    counts[target] = int(value)
+        return types.MappingProxyType(counts)
+
     def arp_filter_on(self, interface: str) -> bool | None:
         """Whether arp_filter applies to ``interface``: the kernel ORs ``all`` with its own."""
         if self.arp_filter is None:
@@ -421,6 +452,20 @@ class HostSystem:
         if details:
             parts.append("(" + ", ".join(details) + ")")
         return " ".join(parts)
+
+
+_KERNEL_SIZE = re.compile(r"^(\d+)([KMGkmg]?)$")
+
+
+def kernel_size_kib(text: str) -> int | None:
+    """A size as the kernel's memparse reads it (``1G``, ``2M``, ``2048K``, bytes), in KiB."""
+    match = _KERNEL_SIZE.match(text.strip())
+    if match is None:
+        return None
+    size = (
+        int(match.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[match.group(2).upper()]
+    )
+    return size // 1024 if size and size % 1024 == 0 else None
 
 
 def _size(kib: int) -> str:

@@ -442,6 +442,7 @@ def parse_system(root: Element, source: str) -> HostSystem:
             read.required(element, "name"): _required_uint(read, element, "value")
             for element in arp.iterchildren("conf")
         },
+        source=source,
     )
 
 

@@ -80,6 +80,6 @@ def rules_by_code(run: Run) -> dict:
 def display_path(result, root: str) -> str:
     """Where a result is, for machine formats: repository-relative for files in the
     repository, as given otherwise (absolute paths, stdin, live domains)."""
-    if result.kind == "domain" or result.path == "-":
+    if result.kind in ("domain", "connection") or result.path == "-":
         return result.path
     return relative_path(result.path, root) or result.path

@@ -38,6 +38,7 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
         lines = _lines(result)
         for finding in result.findings:
             stream.write(concise.finding_line(result, finding, options.colour) + "\n")
+            stream.write(concise.related_lines(finding))
             fix = ""
             if finding.fix is not None and not run.fixing:
                 needs = "" if result.fixable(finding) else ", needs --unsafe-fixes"

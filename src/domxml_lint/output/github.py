@@ -39,7 +39,7 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
     for result in run.results:
         # A live libvirt domain is no file in the repository: its annotations carry no
         # file=, and their message starts with where the finding is.
-        domain = result.kind == "domain"
+        domain = result.kind in ("domain", "connection")
         path = None if domain else relative_path(result.path, root) or result.path
         for finding in result.findings:
             where = f"{result.path}:{finding.line}:{finding.column}: " if domain else ""

@@ -44,6 +44,11 @@ def finding_record(
         "url": url,
         "references": [r._asdict() for r in references],
         "fix": fix,
+        # Other places the finding points at (a plan rule's other guest).
+        "related": [
+            {"filename": r.path, "line": r.line, "column": r.column, "message": r.message}
+            for r in finding.related
+        ],
     }
 
 

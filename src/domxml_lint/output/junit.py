@@ -24,7 +24,7 @@ def junit_tree(run: Run) -> etree._Element:
     for result in run.results:
         counts["tests"] += 1
         # A live libvirt domain is no file: its test case has a name but no file attribute.
-        file_attribute = {} if result.kind == "domain" else {"file": result.path}
+        file_attribute = {} if result.kind in ("domain", "connection") else {"file": result.path}
         case = _child(
             suite, "testcase", classname="domxml-lint", name=result.path, **file_attribute
         )

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from ..findings import Finding, Severity
 from ..report import FileResult, Run, documentation_url
-from . import OutputOptions, display_path, rules_by_code
+from . import OutputOptions, display_path, relative_path, rules_by_code
 from ._safe import json_text
 
 SEVERITY = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
@@ -50,7 +50,12 @@ class _Positions:
 
 
 def diagnostic(
-    result: FileResult, finding: Finding, path: str, url: str | None, positions: _Positions
+    result: FileResult,
+    finding: Finding,
+    path: str,
+    url: str | None,
+    positions: _Positions,
+    root: str | None = None,
 ) -> dict:
     code: dict = {"value": finding.code}
     if url:
@@ -73,6 +78,17 @@ def diagnostic(
         "severity": SEVERITY[finding.severity],
         "code": code,
     }
+    if finding.related:  # a plan rule's other places; their columns are not converted: lines
+        item["related_locations"] = [
+            {
+                "message": r.message,
+                "location": {
+                    "path": relative_path(r.path, root or os.getcwd()) or r.path,
+                    "range": {"start": {"line": r.line}},
+                },
+            }
+            for r in finding.related
+        ]
     if finding.fix is not None and result.source is not None and result.kind != "domain":
         item["suggestions"] = [
             {
@@ -91,7 +107,7 @@ def document(run: Run, root: str) -> dict:
         path = display_path(result, root)
         positions = _Positions(result)  # one line index per document
         diagnostics += [
-            diagnostic(result, finding, path, urls.get(finding.code), positions)
+            diagnostic(result, finding, path, urls.get(finding.code), positions, root)
             for finding in result.findings
         ]
         if result.error is not None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..errors import InputError
-from ..findings import Finding, Severity
+from ..findings import Finding, Related, Severity
 from ..references import rule_references
 from ..report import FileResult, Run, documentation_url
 from ..rule import Rule
@@ -88,7 +88,7 @@ def document_location(result: FileResult, finding: Finding, root: str) -> dict:
     file in any repository), the domain as a logical location with the line and column
     of its ``virsh dumpxml --inactive`` text."""
     element = {"fullyQualifiedName": finding.path, "kind": "element"}
-    if result.kind == "domain":
+    if result.kind in ("domain", "connection"):
         return {
             "logicalLocations": [domain_location(result.path), element],
             "properties": {"line": finding.line, "column": finding.column},
@@ -107,6 +107,21 @@ def document_location(result: FileResult, finding: Finding, root: str) -> dict:
     }
 
 
+def related_location(number: int, related: Related, root: str) -> dict:
+    """A plan finding's other place (another guest's file and line), for ``relatedLocations``;
+    a live domain or host is a logical location, as in :func:`document_location`."""
+    item: dict = {"id": number, "message": {"text": related.message}}
+    if os.path.isfile(related.path) or related.path == "-":
+        item["physicalLocation"] = {
+            "artifactLocation": artifact_location(related.path, root),
+            "region": {"startLine": related.line, "startColumn": related.column},
+        }
+    else:
+        item["logicalLocations"] = [domain_location(related.path)]
+        item["properties"] = {"line": related.line, "column": related.column}
+    return item
+
+
 def domain_location(shown: str) -> dict:
     """A live libvirt domain, ``URI/domain/NAME``, as a SARIF logical location."""
     name = shown.rpartition("/domain/")[2] or shown
@@ -120,6 +135,11 @@ def result_object(result: FileResult, finding: Finding, index: dict[str, int], r
         "message": {"text": finding.message},
         "locations": [document_location(result, finding, root)],
     }
+    if finding.related:
+        item["relatedLocations"] = [
+            related_location(number, related, root)
+            for number, related in enumerate(finding.related, 1)
+        ]
     if finding.code in index:
         item["ruleIndex"] = index[finding.code]
     # A live domain is no artifact to replace bytes in; --fix redefines it instead.

@@ -36,6 +36,7 @@ def write(run: Run, stream: TextIO, options: OutputOptions) -> None:
                 stream.write(result.diff)
             for finding in result.findings:
                 stream.write(finding_line(result, finding, options.colour) + "\n")
+                stream.write(related_lines(finding))
                 if options.show_fixes and finding.fix is not None and not run.fixing:
                     needs = "" if result.fixable(finding) else ", needs --unsafe-fixes"
                     stream.write(
@@ -65,6 +66,14 @@ def finding_line(result: FileResult, finding: Finding, colour: bool) -> str:
     return (
         f"{BOLD}{printable(result.path)}{RESET}:{finding.line}:{finding.column}: {code}{marker} "
         f"{printable(finding.message)} ({printable(finding.name)})"
+    )
+
+
+def related_lines(finding: Finding) -> str:
+    """The finding's other places, one indented line each: ``    see also: path:line:col: ...``."""
+    return "".join(
+        printable(f"    see also: {r.path}:{r.line}:{r.column}: {r.message}") + "\n"
+        for r in finding.related
     )
 
 

@@ -73,8 +73,9 @@ def cputune_value_out_of_range(ctx: RuleContext) -> Iterator[Finding]:
     ## Source
     libvirt src/conf/domain_validate.c (`virDomainDefCputuneValidate`),
     src/util/vircgroup.h (VIR_CGROUP_CPU_* limits), src/util/vircgroupv2.c
-    (`virCgroupV2SetCpuShares`); formatdomain "CPU Tuning"; guide 8.3
-    (cgroups CPU).
+    (`virCgroupV2SetCpuShares`); formatdomain "CPU Tuning"; the RHEL 7
+    Resource Management Guide, "cpu" controller (the tuning guide does not
+    cover shares, period or quota).
     """
     tune = ctx.facts.cputune
     if tune is None:

@@ -56,7 +56,8 @@ def hugepage_backing_incompatible(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDefMemory`);
-    formatdomain "Memory Backing"; guide 8.3.3 (huge pages).
+    formatdomain "Memory Backing"; guide 8.2.3 (Huge Pages and Transparent
+    Huge Pages) and 8.2.3.2 (Configuring Static Huge Pages).
     """
     facts = ctx.facts
     backing = facts.hugepage_backing

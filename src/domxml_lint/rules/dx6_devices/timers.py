@@ -178,8 +178,9 @@ def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     virt-manager virtinst/domain/clock.py (timer defaults); formatdomain "Time
-    keeping"; QEMU docs/system/i386/hyperv.rst (hv-stimer, hv-time); guide 8
-    (KVM guest timing management in the RHEL guides).
+    keeping"; QEMU docs/system/i386/hyperv.rst (hv-stimer, hv-time); the RHEL 7
+    Virtualization Deployment and Administration Guide, "KVM Guest Timing
+    Management" (the tuning guide has no chapter on timers).
     """
     facts = ctx.facts
     if facts.timers:

@@ -49,7 +49,10 @@ def migration_host_passthrough(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     formatdomain "CPU model and topology" (`host-passthrough`, `maximum`,
-    `migratable`); Proxmox qm.adoc (CPU type); guide 6 (KVM migration).
+    `migratable`); Proxmox qm.adoc (CPU type); the RHEL 7 Virtualization
+    Deployment and Administration Guide, "KVM Migration" (the tuning guide's
+    chapter 6 is I/O scheduling), and guide 3.2.2 and 2.2, which recommend
+    host-passthrough for guests that do not migrate.
     """
     facts = ctx.facts
     cpu = facts.cpu
