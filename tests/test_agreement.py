@@ -117,8 +117,8 @@ KNOWN_OUTPUT_FALSE_ERRORS = {
 
 #: Today's counts over the rejections outside KNOWN_EXCEPTIONS (117 of 125).
 FLOORS = {
-    "with DX002": {"rejected_with_error": 100, "rejected_with_reason": 91},
-    "without DX002": {"rejected_with_error": 91, "rejected_with_reason": 90},
+    "with DX002": {"rejected_with_error": 100, "rejected_with_reason": 96},
+    "without DX002": {"rejected_with_error": 96, "rejected_with_reason": 95},
 }
 #: Per area (from docs/libvirt-checks.md), with DX002: (any error, carries libvirt's reason).
 AREA_FLOORS = {
@@ -129,7 +129,7 @@ AREA_FLOORS = {
     "clock/timers": (1, 1),
     "controller": (9, 9),
     "cputune/numatune": (4, 4),
-    "disk": (15, 13),
+    "disk": (15, 15),
     "features": (6, 6),
     "firmware/OS/boot": (10, 10),
     "graphics/video": (5, 5),
@@ -142,7 +142,7 @@ AREA_FLOORS = {
     "schema": (2, 1),
     "seclabel": (1, 0),
     "shmem": (3, 3),
-    "unclassified": (3, 0),
+    "unclassified": (3, 3),
 }
 
 

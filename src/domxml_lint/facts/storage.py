@@ -108,6 +108,8 @@ class Auth(NamedTuple):
     username: str | None
     #: ``<secret type>``: iscsi or ceph; None when absent.
     secret_type: str | None
+    #: The ``<secret>`` element (libvirt's parser requires one).
+    secret: Element | None = None
 
 
 class Encryption(NamedTuple):
@@ -241,6 +243,7 @@ class StorageSource:
             element=element,
             username=element.get("username"),
             secret_type=None if secret is None else secret.get("type"),
+            secret=secret,
         )
 
     @lazy

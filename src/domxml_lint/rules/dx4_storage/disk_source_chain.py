@@ -45,7 +45,9 @@ def disk_auth_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `<auth>`, inside `<source>` or beside it, not both; the network protocol
     must support authentication (iSCSI, RBD, HTTP(S), FTP(S) and SSH do;
     NBD, Gluster, Sheepdog, TFTP, VxHS and NFS do not); and the secret must
-    be of the protocol's usage type: `iscsi` for iSCSI, `ceph` for RBD.
+    be of a type libvirt knows (a `<secret>` without `type` is "unknown secret
+    type '<null>'") and of the protocol's usage type: `iscsi` for iSCSI,
+    `ceph` for RBD.
 
     ## Why is this bad?
     libvirt refuses the definition: "an <auth> definition already found for
@@ -80,7 +82,10 @@ def disk_auth_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## Source
     libvirt src/conf/domain_conf.c (`virDomainDiskDefParseSourceXML`),
     src/conf/domain_validate.c (`virDomainDiskDefValidateSourceChainOne`);
-    libvirt test disk-network-iscsi-auth-wrong-secrettype.
+    libvirt tests disk-network-iscsi-auth-wrong-secrettype and
+    disk-network-iscsi-auth-secrettype-invalid (where the schema also refuses
+    the missing `type`: this rule's finding, in libvirt's words, replaces
+    schema-invalid's there).
     """
     for disk in ctx.facts.disks:
         for source in disk.chain:
@@ -93,6 +98,11 @@ def disk_auth_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 )
             auth = source.auth
             if auth is None or not source.is_network:
+                continue
+            if auth.secret is not None and auth.secret_type not in SECRET_USAGE_TYPES:
+                # virSecretUsageTypeFromString fails; libvirt prints NULL as '<null>'.
+                written = auth.secret_type if auth.secret_type is not None else "<null>"
+                yield ctx.finding(auth.secret, f"{where}: unknown secret type '{written}'")
                 continue
             protocol = source.protocol
             if protocol in PROTOCOLS_WITHOUT_AUTH:

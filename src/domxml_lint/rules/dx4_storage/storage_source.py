@@ -1,9 +1,11 @@
-"""DX478-DX484: storage sources QEMU cannot open: formats, virtual FAT, network sources.
+"""DX478-DX485: storage sources QEMU cannot open: formats, virtual FAT, network sources.
 
 From libvirt's ``qemuDomainValidateStorageSource`` (run on every image of a
 disk's chain), the network source parser (``virDomainDiskSourceNetworkParse``,
 ``virStorageSourceNetCookiesValidate``) and the block layer's command-line
-builders (``qemu_block.c``). Checks the schema already makes are left to DX002.
+builders (``qemu_block.c``). Checks the schema makes in full are left to DX002,
+except where a train rejection needs libvirt's own words (DX485): DX002 then
+yields to the rule on the same element.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ CURL_PROTOCOLS = frozenset({"http", "https", "ftp", "ftps"})
 
 #: Protocols whose hosts become a QEMU SocketAddress (tcp or unix, never rdma).
 SOCKET_ADDRESS_PROTOCOLS = frozenset({"gluster", "nbd"})
+
+#: Protocols whose command-line builder takes exactly one host, and how it names them
+#: (qemuBlockStorageSourceGet*Props; the curl and TFTP ones through ...GetURI).
+ONE_HOST_PROTOCOLS = {
+    "iscsi": "iSCSI protocol",
+    "nbd": "nbd protocol",
+    "sheepdog": "sheepdog protocol",
+    "ssh": "ssh protocol",
+    "vxhs": "VxHS protocol",
+    **{p: f"protocol '{p}'" for p in ("http", "https", "ftp", "ftps", "tftp")},
+}
 
 #: Network sources whose name is "pool/image" (virDomainDiskSourceNetworkParse).
 POOL_IMAGE_PROTOCOLS = frozenset({"gluster", "rbd"})
@@ -516,3 +529,75 @@ def http_cookie_invalid(ctx: RuleContext) -> Iterator[Finding]:
                         cookie.element, f"{_where(disk, source)}: duplicate cookie '{cookie.name}'"
                     )
                 seen.add(cookie.name)
+
+
+@rule(
+    code="DX485",
+    name="network-source-host-count",
+    severity="error",
+    summary="A network disk source without a <host>, or with several, for a protocol that "
+    "takes exactly one",
+    triggers=("source",),
+    domains=QEMU,
+    libvirt=(
+        "qemuBlockStorageSourceGetISCSIProps",
+        "qemuBlockStorageSourceGetNBDProps",
+        "qemuBlockStorageSourceGetSheepdogProps",
+        "qemuBlockStorageSourceGetSshProps",
+        "qemuBlockStorageSourceGetVxHSProps",
+        "qemuBlockStorageSourceGetURI",
+    ),
+)
+def network_source_host_count(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Counts the `<host>` elements of every network source of a disk's chain
+    whose protocol QEMU reaches through exactly one server: iSCSI, NBD,
+    Sheepdog, SSH, VxHS, HTTP(S), FTP(S) and TFTP. (RBD and Gluster take
+    several; NFS is checked by the schema.)
+
+    ## Why is this bad?
+    libvirt cannot build QEMU's command line and the guest does not start:
+    "iSCSI protocol accepts only one host", "protocol 'https' accepts only
+    one host". The schema refuses these too, in its own words; this rule
+    gives libvirt's, and the schema rule's finding on the same element gives
+    way to it.
+
+    ## Example
+    ```xml
+    <source protocol='iscsi' name='iqn.2013-07.com.example:iscsi-pool/1'>
+    </source>
+    ```
+
+    ## Use instead
+    ```xml
+    <source protocol='iscsi' name='iqn.2013-07.com.example:iscsi-pool/1'>
+      <host name='iscsi.example.com' port='3260'/>
+    </source>
+    ```
+
+    ## Fix safety
+    No fix: only the user knows the server.
+
+    ## Source
+    libvirt src/qemu/qemu_block.c (`qemuBlockStorageSourceGetISCSIProps`,
+    `qemuBlockStorageSourceGetNBDProps`, `qemuBlockStorageSourceGetSheepdogProps`,
+    `qemuBlockStorageSourceGetSshProps`, `qemuBlockStorageSourceGetVxHSProps`,
+    `qemuBlockStorageSourceGetURI`); libvirt test
+    disk-network-iscsi-zero-hosts-invalid; formatdomain "Hard drives, floppy
+    disks, CDROMs" (`source` `host`).
+    """
+    for disk in ctx.facts.disks:
+        for source in disk.chain:
+            if not source.is_network or source.element is None:
+                continue
+            named = ONE_HOST_PROTOCOLS.get(source.protocol or "")
+            hosts = source.hosts
+            if named is None or len(hosts) == 1:
+                continue
+            # On the second host when there are several (where the schema points too).
+            where = hosts[1].element if hosts else source.element
+            yield ctx.finding(
+                where,
+                f"{_where(disk, source)}: {named} accepts only one host ({len(hosts)} given)",
+            )

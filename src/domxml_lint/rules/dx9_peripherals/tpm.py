@@ -348,3 +348,47 @@ def _emulator(facts) -> str | None:
         return None
     element = child(facts.devices, "emulator")
     return None if element is None else (element.text or "").strip() or None
+
+
+@rule(
+    code="DX970",
+    name="tpm-backend-missing",
+    severity="error",
+    summary="A <tpm> without a <backend>",
+    triggers=("tpm",),
+    libvirt=("virDomainTPMDefParseXML",),
+)
+def tpm_backend_missing(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds `<tpm>` devices without a `<backend>`: the element that says
+    whether the guest gets an emulated TPM (swtpm), the host's TPM, or an
+    external one.
+
+    ## Why is this bad?
+    libvirt's parser refuses the definition: "missing TPM device backend".
+    The schema refuses it too, in its own words; this rule gives libvirt's,
+    and the schema rule's finding on the same element gives way to it.
+
+    ## Example
+    ```xml
+    <tpm model='tpm-crb'/>
+    ```
+
+    ## Use instead
+    ```xml
+    <tpm model='tpm-crb'>
+      <backend type='emulator' version='2.0'/>
+    </tpm>
+    ```
+
+    ## Fix safety
+    No fix: the backend decides whose TPM the guest sees.
+
+    ## Source
+    libvirt src/conf/domain_conf.c (`virDomainTPMDefParseXML`); libvirt test
+    tpm-no-backend-invalid.
+    """
+    for tpm in ctx.facts.tpms:
+        if tpm.backend is None:
+            yield ctx.finding(tpm.element, "missing TPM device backend")
