@@ -12,6 +12,7 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.numa`: guest NUMA cells and ``<numatune>``;
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
+- :mod:`.hostdevs`: ``<hostdev>`` and ``<interface type='hostdev'>`` sources;
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
@@ -24,6 +25,7 @@ from .._lazy import lazy
 from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
+from .hostdevs import HostdevFacts, HostDevice, same_host_device
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
 from .memory import (
     HugePage,
@@ -34,7 +36,7 @@ from .memory import (
     Memtune,
     page_kib,
 )
-from .network import Interface
+from .network import Interface, MacAddress, NetIp
 from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
@@ -44,10 +46,12 @@ __all__ = [
     "ACCELERATED_VIRT_TYPES", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpusetRef", "Cputune", "Disk", "DomainBase", "DomainFacts",
-    "GuestNuma", "HugePage", "HugepageRegion", "Hostdev", "Hyperv", "HypervFeature",
-    "IOThreadId", "Interface", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode",
+    "GuestNuma", "HugePage", "HugepageRegion", "HostDevice", "Hostdev", "Hyperv",
+    "HypervFeature", "IOThreadId", "Interface", "MacAddress", "MemoryBacking", "MemoryDevice",
+    "MemorySize", "Memnode",
     "Memtune", "NumaCell", "Numatune", "NumatuneMemory", "Pin", "ThreadSched", "Timer",
-    "Topology", "Vcpus", "child", "child_text", "grandchild", "page_kib",
+    "Topology", "Vcpus", "NetIp", "child", "child_text", "grandchild", "page_kib",
+    "same_host_device",
 ]  # fmt: skip
 
 _CPUTUNE_SETS = (
@@ -59,7 +63,14 @@ _CPUTUNE_SETS = (
 
 
 class DomainFacts(
-    MemoryFacts, StorageFacts, IOThreadFacts, DeviceFacts, PlatformFacts, CpuFacts, DomainBase
+    MemoryFacts,
+    StorageFacts,
+    IOThreadFacts,
+    HostdevFacts,
+    DeviceFacts,
+    PlatformFacts,
+    CpuFacts,
+    DomainBase,
 ):
     """Everything rules need to know about one domain, derived lazily and once."""
 
