@@ -13,7 +13,7 @@ from lxml import etree
 
 from .._lazy import lazy
 from ..units import parse_uint
-from .domain import VIRTIO_MODELS, DomainBase
+from .domain import ARM_ARCHES, VIRTIO_MODELS, DomainBase
 from .values import child
 
 Element = etree._Element
@@ -219,3 +219,38 @@ class NetworkFacts(DomainBase):
     @lazy
     def interfaces(self) -> tuple[Interface, ...]:
         return tuple(_interface(element) for element in self.device_elements("interface"))
+
+    @lazy
+    def default_net_model(self) -> str | None:
+        """The model libvirt's QEMU driver gives an interface without ``<model>``.
+
+        ``qemuDomainDefaultNetModel``: virtio on s390 and on the ARM, RISC-V and
+        LoongArch ``virt`` machines, smc91c111 or lan9118 on other ARM boards,
+        else rtl8139 (which every QEMU libvirt 10.7 supports has on those
+        architectures). None when the document names no architecture.
+        """
+        arch = self.arch
+        machine = self.machine or ""
+        virt_machine = machine == "virt" or machine.startswith("virt-")
+        if arch is None:
+            return None
+        if arch in ("s390", "s390x") or (arch in ("riscv64", "loongarch64") and virt_machine):
+            return "virtio"
+        if arch in ARM_ARCHES:
+            if machine == "versatilepb":
+                return "smc91c111"
+            return "virtio" if self.is_arm_virt else "lan9118"
+        return "rtl8139"
+
+    def effective_net_model(self, iface: Interface) -> str | None:
+        """The model libvirt validates: the one written, else its post-parse default.
+
+        vDPA and vhost-user interfaces default to virtio; a hostdev interface has none.
+        """
+        if iface.model_name is not None:
+            return iface.model_name
+        if iface.net_type in ("vdpa", "vhostuser"):
+            return "virtio"
+        if iface.net_type == "hostdev":
+            return None
+        return self.default_net_model

@@ -1,4 +1,4 @@
-"""DX901-DX911: host devices (PCI, USB, SCSI, scsi_host, mdev) that libvirt refuses.
+"""DX901-DX912: host devices (PCI, USB, SCSI, scsi_host, mdev) that libvirt refuses.
 
 The checks of ``virDomainHostdevDefParseXMLSubsys`` and its helpers,
 ``virDomainHostdevDefPostParse``, ``virDomainHostdevDefValidate``,
@@ -772,4 +772,68 @@ def hostdev_pci_vfio_unavailable(ctx: RuleContext) -> Iterator[Finding]:
             f"{device.label}: the host's domain capabilities offer no VFIO PCI backend, so "
             'libvirt refuses it ("VFIO PCI device assignment is not supported by this version '
             'of QEMU" or "host doesn\'t support passthrough of host PCI devices")',
+        )
+
+
+@rule(
+    code="DX912",
+    name="hostdev-scsi-managed",
+    severity="warning",
+    summary="A SCSI host device with managed='yes', which libvirt refuses to start",
+    fix="safe",
+    triggers=("hostdev",),
+    libvirt=("virHostdevPrepareSCSIHostDevices",),
+)
+def hostdev_scsi_managed(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds `<hostdev type='scsi' managed='yes'>` with a host adapter source
+    (not iSCSI).
+
+    ## Why is this bad?
+    `managed` means libvirt detaches the device from its host driver and
+    gives it back afterwards, which libvirt does for PCI devices only; a SCSI
+    device stays with the host's SCSI driver and is opened through its sg
+    node. libvirt refuses to start the guest: "SCSI host device doesn't
+    support managed mode".
+
+    A warning rather than an error: `virsh define` accepts the definition
+    and only the start fails, when libvirt prepares the host's devices;
+    libvirt's own tests define such guests.
+
+    ## Example
+    ```xml
+    <hostdev mode='subsystem' type='scsi' managed='yes'>
+      <source>
+        <adapter name='scsi_host0'/>
+        <address bus='0' target='0' unit='0'/>
+      </source>
+    </hostdev>
+    ```
+
+    ## Use instead
+    ```xml
+    <hostdev mode='subsystem' type='scsi' managed='no'>
+    ```
+
+    ## Fix safety
+    Safe: the fix sets `managed='no'`, the only value libvirt starts a SCSI
+    host device with, and changes nothing the guest sees.
+
+    ## Source
+    libvirt src/hypervisor/virhostdev.c (`virHostdevPrepareSCSIHostDevices`).
+    """
+    for device in ctx.facts.host_devices:
+        if device.is_interface or not device.subsystem or device.type != "scsi":
+            continue
+        if device.scsi_protocol == "iscsi" or device.element.get("managed") != "yes":
+            continue
+        yield ctx.finding(
+            device.element,
+            "<hostdev type='scsi' managed='yes'>: SCSI host device doesn't support managed mode "
+            "(libvirt refuses to start the guest)",
+            attribute="managed",
+            fix=ctx.safe_fix(
+                "Set managed='no'", ctx.edit.set_attribute(device.element, "managed", "no")
+            ),
         )
