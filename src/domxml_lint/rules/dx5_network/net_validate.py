@@ -161,7 +161,7 @@ def net_teaming_invalid(ctx: RuleContext) -> Iterator[Finding]:
             )
         if not is_qemu:
             continue
-        if kind == "persistent" and not iface.is_virtio:
+        if kind == "persistent" and ctx.facts.effective_net_model(iface) not in VIRTIO_MODELS:
             yield ctx.finding(
                 teaming,
                 "virtio-net teaming persistent interface must be <model type='virtio'/>, not "
