@@ -110,8 +110,7 @@ def test_host_devices_hold_hostdev_interfaces_first():
 def test_usb_match_is_asymmetric_as_in_libvirt():
     by_ids = "<source><vendor id='0x1234'/><product id='0xbeef'/></source>"
     by_ids_and_bus = (
-        "<source><vendor id='0x1234'/><product id='0xbeef'/><address bus='1' device='3'/>"
-        "</source>"
+        "<source><vendor id='0x1234'/><product id='0xbeef'/><address bus='1' device='3'/></source>"
     )
     facts = _facts(
         f"<hostdev mode='subsystem' type='usb'>{by_ids}</hostdev>"
