@@ -242,14 +242,20 @@ class NetworkFacts(DomainBase):
             return "virtio" if self.is_arm_virt else "lan9118"
         return "rtl8139"
 
-    def effective_net_model(self, iface: Interface) -> str | None:
+    def effective_net_model(
+        self, iface: Interface, *, vhostuser_defaults_to_virtio: bool = True
+    ) -> str | None:
         """The model libvirt validates: the one written, else its post-parse default.
 
-        vDPA and vhost-user interfaces default to virtio; a hostdev interface has none.
+        vDPA interfaces default to virtio, and so do vhost-user ones since libvirt
+        11.1 (``vhostuser_defaults_to_virtio``; before, they got the machine's
+        default); a hostdev interface has none.
         """
         if iface.model_name is not None:
             return iface.model_name
-        if iface.net_type in ("vdpa", "vhostuser"):
+        if iface.net_type == "vdpa" or (
+            iface.net_type == "vhostuser" and vhostuser_defaults_to_virtio
+        ):
             return "virtio"
         if iface.net_type == "hostdev":
             return None

@@ -269,6 +269,12 @@ def net_vhostuser_vdpa_invalid(ctx: RuleContext) -> Iterator[Finding]:
     or whose `<source mode='server'>` has `<reconnect enabled='yes'/>`, and
     (QEMU) `type='vdpa'` interfaces whose `<model>` is not `virtio`.
 
+    A vhost-user interface without `<model>` gets virtio from libvirt 11.1 on;
+    older releases give it the machine's default model (rtl8139 on x86), which
+    they then refuse. The rule follows the libvirt version you configure
+    (`libvirt-version`, or the host snapshot's), and the newest behaviour when
+    it is unknown.
+
     ## Why is this bad?
     A vhost-user or vDPA back end implements the virtio-net device, so the
     guest must see a virtio NIC; and reconnecting is what the client end of a
@@ -309,14 +315,19 @@ def net_vhostuser_vdpa_invalid(ctx: RuleContext) -> Iterator[Finding]:
     for iface in ctx.facts.interfaces:
         model = child(iface.element, "model")
         if iface.net_type == "vhostuser":
-            # Without <model> the QEMU driver's post-parse default decides, and which
-            # default it gives vhost-user differs between releases: only judge a model
-            # that is written.
-            if model is not None and iface.model_name not in VIRTIO_MODELS:
+            # Without <model>, the QEMU driver gives vhost-user virtio since libvirt 11.1
+            # and the machine's default model before; other drivers give none.
+            effective = iface.model_name
+            if effective is None and is_qemu:
+                effective = ctx.facts.effective_net_model(
+                    iface, vhostuser_defaults_to_virtio=ctx.libvirt_at_least(11, 1)
+                )
+            if (model is not None or effective is not None) and effective not in VIRTIO_MODELS:
+                shown = "" if model is not None else f" (libvirt gives it model '{effective}')"
                 yield ctx.finding(
-                    model,
+                    model if model is not None else iface.element,
                     "Wrong or no <model> 'type' attribute specified with <interface "
-                    "type='vhostuser'/>. vhostuser requires the virtio-net* frontend",
+                    "type='vhostuser'/>. vhostuser requires the virtio-net* frontend" + shown,
                     attribute="type",
                 )
             source = iface.source
