@@ -266,6 +266,12 @@ def net_user_backend_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     `default` only when QEMU was built with slirp. It refuses the definition:
     "the '%s' network backend is not supported with this QEMU binary".
 
+    Releases after 10.7 switch an interface without a back end to passt when
+    QEMU lacks slirp and passt is there (`qemuDomainDeviceNetDefPostParse`).
+    The rule assumes that from libvirt 10.8 on (the change's release is not
+    pinned down more closely; an earlier guess would only hide findings), and
+    with no libvirt version configured follows the newest behaviour.
+
     ## Example
     ```xml
     <interface type='user'>
@@ -297,8 +303,9 @@ def net_user_backend_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     offered = caps.interface_backends
     for iface in users:
         wanted = iface.backend_type or "default"
-        if wanted == "default" and "default" not in offered and "passt" in offered:
-            continue  # libvirt switches such an interface to passt
+        switches = ctx.libvirt_at_least(10, 8)
+        if switches and wanted == "default" and "default" not in offered and "passt" in offered:
+            continue  # newer libvirt switches such an interface to passt
         if wanted not in offered:
             element = iface.backend if iface.backend is not None else iface.element
             yield ctx.finding(
