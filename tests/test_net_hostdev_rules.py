@@ -49,3 +49,15 @@ def test_user_backend_switch_to_passt_follows_the_release(tmp_path):
     assert "the 'default' network backend is not supported with this QEMU binary" in message
     assert messages(libvirt_version="10.8.0") == []
     assert len(messages()) == 1  # no version configured: the snapshot's (10.7.0)
+
+
+def test_passt_on_vhostuser_follows_the_release():
+    path = RULE_FIXTURES / "net-passt-option-invalid" / "clean-vhostuser-passt.xml"
+    doc = Document.parse(path.read_bytes(), str(path))
+
+    def codes(**versions):
+        linter = build_linter(select=["net-passt-option-invalid"], **versions)
+        return [f.code for f in linter.check(doc).findings]
+
+    assert codes(libvirt_version="10.7.0") == ["DX553", "DX553"]  # back end, portForward
+    assert codes(libvirt_version="11.1.0") == []

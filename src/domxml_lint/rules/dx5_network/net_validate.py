@@ -193,8 +193,10 @@ def net_passt_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Why is this bad?
     passt is a user-mode network back end; port forwarding is one of its
-    features (QEMU's built-in slirp forwards ports differently). libvirt
-    refuses the definition: "The 'passt' backend can only be used with
+    features (QEMU's built-in slirp forwards ports differently). From libvirt
+    11.1 on, `type='vhostuser'` interfaces take the passt back end and its
+    options too; the rule follows the libvirt version you configure (the
+    newest when unknown). libvirt refuses the definition: "The 'passt' backend can only be used with
     interface type='user'", "The <portForward> element can only be used with
     <interface type='user'> and its 'passt' backend", "The 'range' of a
     'portForward' requires 'start' attribute if 'end', 'to', or 'exclude' is
@@ -226,8 +228,10 @@ def net_passt_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
     libvirt src/conf/domain_validate.c (`virDomainNetDefValidate`);
     formatdomain "Userspace (SLIRP or passt) connection".
     """
+    # libvirt 11.1 added passt (with its options) as a back end of vhost-user interfaces.
+    passt_types = ("user", "vhostuser") if ctx.libvirt_at_least(11, 1) else ("user",)
     for iface in ctx.facts.interfaces:
-        is_user = iface.net_type == "user"
+        is_user = iface.net_type in passt_types
         if iface.is_passt and not is_user:
             assert iface.backend is not None  # is_passt reads it
             yield ctx.finding(
