@@ -332,12 +332,12 @@ def net_bandwidth_invalid(ctx: RuleContext) -> Iterator[Finding]:
             rate = child(bandwidth, direction)
             if rate is not None:
                 allow_floor = direction == "inbound" and iface.net_type == "network"
-                message = _rate_error(rate, allow_floor)
+                message = _rate_error(rate, allow_floor, direction == "outbound")
                 if message is not None:
                     yield ctx.finding(rate, f"<{direction}>: {message}")
 
 
-def _rate_error(rate, allow_floor: bool) -> str | None:
+def _rate_error(rate, allow_floor: bool, outbound: bool) -> str | None:
     """libvirt's first complaint about one ``<inbound>``/``<outbound>``, or None."""
     for name, limit in BANDWIDTH_LIMITS:
         value = parse_uint(rate.get(name))
@@ -349,6 +349,11 @@ def _rate_error(rate, allow_floor: bool) -> str | None:
     if (has["peak"] or has["burst"]) and not has["average"]:
         return "'peak' and 'burst' require 'average' attribute"
     if has["floor"] and not allow_floor:
+        if outbound:  # libvirt 9.0 and older said it differently for <outbound>
+            return (
+                "floor attribute is not supported for this config ('floor' attribute allowed "
+                "only in <inbound> element)"
+            )
         return "floor attribute is not supported for this config"
     return None
 
