@@ -352,12 +352,33 @@ def hostdev_duplicate(ctx: RuleContext) -> Iterator[Finding]:
             if j in reported or not same_host_device(first, second):
                 continue
             reported.add(j)
-            line = ctx.doc.position(ctx.doc.span(first.element).start)[0]
             yield ctx.finding(
                 second.element,
-                f"{second.label} names the same host device as the one on line {line}: "
-                "Hostdev already exists in the domain configuration",
+                f"{second.label} names {_source_text(first)}, as an earlier "
+                f"{first.label} does: Hostdev already exists in the domain configuration",
             )
+
+
+def _source_text(device: HostDevice) -> str:
+    """The host device a source names, for messages: ``PCI device 0000:06:12.5``."""
+    if device.type == "pci":
+        return f"PCI device {device.pci}"
+    if device.type == "usb":
+        if device.usb_bus and device.usb_device:
+            return f"USB bus {device.usb_bus} device {device.usb_device}"
+        return f"USB device {device.usb_vendor or 0:04x}:{device.usb_product or 0:04x}"
+    if device.type == "scsi" and device.scsi_protocol == "iscsi":
+        return f"iSCSI target {device.iscsi_path}"
+    if device.type == "scsi":
+        return (
+            f"SCSI device {device.scsi_adapter}:{device.scsi_bus}:{device.scsi_target}:"
+            f"{device.scsi_unit}"
+        )
+    if device.type == "scsi_host":
+        return f"vhost-scsi target {device.wwpn}"
+    uuid = device.mdev_uuid or ""
+    dashed = "-".join((uuid[:8], uuid[8:12], uuid[12:16], uuid[16:20], uuid[20:]))
+    return f"mediated device {dashed}"
 
 
 @rule(
