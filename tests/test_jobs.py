@@ -346,7 +346,7 @@ def _samples():
     fix = Fix(Applicability.UNSAFE, "title", (edit,))
     related = Related("other.xml", 9, 3, "there")
     finding = Finding(
-        "DX999",
+        "ZZ999",
         "n",
         Severity.WARNING,
         "m",

@@ -83,6 +83,47 @@ REFUSED_AT_DEFINE = {
     ("hugepage-nodeset-invalid", "trigger-two-defaults.xml"): (
         "two master hugepages detected: 1048576 and 2048"
     ),
+    # Host devices and network interfaces (issue 16): the parser's and the common
+    # validators' checks. libvirt stops at the first problem of a fixture.
+    ("hostdev-address-type-invalid", "trigger.xml"): (
+        "Unsupported address type 'drive' with mediated device model 'vfio-pci'"
+    ),
+    ("hostdev-duplicate", "trigger.xml"): "Hostdev already exists in the domain configuration",
+    ("hostdev-duplicate", "trigger-usb.xml"): "Hostdev already exists in the domain configuration",
+    ("hostdev-mdev-invalid", "trigger.xml"): "Only one vgpu device can have 'ramfb' enabled",
+    ("hostdev-option-wrong-subsystem", "trigger.xml"): "rawio is only supported for scsi host",
+    ("hostdev-option-wrong-subsystem", "trigger-model.xml"): "sgio is only supported for scsi host",
+    ("hostdev-scsi-invalid", "trigger.xml"): (
+        "only one source host address may be specified for the iSCSI hostdev"
+    ),
+    ("hostdev-scsi-invalid", "trigger-wwpn.xml"): "malformed 'wwpn' value",
+    ("hostdev-teaming-invalid", "trigger.xml"): (
+        "missing required persistent attribute in hostdev teaming element"
+    ),
+    ("net-bandwidth-invalid", "trigger.xml"): "floor attribute is not supported for this config",
+    ("net-coalesce-too-big", "trigger.xml"): (
+        "value '4294967296' is too big for coalesce parameter, maximum is '4294967295'"
+    ),
+    ("net-ethernet-only-option", "trigger.xml"): (
+        "Invalid attempt to set network interface host-side IP route and/or address info on "
+        "interface of type 'bridge'"
+    ),
+    ("net-ip-prefix-invalid", "trigger.xml"): "Invalid prefix value '64' in <ip>",
+    ("net-mac-multicast", "trigger.xml"): (
+        "expected unicast mac address, found multicast '01:54:00:12:34:56'"
+    ),
+    ("net-model-name-invalid", "trigger.xml"): "Model name contains invalid characters",
+    ("net-teaming-invalid", "trigger-persistent-attr.xml"): (
+        "teaming persistent attribute not allowed if teaming type is 'persistent'"
+    ),
+    ("net-vhostuser-vdpa-invalid", "trigger.xml"): ("vhostuser requires the virtio-net* frontend"),
+    ("net-virtualport-invalid", "trigger.xml"): (
+        "<virtualport> element unsupported for <interface type='ethernet'>"
+    ),
+    ("net-vlan-invalid", "trigger.xml"): "trunk='yes' is required for more than one vlan tag",
+    ("net-vlan-invalid", "trigger-native-trunk-no.xml"): (
+        "\"trunk='no'\" is not allowed with a native vlan id"
+    ),
 }
 
 

@@ -257,7 +257,7 @@ def collect_guest(
             NicUse(
                 iface.type,
                 iface.model,
-                iface.mac,
+                iface.mac.formatted if iface.mac is not None else None,
                 iface.segment,
                 place_of(doc, mac_element if mac_element is not None else iface.element),
             )

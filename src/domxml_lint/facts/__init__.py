@@ -12,6 +12,7 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.numa`: guest NUMA cells and ``<numatune>``;
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
+- :mod:`.hostdevs`: ``<hostdev>`` and ``<interface type='hostdev'>`` sources;
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
 - :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
 - :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem.
@@ -42,6 +43,7 @@ from .cpu import (
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
 from .features import FeatureFacts
+from .hostdevs import HostdevFacts, HostDevice, same_host_device
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
 from .memory import (
     HugePage,
@@ -52,7 +54,7 @@ from .memory import (
     Memtune,
     page_kib,
 )
-from .network import Interface
+from .network import Interface, MacAddress, NetIp
 from .numa import (
     GuestNuma,
     Memnode,
@@ -74,12 +76,13 @@ __all__ = [
     "PciDevice", "DIRECT_CACHE_MODES", "MAX_IOTHREADS", "QEMU_VIRT_TYPES",
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpuFeature", "CpusetRef", "Cputune", "DeviceBoot", "Disk",
-    "DomainBase", "DomainFacts", "GuestNuma", "HugePage", "HugepageRegion", "Hostdev",
-    "Hyperv", "HypervFeature", "IOThreadId", "Interface", "Loader", "MaxPhysAddr",
-    "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode", "Memtune", "NumaCell",
-    "NumaCellCache", "NumaCellDetail", "NumaInterconnect", "NumaSibling", "Numatune",
-    "NumatuneMemory", "Nvram", "Pin", "ThreadSched", "Timer", "Topology", "VcpuEntry",
-    "VcpuState", "Vcpus", "child", "child_text", "grandchild", "page_kib",
+    "DomainBase", "DomainFacts", "GuestNuma", "HostDevice", "HugePage", "HugepageRegion",
+    "Hostdev", "Hyperv", "HypervFeature", "IOThreadId", "Interface", "Loader", "MacAddress",
+    "MaxPhysAddr", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode", "Memtune",
+    "NetIp", "NumaCell", "NumaCellCache", "NumaCellDetail", "NumaInterconnect", "NumaSibling",
+    "Numatune", "NumatuneMemory", "Nvram", "Pin", "ThreadSched", "Timer", "Topology",
+    "VcpuEntry", "VcpuState", "Vcpus", "child", "child_text", "grandchild", "page_kib",
+    "same_host_device",
 ]  # fmt: skip
 
 _CPUTUNE_SETS = (
@@ -95,6 +98,7 @@ class DomainFacts(
     AddressFacts,
     StorageFacts,
     IOThreadFacts,
+    HostdevFacts,
     DeviceFacts,
     PlatformFacts,
     OsFacts,

@@ -245,7 +245,7 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
     facts = ctx.facts
     for iface in facts.interfaces:
         element = iface.element
-        kind = iface.type
+        kind = iface.net_type
         virtualport = child(element, "virtualport")
         vport_type = virtualport.get("type") if virtualport is not None else None
         port = child(element, "port")
@@ -253,15 +253,15 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
             if kind not in ("network", "bridge"):
                 yield ctx.finding(
                     port,
-                    f"<port isolated='yes'/> is not supported for network interfaces with "
-                    f"type='{kind}'",
+                    f"interface {iface.mac_label} - <port isolated='yes'/> is not supported for "
+                    f"network interfaces with type='{kind}'",
                     attribute="isolated",
                 )
             elif vport_type:
                 yield ctx.finding(
                     port,
-                    f"<port isolated='yes'/> is not supported for network interfaces with "
-                    f"virtualport type='{vport_type}'",
+                    f"interface {iface.mac_label} - <port isolated='yes'/> is not supported for "
+                    f"network interfaces with virtualport type='{vport_type}'",
                     attribute="isolated",
                 )
         vlan = child(element, "vlan")
@@ -276,13 +276,16 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
             if not allowed:
                 yield ctx.finding(
                     vlan,
-                    f"<vlan> on a type='{kind}' interface: vlan tag not supported for this "
-                    "connection type (only hostdev, direct passthrough and Open vSwitch bridges)",
+                    f"<vlan> on a type='{kind}' interface: interface {iface.mac_label} - vlan tag "
+                    "not supported for this connection type (only hostdev, direct passthrough "
+                    "and Open vSwitch bridges)",
                 )
         bandwidth = child(element, "bandwidth")
         if bandwidth is not None and kind == "hostdev":
             yield ctx.finding(
-                bandwidth, "bandwidth settings are not supported for hostdev interfaces"
+                bandwidth,
+                f"interface {iface.mac_label} - bandwidth settings are not supported for "
+                "hostdev interfaces",
             )
         coalesce = child(element, "coalesce")
         if coalesce is not None and facts.driver == "qemu" and kind not in ("network", "bridge"):
