@@ -13,7 +13,9 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.memory`: sizes, backing, huge pages, memtune, memory devices;
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
-- :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
+- :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``;
+- :mod:`.peripherals`: watchdog, panic, RNG, vsock, balloon, pstore, crypto, filesystems ...;
+- :mod:`.domain_settings`: security labels, sysinfo, launch security, lifecycle, qemu namespace.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
 derives from it (``NumaFacts(CpuFacts)``), so the dependencies are explicit.
@@ -25,6 +27,7 @@ from .._lazy import lazy
 from .cpu import Cpu, CpuFacts, Cputune, NumaCell, Pin, ThreadSched, Topology, Vcpus
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
+from .domain_settings import DomainSettingsFacts
 from .features import FeatureFacts
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
 from .memory import (
@@ -39,6 +42,7 @@ from .memory import (
 from .network import Interface
 from .numa import GuestNuma, Memnode, Numatune, NumatuneMemory
 from .os import DeviceBoot, Loader, Nvram, OsFacts
+from .peripherals import PeripheralFacts
 from .platform import Hyperv, HypervFeature, PlatformFacts, Timer
 from .storage import DIRECT_CACHE_MODES, Disk, StorageFacts
 from .values import CpusetRef, MemorySize, child, child_text, cpuset_ref, grandchild
@@ -70,6 +74,8 @@ class DomainFacts(
     PlatformFacts,
     OsFacts,
     FeatureFacts,
+    PeripheralFacts,
+    DomainSettingsFacts,
     CpuFacts,
     DomainBase,
 ):
