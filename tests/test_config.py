@@ -359,8 +359,8 @@ def test_rule_option_errors(tmp_path, limit_plugin, text, message):
         ),
         (
             "domxml-lint.toml",
-            '[per-file-ignores]\n"*.xml" = ["DX9"]\n',
-            "per-file-ignores '*.xml': unknown rule selector 'DX9'",
+            '[per-file-ignores]\n"*.xml" = ["DX0999"]\n',
+            "per-file-ignores '*.xml': unknown rule selector 'DX0999'",
         ),
         (
             "domxml-lint.toml",

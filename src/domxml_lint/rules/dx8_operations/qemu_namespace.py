@@ -86,7 +86,8 @@ def qemu_namespace_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## Source
     libvirt src/qemu/qemu_domain.c (`qemuDomainDefNamespaceParse` and its
     helpers); drvqemu "Pass-through of arbitrary qemu commands", "Overriding
-    properties of QEMU devices".
+    properties of QEMU devices" (`qemu:device` names a device by its alias,
+    formatdomain "Devices").
     """
     facts = ctx.facts
     for arg in facts.qemu_elements("commandline/arg"):
