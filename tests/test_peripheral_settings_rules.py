@@ -177,3 +177,47 @@ def test_virtiofs_checks_wait_for_the_common_ones():
 def test_capability_rules_stay_silent_without_a_snapshot():
     xml = q35(devices="<rng model='virtio'><backend model='builtin'/></rng>")
     assert _messages(xml, "rng-unsupported") == []
+
+
+def test_ppc64_without_machine_gets_libvirts_pseries_defaults():
+    xml = domain(
+        devices="<panic/>\n<panic model='pseries'/>", os="<os><type arch='ppc64'>hvm</type></os>"
+    )
+    facts = _facts(xml)
+    assert facts.panics[0].model == "pseries"
+    assert _messages(xml, "panic-invalid") == ["Multiple panic devices with model 'pseries'"]
+
+
+@pytest.mark.parametrize(
+    "attributes,driver,extra",
+    [
+        (" model='default' multidevs='default'", "", ""),
+        (" fmode='0'", " format='none' wrpolicy='default'", ""),
+        ("", "", "<binary><sandbox mode='default'/></binary>"),
+    ],
+)
+def test_enum_defaults_are_not_settings(attributes, driver, extra):
+    """libvirt stores 'default' (and a zero mode) as unset: no refusal."""
+    xml = q35(
+        "  <memoryBacking><access mode='shared'/></memoryBacking>",
+        devices=f"<filesystem type='mount'{attributes}><driver type='virtiofs'{driver}/>"
+        f"<source dir='/srv'/><target dir='t'/>{extra}</filesystem>",
+    )
+    for rule in ("filesystem-unsupported-by-qemu", "virtiofs-invalid", "filesystem-invalid"):
+        assert _messages(xml, rule) == [], rule
+
+
+def test_empty_filesystem_source_is_present_for_libvirt():
+    xml = q35(devices="<filesystem type='mount'><source dir=''/><target dir=''/></filesystem>")
+    assert _messages(xml, "filesystem-invalid") == []
+
+
+def test_armvtimer_without_machine_on_arm_is_virt():
+    clock = "  <clock offset='utc'><timer name='armvtimer'/></clock>"
+    arm = "<os><type arch='aarch64'>hvm</type></os>"
+    assert _messages(domain(clock, os=arm), "timer-invalid") == []
+    tcg = domain(clock, os=arm, virt_type="qemu")
+    assert _messages(tcg, "timer-invalid") == [
+        "Configuring the 'armvtimer' timer is not supported for virtType=qemu arch=aarch64 "
+        "machine=None guests"
+    ]

@@ -19,7 +19,7 @@ from lxml import etree
 
 from .._lazy import lazy
 from ..units import parse_uint, to_kib
-from .domain import X86_ARCHES, DomainBase
+from .domain import PPC64_ARCHES, X86_ARCHES, DomainBase
 from .values import child, child_text
 
 Element = etree._Element
@@ -114,6 +114,11 @@ class FileMode(NamedTuple):
     text: str
     value: int | None
 
+    @property
+    def set(self) -> bool:
+        """Whether libvirt sees a mode: a non-zero octal number (0 means unset)."""
+        return bool(self.value)
+
 
 class Filesystem(NamedTuple):
     element: Element
@@ -124,11 +129,11 @@ class Filesystem(NamedTuple):
     #: ``<driver type=...>``; None when absent (QEMU's default: path, 9p).
     driver_type: str | None
     driver: Element | None
-    #: ``<source dir|dev|file|name=...>`` for the type; None when missing or empty.
+    #: ``<source dir|dev|file|name=...>`` for the type; None when missing.
     source: str | None
     #: ``<source socket=...>``: a virtiofsd started outside libvirt.
     socket: str | None
-    #: ``<target dir=...>``; None when missing or empty.
+    #: ``<target dir=...>``; None when missing.
     target: str | None
     target_element: Element | None
     readonly: bool
@@ -209,9 +214,14 @@ class PeripheralFacts(DomainBase):
         )  # fmt: skip
 
     @lazy
+    def is_pseries_or_default(self) -> bool:
+        """A pSeries machine, or a ppc64 guest without a machine (libvirt then picks pseries)."""
+        return self.is_pseries or (not self.machine and self.arch in PPC64_ARCHES)
+
+    @lazy
     def _default_panic_model(self) -> str:
         """``qemuDomainDefaultPanicModel``: pseries on pSeries, s390 on s390, else isa."""
-        if self.is_pseries:
+        if self.is_pseries_or_default:
             return "pseries"
         if self.is_s390:
             return "s390"
@@ -324,8 +334,8 @@ def _filesystem(el: Element) -> Filesystem:
     source = socket = None
     if source_el is not None:
         attribute = FS_SOURCE_ATTRIBUTE.get(kind)
-        source = (source_el.get(attribute) or None) if attribute else None
-        socket = source_el.get("socket") or None
+        source = source_el.get(attribute) if attribute else None
+        socket = source_el.get("socket")
     target_el = child(el, "target")
     binary = child(el, "binary")
     return Filesystem(
@@ -336,7 +346,7 @@ def _filesystem(el: Element) -> Filesystem:
         driver=driver,
         source=source,
         socket=socket,
-        target=None if target_el is None else target_el.get("dir") or None,
+        target=None if target_el is None else target_el.get("dir"),
         target_element=target_el,
         readonly=child(el, "readonly") is not None,
         fmode=_file_mode(el, "fmode"),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ...edits import new_element
 from ...facts import child
+from ...facts.domain import ARM_ARCHES
 from ...findings import Finding
 from ...rule import KVM, X86, RuleContext, rule
 
@@ -133,7 +134,9 @@ def _qemu_timer_checks(ctx, timer, tickpolicy):
 def _armvtimer_checks(ctx, timer, tickpolicy):
     facts = ctx.facts
     element = timer.element
-    if facts.virt_type != "kvm" or not facts.is_arm_virt:
+    # No machine on ARM: libvirt picks virt, so only a written machine can be wrong.
+    arm_virt = facts.is_arm_virt or (not facts.machine and facts.arch in ARM_ARCHES)
+    if facts.virt_type != "kvm" or not arm_virt:
         yield ctx.finding(
             element,
             "Configuring the 'armvtimer' timer is not supported for "

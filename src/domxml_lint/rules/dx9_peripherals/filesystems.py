@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lxml import etree
+
 from ...facts.peripherals import Filesystem, PeripheralFacts
 from ...findings import Finding
 from ...rule import QEMU, HostPart, RuleContext, rule
@@ -105,9 +107,9 @@ def _qemu_common_refusal(fs: Filesystem) -> tuple[str, str | None] | None:
     if fs.space_limits:
         return "filesystem usage limits are not supported with QEMU", None
     accessmode = fs.accessmode or "passthrough"
-    if (fs.fmode is not None or fs.dmode is not None) and accessmode != "mapped":
+    if _modes_set(fs) and accessmode != "mapped":
         return "fmode and dmode must be used with accessmode=mapped", None
-    if fs.sandbox is not None and not fs.is_virtiofs:
+    if _given(fs.sandbox, "mode") and not fs.is_virtiofs:
         return "sandbox can only be used with driver=virtiofs", None
     if fs.driver_type == "handle" and accessmode != "passthrough":
         return "only supports passthrough accessmode", "accessmode"
@@ -174,6 +176,15 @@ def filesystem_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(fs.element, message, attribute=attribute)
 
 
+def _modes_set(fs: Filesystem) -> bool:
+    return (fs.fmode is not None and fs.fmode.set) or (fs.dmode is not None and fs.dmode.set)
+
+
+def _given(element: etree._Element | None, attribute: str) -> bool:
+    """An enum attribute set to a value other than libvirt's 'default' (its zero)."""
+    return element is not None and element.get(attribute) not in (None, "default")
+
+
 def _virtiofs_refusal(fs: Filesystem, facts: PeripheralFacts) -> str | None:
     """The first refusal of the virtiofs checks of ``qemuValidateDomainDeviceDefFS``."""
     accessmode = fs.accessmode or "passthrough"
@@ -183,17 +194,17 @@ def _virtiofs_refusal(fs: Filesystem, facts: PeripheralFacts) -> str | None:
             return "virtiofs does not yet support read-only mode"
         if accessmode != "passthrough":
             return "virtiofs only supports passthrough accessmode"
-        if driver is not None and driver.get("wrpolicy") is not None:
+        if _given(driver, "wrpolicy"):
             return "virtiofs does not support wrpolicy"
     if fs.readonly:
         return "virtiofs does not support read-only access"
-    if fs.model is not None:
+    if fs.model not in (None, "default"):
         return "virtiofs does not support model"
-    if driver is not None and driver.get("format") is not None:
+    if driver is not None and driver.get("format") not in (None, "none"):
         return "virtiofs does not support format"
-    if fs.multidevs is not None:
+    if fs.multidevs not in (None, "default"):
         return "virtiofs does not support multidevs"
-    if fs.fmode is not None or fs.dmode is not None:
+    if _modes_set(fs):
         return "virtiofs does not support fmode and dmode"
     if fs.boot is not None:
         bus = fs.address_type or facts.virtio_address_type

@@ -82,7 +82,7 @@ def panic_invalid(ctx: RuleContext) -> Iterator[Finding]:
             fits = {
                 "s390": facts.is_s390,
                 "hyperv": facts.is_x86,
-                "pseries": facts.is_pseries,
+                "pseries": facts.is_pseries_or_default,
             }[model]
             if facts.arch is not None and not fits:
                 yield ctx.finding(panic.element, _MODEL_PLACE[model], attribute="model")
