@@ -11,9 +11,11 @@ from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from domxml_lint.facts import DomainFacts
 from domxml_lint.facts.domain_settings import parse_uuid
+from domxml_lint.host import load_host
 from domxml_lint.rules.dx8_operations.launch_security import base64_decoded_length
 from domxml_lint.rules.dx8_operations.sysinfo import bios_date_valid
 from domxml_lint.rules.dx9_peripherals.smartcard_redirdev import c_integer
+from helpers import HOSTS
 from samples import domain
 
 q35 = partial(domain, machine="pc-q35-8.2")
@@ -221,3 +223,11 @@ def test_armvtimer_without_machine_on_arm_is_virt():
         "Configuring the 'armvtimer' timer is not supported for virtType=qemu arch=aarch64 "
         "machine=None guests"
     ]
+
+
+def test_genid_is_checked_against_the_guests_domain_capabilities():
+    xml = q35("  <genid/>")
+    for snapshot, expected in (("epyc-2node.xml", 0), ("qemu-limited-devices.xml", 1)):
+        linter = build_linter(select=["genid-unsupported"], host=load_host(HOSTS / snapshot))
+        findings = linter.check(Document.parse(xml.encode(), "t.xml")).findings
+        assert len(findings) == expected, snapshot
