@@ -35,9 +35,8 @@ def watchdog_model_invalid(ctx: RuleContext) -> Iterator[Finding]:
     "itco model of watchdog is part of the machine and cannot have any address
     set.", "itco model of watchdog is only part of q35 machine".
 
-    libvirt 9.0 knows no `itco` model and lets `ib700` onto any machine; the
-    machine checks came with `itco` in 9.1 and this rule follows them on
-    every release.
+    libvirt 9.0 knows no `itco` model and lets `ib700` onto any machine
+    (checked on 9.0); the rule follows libvirt 10.7 on every release.
 
     ## Example
     ```xml
