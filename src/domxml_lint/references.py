@@ -148,6 +148,7 @@ FORMATDOMAIN_SECTIONS = {
     "random-number-generator-device": "Random number generator device",
     "tpm-device": "TPM device",
     "panic-device": "panic device",
+    "nvram-device": "NVRAM device",
     "shared-memory-device": "Shared memory device",
     "memory-devices": "Memory devices",
     "iommu-devices": "IOMMU devices",
@@ -155,6 +156,7 @@ FORMATDOMAIN_SECTIONS = {
     "security-label": "Security label",
     "key-wrap": "Key Wrap",
     "launch-security": "Launch Security",
+    "container-boot": "Container boot",
 }
 
 # Elements whose name says which section documents them. Names used in several

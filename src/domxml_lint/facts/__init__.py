@@ -14,8 +14,10 @@ The facts come in families, one module each, so that each stays small:
 - :mod:`.storage`, :mod:`.iothreads`, :mod:`.network`, :mod:`.devices`: devices;
 - :mod:`.hostdevs`: ``<hostdev>`` and ``<interface type='hostdev'>`` sources;
 - :mod:`.platform`: clock and timers, Hyper-V, the guest OS;
-- :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``.
-- :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem.
+- :mod:`.os`: firmware, loader, NVRAM and boot order; :mod:`.features`: ``<features>``;
+- :mod:`.peripherals`: chardevs, graphics, video, input, sound and audio, TPM, shmem;
+- :mod:`.misc_devices`: watchdog, panic, RNG, vsock, balloon, pstore, crypto, filesystems ...;
+- :mod:`.domain_settings`: security labels, sysinfo, launch security, lifecycle, qemu namespace;
 - :mod:`.addresses`: device addresses, controllers (written and implicit), PCI buses.
 
 :class:`DomainFacts` joins them. A family that reads another family's facts
@@ -42,6 +44,7 @@ from .cpu import (
 )
 from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
+from .domain_settings import DomainSettingsFacts
 from .features import FeatureFacts
 from .hostdevs import HostdevFacts, HostDevice, same_host_device
 from .iothreads import MAX_IOTHREADS, IOThreadFacts, IOThreadId
@@ -54,6 +57,7 @@ from .memory import (
     Memtune,
     page_kib,
 )
+from .misc_devices import MiscDeviceFacts
 from .network import Interface, MacAddress, NetIp
 from .numa import (
     GuestNuma,
@@ -104,6 +108,8 @@ class DomainFacts(
     OsFacts,
     FeatureFacts,
     PeripheralFacts,
+    MiscDeviceFacts,
+    DomainSettingsFacts,
     CpuFacts,
     DomainBase,
 ):

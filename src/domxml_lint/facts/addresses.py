@@ -481,33 +481,9 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         return bool(self.arch and self.machine)
 
     @lazy
-    def is_i440fx(self) -> bool:
-        """``qemuDomainIsI440FX``."""
-        machine = self.machine or ""
-        return self.arch in X86 and (
-            machine == "pc" or machine.startswith(("pc-0.", "pc-1.", "pc-i440fx-", "rhel"))
-        )
-
-    @lazy
     def is_q35_x86(self) -> bool:
         """``qemuDomainIsQ35`` (which also wants an x86 architecture)."""
         return self.arch in X86 and bool(self.is_q35)
-
-    @lazy
-    def is_pseries(self) -> bool:
-        """``qemuDomainIsPSeries``; without a machine type QEMU's ppc64 default is pseries."""
-        machine = self.machine or "pseries"
-        return self.arch in PPC64 and (machine == "pseries" or machine.startswith("pseries-"))
-
-    @lazy
-    def is_s390_ccw(self) -> bool:
-        machine = self.machine or ""
-        return self.arch in S390 and machine.startswith("s390-ccw")
-
-    @lazy
-    def is_riscv_virt(self) -> bool:
-        machine = self.machine or ""
-        return self.arch in RISCV and (machine == "virt" or machine.startswith("virt-"))
 
     @lazy
     def pci_root_model(self) -> str | None:

@@ -32,6 +32,8 @@ MACHINE_ALIASES = frozenset({"pc", "q35", "virt", "pseries", "s390-ccw-virtio"})
 X86_ARCHES = frozenset({"i686", "x86_64"})
 ARM_ARCHES = frozenset({"armv6l", "armv7l", "aarch64"})
 PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
+S390_ARCHES = frozenset({"s390", "s390x"})
+RISCV_ARCHES = frozenset({"riscv32", "riscv64"})
 
 
 class DomainBase:
@@ -128,11 +130,26 @@ class DomainBase:
 
     @lazy
     def is_pseries(self) -> bool:
-        """A pSeries machine, as ``qemuDomainIsPSeries`` tests it."""
-        machine = self.machine or ""
+        """``qemuDomainIsPSeries``; without a machine type QEMU's ppc64 default is pseries."""
+        machine = self.machine or "pseries"
         return self.arch in PPC64_ARCHES and (
             machine == "pseries" or machine.startswith("pseries-")
         )
+
+    @lazy
+    def is_s390(self) -> bool:
+        return self.arch in S390_ARCHES
+
+    @lazy
+    def is_s390_ccw(self) -> bool:
+        """``qemuDomainIsS390CCW``."""
+        return self.is_s390 and (self.machine or "").startswith("s390-ccw")
+
+    @lazy
+    def is_riscv_virt(self) -> bool:
+        """``qemuDomainIsRISCVVirt``."""
+        machine = self.machine or ""
+        return self.arch in RISCV_ARCHES and (machine == "virt" or machine.startswith("virt-"))
 
     @lazy
     def devices(self) -> Element | None:

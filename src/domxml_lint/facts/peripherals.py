@@ -323,26 +323,8 @@ class PeripheralFacts(DomainBase):
     # -- the machine, as libvirt's QEMU driver names it (qemu_domain.c) ------------------
 
     @lazy
-    def is_pseries(self) -> bool:
-        return self.arch in PPC64_ARCHES and (self.machine or "").startswith("pseries")
-
-    @lazy
-    def is_s390(self) -> bool:
-        return self.arch in S390_ARCHES
-
-    @lazy
-    def is_riscv_virt(self) -> bool:
-        return self.arch in RISCV_ARCHES and _is_virt_machine(self.machine)
-
-    @lazy
     def is_loongarch_virt(self) -> bool:
         return self.arch == "loongarch64" and _is_virt_machine(self.machine)
-
-    @lazy
-    def is_i440fx(self) -> bool:
-        """``qemuDomainIsI440FX``: pc, pc-0.*, pc-1.*, pc-i440fx-*, rhel*."""
-        machine = self.machine or ""
-        return machine == "pc" or machine.startswith(("pc-0.", "pc-1.", "pc-i440fx-", "rhel"))
 
     @lazy
     def has_i8042(self) -> bool | None:

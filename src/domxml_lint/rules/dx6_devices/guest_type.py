@@ -96,10 +96,12 @@ def guest_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
             )
         return
     guests = caps.guests_running(arch, "hvm")
+    emulator = child(facts.devices, "emulator") if facts.devices is not None else None
+    path = (emulator.text or "").strip() if emulator is not None else ""
     if not guests:
         refusal = (
-            f"Emulator ... does not support arch '{arch}'"
-            if facts.devices is not None and child(facts.devices, "emulator") is not None
+            f"Emulator '{path}' does not support arch '{arch}'"
+            if path
             else f"No emulator found for arch '{arch}'"
         )
         yield ctx.finding(
@@ -112,11 +114,12 @@ def guest_type_unsupported_by_host(ctx: RuleContext) -> Iterator[Finding]:
     types = sorted(set().union(*(guest.domain_types for guest in guests)))
     if virt_type not in types:
         why = " (no usable KVM here)" if virt_type == "kvm" else ""
+        path = path or next((g.emulator for g in guests if g.emulator), None) or "..."
         yield ctx.finding(
             facts.root,
             f"this host offers virt type {_either(types)} for '{arch}' guests, not "
-            f"'{virt_type}'{why}: libvirt refuses the definition (\"Emulator ... does not "
-            f"support virt type '{virt_type}'\")",
+            f"'{virt_type}'{why}: libvirt refuses the definition (\"Emulator '{path}' does "
+            f"not support virt type '{virt_type}'\")",
             attribute="type",
         )
 

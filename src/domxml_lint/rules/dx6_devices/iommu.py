@@ -8,6 +8,9 @@ from ...facts import child
 from ...findings import Finding
 from ...rule import RuleContext, rule
 
+#: ``<iommu><driver>`` attributes only the Intel IOMMU has (``virDomainIOMMUDefValidate``).
+INTEL_DRIVER_ATTRIBUTES = ("intremap", "caching_mode", "eim", "iotlb", "aw_bits")
+
 
 @rule(
     code="DX640",
@@ -16,7 +19,11 @@ from ...rule import RuleContext, rule
     summary="An <iommu> whose model, machine, interrupt remapping or ACPI libvirt refuses",
     fix="safe",
     triggers=("iommu",),
-    libvirt=("virDomainDefIOMMUValidate", "qemuValidateDomainDeviceDefIOMMU"),
+    libvirt=(
+        "virDomainDefIOMMUValidate",
+        "virDomainIOMMUDefValidate",
+        "qemuValidateDomainDeviceDefIOMMU",
+    ),
 )
 def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     """
@@ -25,7 +32,10 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     (`<features><ioapic driver='qemu'/></features>`), `eim='on'` needs
     `intremap='on'`; for QEMU/KVM the `intel` model needs a q35 machine,
     `smmuv3` an ARM `virt` machine, and `virtio` a q35 or ARM `virt` machine
-    with `<acpi/>`.
+    with `<acpi/>`. The `<driver>` attributes (`intremap`, `caching_mode`,
+    `eim`, `iotlb`, `aw_bits`) are Intel's: `smmuv3` and `virtio` take none;
+    `intel` and `smmuv3` are part of the machine and take no `<address>`, and
+    a `virtio` IOMMU only a `pci` one.
 
     ## Why is this bad?
     libvirt refuses the definition: "IOMMU interrupt remapping requires split
@@ -33,7 +43,9 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     to be enabled" (both proven on libvirt 9.0), and the QEMU driver "IOMMU
     device: '%s' is only supported with Q35 machines", "... only supported with
     ARM Virt machines", "... only supported with Q35 and ARM Virt machines",
-    "IOMMU device: 'virtio' requires ACPI".
+    "IOMMU device: 'virtio' requires ACPI", "iommu model 'virtio' doesn't
+    support additional attributes", "iommu model 'intel' can't have address",
+    "IOMMU device: 'virtio' needs a PCI address".
 
     ## Example
     ```xml
@@ -57,7 +69,8 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     libvirt src/conf/domain_validate.c (`virDomainDefIOMMUValidate`),
-    src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefIOMMU`);
+    (`virDomainIOMMUDefValidate`), src/qemu/qemu_validate.c
+    (`qemuValidateDomainDeviceDefIOMMU`);
     formatdomain "IOMMU devices".
     """
     facts = ctx.facts
@@ -67,6 +80,21 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
         driver = child(iommu, "driver")
         intremap = driver.get("intremap") if driver is not None else None
         eim = driver.get("eim") if driver is not None else None
+        model = iommu.get("model")
+        address = child(iommu, "address")
+        if model in ("smmuv3", "virtio") and driver is not None:
+            extra = [name for name in INTEL_DRIVER_ATTRIBUTES if driver.get(name) is not None]
+            if extra:
+                yield ctx.finding(
+                    driver,
+                    f"iommu model '{model}' doesn't support additional attributes "
+                    f"({', '.join(extra)} are Intel's)",
+                    attribute=extra[0],
+                )
+                continue
+        if model in ("smmuv3", "intel") and address is not None:
+            yield ctx.finding(address, f"iommu model '{model}' can't have address")
+            continue
         if driver is not None and intremap == "on" and not split_ioapic:
             yield ctx.finding(
                 driver,
@@ -83,7 +111,6 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
             )
         if facts.driver != "qemu":
             continue
-        model = iommu.get("model")
         if model == "intel" and facts.is_q35 is False:
             yield ctx.finding(
                 iommu,
@@ -105,3 +132,5 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 )
             elif facts.feature_state("acpi") != "on":
                 yield ctx.finding(iommu, "IOMMU device: 'virtio' requires ACPI", attribute="model")
+            elif address is not None and address.get("type") != "pci":
+                yield ctx.finding(address, "IOMMU device: 'virtio' needs a PCI address")

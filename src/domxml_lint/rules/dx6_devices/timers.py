@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ...edits import new_element
 from ...facts import child
+from ...facts.domain import ARM_ARCHES
 from ...findings import Finding
 from ...rule import KVM, X86, RuleContext, rule
 
@@ -30,8 +31,9 @@ def timer_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `rtc` and `platform`; a `<catchup>` child needs `tickpolicy='catchup'`.
     For QEMU/KVM also: no `platform` timer, no
     rtc `track='boot'`, no rtc `tickpolicy` `merge`/`discard`, no pit
-    `tickpolicy='merge'`, and `hpet`, `tsc`, `kvmclock`, `hypervclock` only on
-    x86.
+    `tickpolicy='merge'`, `hpet`, `tsc`, `kvmclock`, `hypervclock` only on
+    x86, and `armvtimer` only on KVM ARM `virt` guests, never disabled, and
+    without the `catchup` or `merge` tick policy.
 
     ## Why is this bad?
     libvirt refuses the definition (proven on libvirt 9.0): "timer kvmclock
@@ -42,7 +44,9 @@ def timer_invalid(ctx: RuleContext) -> Iterator[Finding]:
     (name) 'platform'", "unsupported rtc timer track 'boot'", "unsupported rtc
     timer tickpolicy '%s'", "unsupported pit tickpolicy 'merge'", "hpet timer
     is not supported by this architecture", "Configuring the '%s' timer is not
-    supported for virtType=%s arch=%s machine=%s guests".
+    supported for virtType=%s arch=%s machine=%s guests", "The 'armvtimer' timer
+    can't be disabled", "The 'armvtimer' timer does not support tickpolicy
+    'catchup'".
 
     ## Example
     ```xml
@@ -115,6 +119,8 @@ def _qemu_timer_checks(ctx, timer, tickpolicy):
             )
     elif name == "pit" and tickpolicy == "merge":
         yield ctx.finding(element, "unsupported pit tickpolicy 'merge'", attribute="tickpolicy")
+    elif name == "armvtimer":
+        yield from _armvtimer_checks(ctx, timer, tickpolicy)
     elif name in ("hpet", "tsc", "kvmclock", "hypervclock") and timer.present == "yes":
         if facts.arch is not None and not facts.is_x86:
             message = (
@@ -123,6 +129,28 @@ def _qemu_timer_checks(ctx, timer, tickpolicy):
                 f"virtType={facts.virt_type} arch={facts.arch} machine={facts.machine} guests"
             )  # fmt: skip
             yield ctx.finding(element, message, attribute="present")
+
+
+def _armvtimer_checks(ctx, timer, tickpolicy):
+    facts = ctx.facts
+    element = timer.element
+    # No machine on ARM: libvirt picks virt, so only a written machine can be wrong.
+    arm_virt = facts.is_arm_virt or (not facts.machine and facts.arch in ARM_ARCHES)
+    if facts.virt_type != "kvm" or not arm_virt:
+        yield ctx.finding(
+            element,
+            "Configuring the 'armvtimer' timer is not supported for "
+            f"virtType={facts.virt_type} arch={facts.arch} machine={facts.machine} guests",
+            attribute="name",
+        )
+    elif timer.present == "no":
+        yield ctx.finding(element, "The 'armvtimer' timer can't be disabled", attribute="present")
+    elif tickpolicy in ("catchup", "merge"):
+        yield ctx.finding(
+            element,
+            f"The 'armvtimer' timer does not support tickpolicy '{tickpolicy}'",
+            attribute="tickpolicy",
+        )
 
 
 #: virt-manager's timer defaults for x86 KVM guests (virtinst/domain/clock.py).

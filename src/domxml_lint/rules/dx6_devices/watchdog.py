@@ -15,20 +15,24 @@ from ...rule import QEMU, RuleContext, rule
     summary="Watchdogs with different actions, or two watchdogs of the same model",
     triggers=("watchdog",),
     domains=QEMU,
-    libvirt=("qemuValidateDomainDefWatchdogs",),
+    libvirt=("qemuValidateDomainDefWatchdogs", "virDomainDefParseXML"),
 )
 def watchdog_actions_conflict(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     For QEMU/KVM guests with several `<watchdog>` devices, checks that they all
     use the same `action` and that no model (other than `i6300esb`) appears
-    twice.
+    twice. Up to libvirt 9.0 a guest has at most one watchdog; several came
+    with libvirt 9.1 (for q35's built-in `itco`), so for an older target
+    libvirt (`libvirt-version` in the configuration, or the snapshot's) the
+    rule flags every watchdog after the first.
 
     ## Why is this bad?
     QEMU has one watchdog action for the whole machine. libvirt's QEMU driver
     refuses the definition: "watchdogs with different actions are not
     supported with this QEMU binary", "domain can only have one watchdog with
-    model '%s'".
+    model '%s'"; libvirt 9.0 and older: "only a single watchdog device is
+    supported".
 
     ## Example
     ```xml
@@ -47,11 +51,19 @@ def watchdog_actions_conflict(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Source
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainWatchdogDef`,
-    `qemuValidateDomainDefWatchdogs`); formatdomain "Watchdog device".
+    `qemuValidateDomainDefWatchdogs`), src/conf/domain_conf.c
+    (`virDomainDefParseXML`, before 9.1); formatdomain "Watchdog device".
     """
     facts = ctx.facts
     watchdogs = facts.device_elements("watchdog")
     if len(watchdogs) < 2:
+        return
+    if not ctx.libvirt_at_least(9, 1):
+        for element in watchdogs[1:]:
+            yield ctx.finding(
+                element,
+                "only a single watchdog device is supported (by libvirt before 9.1)",
+            )
         return
     first_action = watchdogs[0].get("action", "reset")
     models: set[str] = set()
