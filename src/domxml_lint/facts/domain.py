@@ -152,6 +152,14 @@ class DomainBase:
         return self._devices_by_tag.get(tag, ())
 
     @lazy
+    def emulator(self) -> str | None:
+        """``<devices><emulator>``, stripped: the QEMU binary (None: libvirt picks one)."""
+        element = child(self.devices, "emulator") if self.devices is not None else None
+        if element is None:
+            return None
+        return (element.text or "").strip() or None
+
+    @lazy
     def features(self) -> Element | None:
         return child(self.root, "features")
 
