@@ -79,6 +79,10 @@ class QemuSupport:
     def any_flag(self, *names: str) -> FlagAnswer:
         """Whether the guest's QEMU has at least one of ``names``: False only when it
         certainly lacks all of them."""
+        caps = self.caps
+        if caps is not None and self.trusted and not caps.flags.intersection(names):
+            listed = ", ".join(f"'{name}'" for name in names[:-1]) + f" or '{names[-1]}'"
+            return FlagAnswer(False, f"{_describe(caps)} have none of {listed}")
         answers = [self.flag(name) for name in names]
         found = next((a for a in answers if a.has), None)
         if found is not None:

@@ -215,7 +215,7 @@ def video_option_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Checks `virtio` video devices against the guest's QEMU: a
-    `<driver name='vhost-user'>` backend needs the vhost-user-gpu device,
+    `<driver name='vhostuser'>` backend needs the vhost-user-gpu device,
     `<acceleration accel3d='yes'>` a QEMU built with virglrenderer (the
     `virtio-gpu-gl-pci` or `virtio-vga-gl` device, or virtio-gpu's `virgl`
     property before QEMU 6.1), and `blob='on'` QEMU 6.1 or later.
@@ -254,7 +254,7 @@ def video_option_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
         if video.type != "virtio":
             continue
         accel = video.acceleration
-        if video.backend == "vhost-user":
+        if video.backend == "vhostuser":
             why = ctx.qemu_lacks("vhost-user-gpu")
             if why:
                 message = "this QEMU does not support 'vhost-user' video device"
