@@ -128,9 +128,7 @@ def test_the_capabilities_name_the_binary_for_the_arch():
       <guest><os_type>hvm</os_type><arch name='x86_64'><wordsize>64</wordsize>
       <emulator>/usr/libexec/qemu-kvm</emulator><domain type='kvm'/></arch></guest>
     </capabilities>"""
-    host = host_from_documents(
-        capabilities, _caps(""), _caps("", emulator="/usr/libexec/qemu-kvm")
-    )
+    host = host_from_documents(capabilities, _caps(""), _caps("", emulator="/usr/libexec/qemu-kvm"))
     assert host.qemu_caps_for(None, None).emulator == "/usr/libexec/qemu-kvm"
 
 
