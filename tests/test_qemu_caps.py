@@ -264,3 +264,18 @@ def test_host_snapshot_refuses_a_qemu_caps_file_that_is_not_one(tmp_path):
     assert done.returncode == 2
     assert b"--qemu-caps: " in done.stderr and b"not <qemuCaps>" in done.stderr
     assert not (tmp_path / "out.xml").exists()
+
+
+def test_a_usb_controller_without_model_needs_a_model_libvirt_can_pick():
+    """usb-controller-invalid (DX672): with none of the USB controllers libvirt chooses
+    from in the guest's QEMU, a controller written without a model keeps none."""
+    guest = _guest().replace(
+        "</domain>", "<devices><controller type='usb' index='0'/></devices></domain>"
+    )
+    doc = Document.parse(guest.encode(), "g.xml")
+    bare = host_from_documents(("c.xml", _caps("  <flag name='virtio-scsi-pci'/>")))
+    (finding,) = build_linter(select=["DX672"], host=bare).check(doc).findings
+    assert finding.message.startswith("no model provided for USB controller: ")
+    assert "have none of 'qemu-xhci', 'nec-usb-xhci'" in finding.message
+    with_xhci = host_from_documents(("c.xml", _caps("  <flag name='qemu-xhci'/>")))
+    assert not build_linter(select=["DX672"], host=with_xhci).check(doc).findings
