@@ -91,6 +91,12 @@ class QemuSupport:
             return FlagAnswer(False, "; ".join(a.why for a in answers))
         return FlagAnswer(None, "; ".join(a.why for a in answers if a.has is None))
 
+    def describe(self) -> str:
+        """Where the answers come from, for a finding: the cache document, else the version."""
+        if self.caps is not None:
+            return _describe(self.caps)
+        return f"QEMU {self.version}" if self.version else "the guest's QEMU"
+
     def cpu_models(self, virt_type: str | None) -> frozenset[str] | None:
         """Every CPU model the guest's QEMU offers its accelerator (None: unknown)."""
         return None if self.caps is None else self.caps.models_for(virt_type)
