@@ -396,3 +396,10 @@ def test_cli_takes_a_host_snapshot_through_the_embedded_driver(embedded, tmp_pat
     assert caps is not None and caps.path is not None and "qemu-system" in caps.path
     assert host.qemu_version is not None
     assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xml")} == copied
+    # libvirt's own cache of the probed binaries is in the snapshot, as libvirt wrote it.
+    assert len(host.qemu_capabilities) == len(copied)
+    native = host.qemu_caps_for("x86_64", None)
+    assert native is not None and native.emulator == caps.path
+    assert str(native.version) == host.qemu_version
+    assert {"virtio-scsi-pci", "pcie-root-port", "qemu-xhci"} <= native.flags
+    assert native.machine("q35", "kvm") is not None and native.models_for("kvm")

@@ -279,3 +279,18 @@ def test_a_usb_controller_without_model_needs_a_model_libvirt_can_pick():
     assert "have none of 'qemu-xhci', 'nec-usb-xhci'" in finding.message
     with_xhci = host_from_documents(("c.xml", _caps("  <flag name='qemu-xhci'/>")))
     assert not build_linter(select=["DX672"], host=with_xhci).check(doc).findings
+
+
+def test_cpu_models_unknown_for_the_guests_binary_leave_a_note():
+    guest = _guest().replace(
+        "</domain>",
+        "<cpu mode='custom'><model fallback='forbid'>EPYC</model></cpu></domain>",
+    )
+    doc = Document.parse(guest.encode(), "g.xml")
+    other = host_from_documents(("c.xml", _caps("", emulator="/opt/qemu", arch="aarch64")))
+    checked = build_linter(select=["DX153"], host=other).check(doc)
+    assert not checked.findings
+    assert any("holds no QEMU capabilities of the x86_64 QEMU" in n for _c, n in checked.notes)
+    modelless = host_from_documents(("c.xml", _caps("")))
+    checked = build_linter(select=["DX153"], host=modelless).check(doc)
+    assert any("list none for kvm" in note for _code, note in checked.notes)

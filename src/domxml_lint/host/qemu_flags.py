@@ -229,6 +229,8 @@ def flag_by_version(name: str, version: Version | None, arch: str | None) -> Fla
     if arch is not None and flag.arches is not None and arch not in flag.arches:
         return FlagAnswer(False, f"QEMU for {arch} lacks {flag.what}")
     if version is None:
+        if flag.build is not None and flag.since <= ANY_SUPPORTED and not flag.gone:
+            return FlagAnswer(None, f"{flag.what} depends on how QEMU was built ({flag.build})")
         return FlagAnswer(None, f"the QEMU version is unknown (needed for {flag.what})")
     if arch is not None and arch in flag.gone and version >= flag.gone[arch]:
         gone = flag.gone[arch]

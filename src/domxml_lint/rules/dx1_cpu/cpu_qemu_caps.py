@@ -76,7 +76,8 @@ def cpu_model_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
         return
     models = ctx.qemu.cpu_models(facts.virt_type)
     if models is None:
-        ctx.note(f"the CPU models of the guest's QEMU are unknown ({ctx.qemu.no_caps_reason})")
+        why = ctx.qemu.no_caps_reason or f"{ctx.qemu.describe()} list none for {facts.virt_type}"
+        ctx.note(f"the CPU models of the guest's QEMU are unknown: {why}")
         return
     if cpu.model in models:
         return
