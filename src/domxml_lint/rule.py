@@ -107,7 +107,7 @@ class HostPart(enum.Enum):
     QEMU_GUESTS = "QEMU guests in the capabilities (a snapshot from libvirt's QEMU driver)"
     DOMAIN_CAPABILITIES = "domain capabilities (virsh domcapabilities)"
     #: libvirt's probed capabilities of QEMU binaries (its cache): flags, CPU models, machines.
-    QEMU_CAPABILITIES = "libvirt's QEMU capabilities cache (<qemuCaps>)"
+    QEMU_CAPABILITIES = "libvirt's QEMU capabilities cache (host snapshot --qemu-caps)"
     NODE_DEVICES = "PCI node devices (virsh nodedev-dumpxml)"
     #: The kernel and service facts of ``domxml-lint host facts`` (``host.system``). Each fact
     #: in it is optional: a rule that needs one says so with ``ctx.note`` when it is unknown.
