@@ -206,16 +206,16 @@ def test_bundle_metadata_is_escaped_and_declarations_dropped():
     [
         ("<domxml-lint-host-snapshot>", "", r"b.xml:1: <domxml-lint-host-snapshot> has no version"),
         (
-            "<domxml-lint-host-snapshot version='3'>",
+            "<domxml-lint-host-snapshot version='4'>",
             "",
-            r"b.xml:1: snapshot version 3 is newer than this domxml-lint reads \(versions 1 and "
-            r"2\) \(upgrade domxml-lint \(`pip install -U domxml-lint`\), or take the snapshot "
+            r"b.xml:1: snapshot version 4 is newer than this domxml-lint reads \(versions 1, 2 "
+            r"and 3\) \(upgrade domxml-lint \(`pip install -U domxml-lint`\), or take the snapshot "
             r"again with this one\)$",
         ),
         (
             "<domxml-lint-host-snapshot version='2.0'>",
             "",
-            r"b.xml:1: snapshot version '2.0' is not one domxml-lint knows \(versions 1 and 2\)",
+            r"b.xml:1: snapshot version '2.0' is not one domxml-lint knows \(versions 1, 2 and 3\)",
         ),
         (
             "<domxml-lint-host-snapshot version='1'>",

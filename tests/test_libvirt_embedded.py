@@ -527,3 +527,73 @@ def test_cli_takes_a_host_snapshot_through_the_embedded_driver(embedded, tmp_pat
     assert caps is not None and caps.path is not None and "qemu-system" in caps.path
     assert host.qemu_version is not None
     assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xml")} == copied
+    # libvirt's own cache of the probed binaries is in the snapshot, as libvirt wrote it.
+    assert len(host.qemu_capabilities) == len(copied)
+    native = host.qemu_caps_for("x86_64", None)
+    assert native is not None and native.emulator == caps.path
+    assert str(native.version) == host.qemu_version
+    assert {"virtio-scsi-pci", "pcie-root-port", "qemu-xhci"} <= native.flags
+    assert native.machine("q35", "kvm") is not None and native.models_for("kvm")
+
+
+#: Capability checks against the driver's own QEMU (Debian 12's 7.2), through the
+#: capabilities libvirt probed and cached for it: (machine, devices, rule, where libvirt
+#: says it: at define or when it builds the command line).
+CAPABILITY_CASES = [
+    ("pc", "<console type='pty'><target type='sclp'/></console>", "DX928", "define"),
+    ("pc", "<controller type='usb' index='0' model='vt82c686b-uhci'/>", "DX672", "argv"),
+    (
+        "q35",
+        "<controller type='usb' index='0' model='qemu-xhci'/>"
+        "<controller type='scsi' index='0' model='lsilogic'/>"
+        "<sound model='ich9'><codec type='micro'/></sound>"
+        "<shmem name='s'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"
+        "<input type='keyboard' bus='usb'/><input type='tablet' bus='virtio'/>"
+        "<graphics type='vnc' powerControl='yes'/>",
+        None,
+        None,
+    ),
+]
+CAPABILITY_RULES = [
+    "DX928", "DX939", "DX946", "DX947", "DX948", "DX949", "DX955", "DX670", "DX672",
+    "DX697", "DX693", "DX486", "DX349", "DX153", "DX154",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("machine, devices, rule, stage", CAPABILITY_CASES)
+def test_capability_checks_agree_with_the_drivers_own_qemu(embedded, machine, devices, rule, stage):
+    """The snapshot's cache answers as libvirt does: what it refuses (at define, or when it
+    builds QEMU's command line, domainXMLToNative), a capability rule reports with its
+    words; what it accepts, none does."""
+    from domxml_lint.host import host_from_documents
+
+    cache = embedded.root / "cache" / "qemu" / "capabilities"
+    host = host_from_documents(
+        embedded.conn.getCapabilities(), *(p.read_bytes() for p in sorted(cache.glob("*.xml")))
+    )
+    xml = embedded.adapt(
+        f"<domain type='kvm'><name>caps</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+        f"<os><type arch='x86_64' machine='{machine}'>hvm</type></os>"
+        f"<devices>{devices}</devices></domain>".encode()
+    )
+    refused = embedded.define_error(xml.decode(), validate=True)
+    if refused is None:
+        try:
+            embedded.conn.domainXMLToNative("qemu-argv", xml.decode(), 0)
+        except embedded.libvirt.libvirtError as exc:
+            refused = exc.get_error_message()
+        else:
+            assert stage in (None, "define")
+    elif stage is not None:
+        assert stage == "define", refused
+    findings = build_linter(select=CAPABILITY_RULES, host=host).check(Document.parse(xml))
+    errors = [f for f in findings.findings if f.severity.value == "error"]
+    if rule is None:
+        assert refused is None, refused
+        assert not errors, [f.message for f in errors]
+        return
+    assert refused is not None
+    assert any(f.code == rule and carries(refused, f.message) for f in errors), (
+        refused,
+        [f.message for f in errors],
+    )

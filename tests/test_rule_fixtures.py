@@ -13,7 +13,8 @@ Convention, per rule directory:
 - ``select.txt`` (optional): more rules to run beside this one, one per line
   (unused-suppression needs the rules its comments name);
 - ``versions.txt`` (optional): ``libvirt-version = 9.0.0`` / ``qemu-version = 3.1.0``
-  lines, for rules whose check follows the release;
+  lines, for rules whose check follows the release; ``<fixture>.versions.txt`` replaces
+  it for one fixture (a capability check's trigger for an old QEMU beside a clean case);
 - ``findings.snap``: every finding of those rules on every fixture (line, column,
   code and message), so that a change of wording or position is a reviewed diff.
   Rewrite it with ``python -m pytest tests/test_rule_fixtures.py --update-snapshots``.
@@ -82,9 +83,13 @@ def _selection(rule_name: str) -> list[str]:
     return [rule_name, *extra]
 
 
-def _versions(rule_name: str) -> dict[str, str]:
-    """``versions.txt``: ``libvirt-version = 9.0.0`` / ``qemu-version = 3.1.0`` lines."""
+def _versions(rule_name: str, fixture: str | None = None) -> dict[str, str]:
+    """``versions.txt``: ``libvirt-version = 9.0.0`` / ``qemu-version = 3.1.0`` lines (a
+    fixture's ``NAME.versions.txt`` first)."""
     listing = RULE_FIXTURES / rule_name / "versions.txt"
+    if fixture is not None:
+        own = RULE_FIXTURES / rule_name / (Path(fixture).stem + ".versions.txt")
+        listing = own if own.exists() else listing
     if not listing.exists():
         return {}
     pairs = (line.split("=", 1) for line in listing.read_text().splitlines() if "=" in line)
@@ -93,7 +98,9 @@ def _versions(rule_name: str) -> dict[str, str]:
 
 def _linter(rule_name: str, fixture: str | None = None):
     return build_linter(
-        select=_selection(rule_name), host=_host_for(rule_name, fixture), **_versions(rule_name)
+        select=_selection(rule_name),
+        host=_host_for(rule_name, fixture),
+        **_versions(rule_name, fixture),
     )
 
 
@@ -201,7 +208,7 @@ def _fixed_cases():
 )
 def test_no_fix_fixture_fires_without_a_fix(rule, path):
     doc = Document.parse(path.read_bytes(), str(path))
-    mine = [f for f in _linter(rule.name).check(doc).findings if f.code == rule.code]
+    mine = [f for f in _linter(rule.name, path.name).check(doc).findings if f.code == rule.code]
     assert mine and all(f.fix is None for f in mine)
 
 

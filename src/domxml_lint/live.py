@@ -504,14 +504,23 @@ class Capture:
             "hypervisor_version": self.hypervisor_version,
         }
 
-    def bundle(self, *, created: str | None = None, system: str | None = None) -> bytes:
-        """The snapshot bundle; ``system`` is a ``<system>`` section to put last."""
+    def bundle(
+        self,
+        *,
+        created: str | None = None,
+        system: str | None = None,
+        qemu_caps: Sequence[str] = (),
+    ) -> bytes:
+        """The snapshot bundle; ``system`` is a ``<system>`` section to put after libvirt's
+        documents, ``qemu_caps`` the ``<qemuCaps>`` documents of libvirt's cache, last."""
         from . import __version__
         from .host import build_bundle
 
         documents = [xml for _name, xml in self.documents]
+        if system is not None:
+            documents.append(system)
         return build_bundle(
-            [*documents, system] if system is not None else documents,
+            [*documents, *qemu_caps],
             uri=self.uri,
             hostname=self.hostname,
             libvirt_version=self.libvirt_version,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .facts import DomainFacts
     from .host import DomainCapabilities, Host
     from .placement import HostBinding
+    from .qemu_support import QemuSupport
     from .suppression import UnusedSelector
 
 CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{1,4}$")
@@ -105,6 +106,8 @@ class HostPart(enum.Enum):
     CACHE_BANKS = "host cache banks (capabilities host/cache)"
     QEMU_GUESTS = "QEMU guests in the capabilities (a snapshot from libvirt's QEMU driver)"
     DOMAIN_CAPABILITIES = "domain capabilities (virsh domcapabilities)"
+    #: libvirt's probed capabilities of QEMU binaries (its cache): flags, CPU models, machines.
+    QEMU_CAPABILITIES = "libvirt's QEMU capabilities cache (host snapshot --qemu-caps)"
     NODE_DEVICES = "PCI node devices (virsh nodedev-dumpxml)"
     #: The kernel and service facts of ``domxml-lint host facts`` (``host.system``). Each fact
     #: in it is optional: a rule that needs one says so with ``ctx.note`` when it is unknown.
@@ -126,6 +129,8 @@ class HostPart(enum.Enum):
             return caps is not None and any(g.domain_types & QEMU_VIRT_TYPES for g in caps.guests)
         if self is HostPart.DOMAIN_CAPABILITIES:
             return host.has_domain_capabilities
+        if self is HostPart.QEMU_CAPABILITIES:
+            return bool(host.qemu_capabilities)
         if self is HostPart.SYSTEM:
             return host.system is not None
         return host.has_node_devices
@@ -368,6 +373,25 @@ class RuleContext:
             f"{facts.virt_type or '?'}/{arch or 'host arch'}"
         )
         return None
+
+    @lazy
+    def qemu(self) -> QemuSupport:
+        """What the guest's QEMU supports: the snapshot's capabilities cache for its binary,
+        else the QEMU version through domxml-lint's table (:mod:`.qemu_support`). Any rule
+        may read it; it needs no snapshot."""
+        from .qemu_support import qemu_support
+
+        return qemu_support(self.facts, self.optional_host, self.versions)
+
+    def qemu_lacks(self, *flags: str) -> str | None:
+        """Why the guest's QEMU certainly lacks every one of ``flags`` (libvirt's
+        ``!virQEMUCapsGet``), for the finding; None when it has one, or when that is
+        unknown (a ``-v`` note then says why the check stayed silent)."""
+        answer = self.qemu.any_flag(*flags) if len(flags) > 1 else self.qemu.flag(flags[0])
+        if answer.has is None:
+            asked = " or ".join(repr(flag) for flag in flags)
+            self.note(f"QEMU capability {asked} unknown: {answer.why}")
+        return answer.why if answer.has is False else None
 
     def libvirt_at_least(self, major: int, minor: int = 0, micro: int = 0) -> bool:
         """Whether the target libvirt is this release or newer (True when unknown: the

@@ -29,6 +29,8 @@ VIRTIO_MODELS = frozenset({"virtio", "virtio-transitional", "virtio-non-transiti
 _VERSIONED_MACHINE = re.compile(r"^(?:pc|pc-i440fx|pc-q35|virt|pseries)-(\d+)\.(\d+)$")
 #: Unversioned names QEMU resolves to its newest machine of the family.
 MACHINE_ALIASES = frozenset({"pc", "q35", "virt", "pseries", "s390-ccw-virtio"})
+#: The lifecycle events and the action libvirt takes when none is written.
+LIFECYCLE_DEFAULTS = {"on_poweroff": "destroy", "on_reboot": "restart", "on_crash": "destroy"}
 X86_ARCHES = frozenset({"i686", "x86_64"})
 ARM_ARCHES = frozenset({"armv6l", "armv7l", "aarch64"})
 PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
@@ -167,6 +169,24 @@ class DomainBase:
     def device_elements(self, tag: str) -> tuple[Element, ...]:
         """Direct children of ``<devices>`` named ``tag`` (grouped once per document)."""
         return self._devices_by_tag.get(tag, ())
+
+    @lazy
+    def lifecycle(self) -> dict[str, str]:
+        """``on_poweroff``, ``on_reboot``, ``on_crash``: the action written, else libvirt's
+        default (destroy, restart, destroy)."""
+        actions = {}
+        for tag, default in LIFECYCLE_DEFAULTS.items():
+            element = child(self.root, tag)
+            actions[tag] = default if element is None else (element.text or "").strip()
+        return actions
+
+    @lazy
+    def emulator(self) -> str | None:
+        """``<devices><emulator>``, stripped: the QEMU binary (None: libvirt picks one)."""
+        element = child(self.devices, "emulator") if self.devices is not None else None
+        if element is None:
+            return None
+        return (element.text or "").strip() or None
 
     @lazy
     def features(self) -> Element | None:

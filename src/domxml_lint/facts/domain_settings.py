@@ -130,7 +130,7 @@ class DomainSettingsFacts(DomainBase):
         return child(self.root, "launchSecurity")
 
     @lazy
-    def lifecycle(self) -> dict[str, Element]:
+    def lifecycle_elements(self) -> dict[str, Element]:
         """``on_poweroff``, ``on_reboot``, ``on_crash`` elements by event name."""
         return {
             tag: el
@@ -140,7 +140,7 @@ class DomainSettingsFacts(DomainBase):
 
     def lifecycle_action(self, event: str) -> str | None:
         """The action written for ``on_poweroff``/``on_reboot``/``on_crash``, stripped."""
-        el = self.lifecycle.get(event)
+        el = self.lifecycle_elements.get(event)
         return None if el is None else (el.text or "").strip()
 
     @lazy

@@ -12,10 +12,14 @@ and the system facts of the machine.
     <domainCapabilities>...</domainCapabilities>    <!-- virsh domcapabilities, 0 or more -->
     <device>...</device>                            <!-- virsh nodedev-dumpxml, 0 or more -->
     <system>...</system>                            <!-- domxml-lint host facts, 0 or 1 -->
+    <qemuCaps>...</qemuCaps>                        <!-- libvirt's QEMU capabilities cache,
+                                                         0 or more (version 3) -->
     </domxml-lint-host-snapshot>
 
 Only ``version`` is required. Version 1 is the same without ``<system>``,
-``hostname`` and the hypervisor attributes; it still loads. Each libvirt child
+``hostname`` and the hypervisor attributes; version 2 without ``<qemuCaps>``.
+Both still load, and a bundle without ``<qemuCaps>`` is written as version 2,
+so an older domxml-lint reads it. Each libvirt child
 is a document exactly as libvirt wrote it (minus surrounding whitespace), so
 :func:`inner_documents` gives back the same bytes, and a child can be cut out
 and fed to ``virsh`` or another tool.
@@ -33,15 +37,25 @@ from ..document import Document
 from ..errors import InputError
 from .model import LibvirtInfo
 from .parse import CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE
+from .qemu_caps import QEMU_CAPS
 from .system_xml import SYSTEM
 
 ROOT = "domxml-lint-host-snapshot"
-#: The version this domxml-lint writes.
-VERSION = "2"
-#: The versions it reads: 1 has no <system>.
-READABLE_VERSIONS = ("1", "2")
+#: The newest version this domxml-lint writes (for a bundle holding <qemuCaps>).
+VERSION = "3"
+#: The version of a bundle without <qemuCaps>, which older domxml-lint reads too.
+VERSION_WITHOUT_QEMU_CAPS = "2"
+#: The versions it reads: 1 has no <system>, 2 no <qemuCaps>.
+READABLE_VERSIONS = ("1", "2", "3")
 INNER_KINDS = (CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE)
-_KINDS_BY_VERSION = {"1": INNER_KINDS, "2": (SYSTEM, *INNER_KINDS)}
+_KINDS_BY_VERSION = {
+    "1": INNER_KINDS,
+    "2": (SYSTEM, *INNER_KINDS),
+    "3": (SYSTEM, *INNER_KINDS, QEMU_CAPS),
+}
+#: The first version that holds each kind of part.
+_FIRST_VERSION = {SYSTEM: "2", QEMU_CAPS: "3"}
+_ROOT_TAG = re.compile(r"<([A-Za-z_][\w.-]*)")
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 _ATTRIBUTE_ORDER = (
@@ -63,19 +77,28 @@ def build_bundle(documents: Iterable[str], **metadata: str | None) -> bytes:
     attributes of the root (``uri``, ``hostname``, ``libvirt_version``,
     ``hypervisor``, ``hypervisor_version``, ``created``, ``generator``; None
     values are left out). An XML declaration at the top of a document is
-    dropped: it cannot appear inside another one.
+    dropped: it cannot appear inside another one. The version is the oldest
+    that holds the documents: 3 with a ``<qemuCaps>``, else 2.
     """
-    attributes = [("version", VERSION)]
+    texts = [_DECLARATION.sub("", text).strip() for text in documents]
+    with_caps = any(_root_tag(text) == QEMU_CAPS for text in texts)
+    version = VERSION if with_caps else VERSION_WITHOUT_QEMU_CAPS
+    attributes = [("version", version)]
     for key, value in metadata.items():
         if value is not None:
             attributes.append((key.replace("_", "-"), value))
     attributes.sort(key=lambda kv: (kv[0] != "version", _order(kv[0])))
     start = "<" + ROOT + "".join(f" {k}='{_attr(v)}'" for k, v in attributes) + ">"
-    parts = ["<?xml version='1.0' encoding='UTF-8'?>", start]
-    for text in documents:
-        parts.append(_DECLARATION.sub("", text).strip())
+    parts = ["<?xml version='1.0' encoding='UTF-8'?>", start, *texts]
     parts.append(f"</{ROOT}>")
     return ("\n".join(parts) + "\n").encode("utf-8")
+
+
+def _root_tag(text: str) -> str | None:
+    """The root element's name of an XML text (after comments and processing instructions)."""
+    body = re.sub(r"<!--.*?-->|<\?.*?\?>", "", text, flags=re.S)
+    match = _ROOT_TAG.search(body)
+    return match.group(1) if match else None
 
 
 def _order(name: str) -> int:
@@ -96,8 +119,9 @@ def bundle_parts(doc: Document) -> list[etree._Element]:
     for child in root.iterchildren(etree.Element):
         if child.tag not in kinds:
             hint = "a snapshot holds " + ", ".join(f"<{kind}>" for kind in kinds) + " only"
-            if child.tag == SYSTEM:
-                hint = f"<{SYSTEM}> came with snapshot version {VERSION}: write version='{VERSION}'"
+            first = _FIRST_VERSION.get(child.tag)
+            if first is not None:
+                hint = f"<{child.tag}> came with snapshot version {first}: write version='{first}'"
             raise InputError(
                 doc.path,
                 f"<{child.tag}> does not belong in a version {version} host snapshot",
@@ -130,7 +154,7 @@ def check_version(doc: Document) -> str:
         )
     if version in READABLE_VERSIONS:
         return version
-    readable = " and ".join(READABLE_VERSIONS)
+    readable = ", ".join(READABLE_VERSIONS[:-1]) + " and " + READABLE_VERSIONS[-1]
     if version.isascii() and version.isdigit() and int(version) > int(VERSION):
         message = (
             f"snapshot version {version} is newer than this domxml-lint reads (versions {readable})"

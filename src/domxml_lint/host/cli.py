@@ -1,7 +1,7 @@
 """``domxml-lint host ...``: capture a host snapshot, or show what host files hold.
 
     domxml-lint host snapshot [--connect URI] [-o FILE] [--machine M]... [--via ...]
-                              [--facts FILE | --no-facts]
+                              [--facts FILE | --no-facts] [--qemu-caps PATH... | --no-qemu-caps]
     domxml-lint host facts [-o FILE] [--root DIR]
     domxml-lint host show FILE...
 
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..errors import DomxmlLintError
 from ..live import VIA_CHOICES, capture_host, open_connection
+from .qemu_caps import SYSTEM_CACHE
 
 if TYPE_CHECKING:
     from ..live import Capture
@@ -47,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a snapshot bundle from a live libvirt connection",
         description="Write one XML file holding the host's capabilities, domain capabilities "
         "(native arch and virt type, where the driver offers them), every PCI node device, "
-        "the libvirt and QEMU versions, and the system facts (THP, KSM, huge pages, tuned, "
-        "services ...) of this machine when the URI is local (see --facts for a remote one). "
+        "the libvirt and QEMU versions, libvirt's cache of what each QEMU binary supports "
+        "(when readable here; see --qemu-caps), and the system facts (THP, KSM, huge pages, "
+        "tuned, services ...) of this machine when the URI is local (see --facts for a remote "
+        "one). "
         "Commit it next to your domain XML and lint with --host.",
     )
     add_arguments(snapshot)
@@ -97,6 +100,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="how to reach libvirt (default: libvirt-python if installed, else virsh)",
     )
+    qemu_caps = parser.add_mutually_exclusive_group()
+    qemu_caps.add_argument(
+        "--qemu-caps",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="add libvirt's QEMU capabilities cache from PATH (a directory such as "
+        f"{SYSTEM_CACHE}, or one of its files; repeatable) instead of reading the "
+        "connection's cache on this machine",
+    )
+    qemu_caps.add_argument(
+        "--no-qemu-caps",
+        action="store_true",
+        help="record no QEMU capabilities (libvirt's cache of what each QEMU binary supports)",
+    )
     facts = parser.add_mutually_exclusive_group()
     facts.add_argument(
         "--facts",
@@ -144,8 +162,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
             )
     elif not args.no_facts:
         system_text = _facts_for(capture, notes, warnings)
+    qemu_caps = _qemu_caps_for(args, capture.uri, notes)
     created = _now()
-    data = capture.bundle(created=created, system=system_text)
+    data = capture.bundle(created=created, system=system_text, qemu_caps=qemu_caps)
     # Load what is about to be written: a bundle this command cannot read is never written.
     from .load import host_from_documents
 
@@ -157,6 +176,43 @@ def run_snapshot(args: argparse.Namespace) -> int:
         print(f"domxml-lint: warning: {warning}", file=sys.stderr)
     print(f"domxml-lint: wrote {where} from {capture.uri}: {host.describe()}", file=sys.stderr)
     return EXIT_OK
+
+
+def _qemu_caps_for(args: argparse.Namespace, uri: str, notes: list[str]) -> list[str]:
+    """The ``<qemuCaps>`` documents to record: from ``--qemu-caps``, else the cache of the
+    connection's QEMU driver when it is on this machine (libvirt refreshed the native
+    binary's entry while answering ``domcapabilities``)."""
+    from .qemu_caps import cache_directory, read_cache, read_cache_file
+
+    if args.no_qemu_caps:
+        return []
+    paths = list(args.qemu_caps)
+    if not paths:
+        directory = cache_directory(uri)
+        if directory is None:
+            if uri.startswith("qemu"):
+                notes.append(
+                    f"QEMU capabilities skipped: libvirt's cache for {uri} is on that host; copy "
+                    f"{SYSTEM_CACHE}/*.xml from it and add them with --qemu-caps"
+                )
+            return []
+        paths = [directory]
+    documents: list[str] = []
+    for path in paths:
+        if os.path.isdir(path) or not args.qemu_caps:
+            found = read_cache(path)
+            documents += [text for _name, text in found.documents]
+            notes.extend(found.notes)
+            if args.qemu_caps and not found.documents:
+                notes.append(f"no QEMU capabilities in {path}")
+            continue
+        text, why = read_cache_file(path)
+        if text is None:
+            from ..errors import UsageError
+
+            raise UsageError(f"--qemu-caps: {why}")
+        documents.append(text)
+    return documents
 
 
 def _facts_for(capture: Capture, notes: list[str], warnings: list[str]) -> str | None:
@@ -294,6 +350,12 @@ def run_show(args: argparse.Namespace) -> int:
         print(
             f"  domain capabilities: {dc.virt_type} {dc.arch} {dc.machine or '-'}: "
             f"max vCPUs {dc.max_vcpus if dc.max_vcpus is not None else 'unknown'}"
+        )
+    for qemu in host.qemu_capabilities:
+        models = sum(len(names) for names in qemu.cpu_models.values())
+        print(
+            f"  QEMU capabilities: {qemu.describe()}, {models} CPU models, "
+            f"{len(qemu.machines)} machines"
         )
     for device in host.node_devices.values():
         node = device.numa_node if device.numa_node is not None else "unknown"

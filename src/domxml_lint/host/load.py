@@ -27,13 +27,14 @@ from .parse import (
     parse_domain_capabilities,
     parse_node_device,
 )
+from .qemu_caps import QEMU_CAPS, QemuCapabilities, parse_qemu_caps
 from .system import HostSystem
 from .system_xml import SYSTEM, parse_system
 
 ACCEPTED_KINDS = (
     "virsh capabilities (<capabilities>), virsh domcapabilities (<domainCapabilities>), "
-    "virsh nodedev-dumpxml (<device>) or a `domxml-lint host snapshot` bundle "
-    f"(<{BUNDLE_ROOT}>)"
+    "virsh nodedev-dumpxml (<device>), a file of libvirt's QEMU capabilities cache "
+    f"(<{QEMU_CAPS}>) or a `domxml-lint host snapshot` bundle (<{BUNDLE_ROOT}>)"
 )
 _ONE_HOST = "a host snapshot describes one host at one time; pass the files of a single capture"
 
@@ -72,13 +73,14 @@ class HostBuilder:
         self.system_source: str | None = None
         self.libvirt: LibvirtInfo | None = None
         self.libvirt_source: str | None = None
+        self.qemu_capabilities: dict[tuple, QemuCapabilities] = {}
 
     def add(self, data: bytes, source: str) -> None:
         doc = Document.parse(data, source)
         tag = doc.root.tag
         if tag == BUNDLE_ROOT:
             parts: Iterable[etree._Element] = bundle_parts(doc)
-        elif tag in (CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE):
+        elif tag in (CAPABILITIES, DOMAIN_CAPABILITIES, NODE_DEVICE, QEMU_CAPS):
             parts = (doc.root,)
         else:
             shown = tag if isinstance(tag, str) else "a non-element"
@@ -101,6 +103,8 @@ class HostBuilder:
             self._add_capabilities(parse_capabilities(part, source))
         elif part.tag == DOMAIN_CAPABILITIES:
             self._add_domain_capabilities(parse_domain_capabilities(part, source))
+        elif part.tag == QEMU_CAPS:
+            self._add_qemu_capabilities(parse_qemu_caps(part, source))
         else:
             device = parse_node_device(part, source)
             if device is None:
@@ -148,6 +152,13 @@ class HostBuilder:
             raise _conflict(caps.source, caps.raw, what, old.source, old.raw)
         self.domain_capabilities.setdefault(caps.key, caps)
 
+    def _add_qemu_capabilities(self, caps: QemuCapabilities) -> None:
+        old = self.qemu_capabilities.get(caps.key)
+        if old is not None and old != caps:
+            what = f"QEMU capabilities of {caps.emulator or caps.arch or 'a QEMU binary'}"
+            raise _conflict(caps.source, caps.raw, what, old.source, old.raw)
+        self.qemu_capabilities.setdefault(caps.key, caps)
+
     def _add_node_device(self, device: NodeDevice) -> None:
         old = self.node_devices.get(device.address)
         if old is not None and old != device:
@@ -166,6 +177,7 @@ class HostBuilder:
             other_devices=tuple(self.other_devices),
             system=self.system,
             libvirt=self.libvirt,
+            qemu_capabilities=tuple(self.qemu_capabilities.values()),
         )
 
 

@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..findings import as_tuple
 from ..pci import PciAddress
+from .qemu_caps import QemuCapabilities
 from .system import HostSystem
 
 Element = etree._Element
@@ -488,7 +489,8 @@ class Host:
     were loaded but are not PCI devices (USB, SCSI, mdev ...), so not indexed.
     ``system`` holds the kernel and service facts (:class:`HostSystem`) of a
     snapshot that recorded them; ``libvirt`` what the connection said about
-    its versions.
+    its versions; ``qemu_capabilities`` libvirt's probed capabilities of each
+    QEMU binary (its cache), when the snapshot carries them.
     """
 
     capabilities: Capabilities | None = None
@@ -502,6 +504,7 @@ class Host:
     other_devices: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     system: HostSystem | None = None
     libvirt: LibvirtInfo | None = None
+    qemu_capabilities: tuple[QemuCapabilities, ...] = attrs.field(default=(), converter=as_tuple)
 
     # -- what is known ----------------------------------------------------------------
 
@@ -615,6 +618,32 @@ class Host:
         machineless = [dc for dc in candidates if dc.machine is None]
         return machineless[0] if len(machineless) == 1 else None
 
+    def qemu_caps_for(self, arch: str | None, emulator: str | None) -> QemuCapabilities | None:
+        """libvirt's probed capabilities of the QEMU binary that runs a guest, if known.
+
+        ``emulator`` (the guest's ``<emulator>``) names the binary; without it,
+        the binary the capabilities name for the guest's arch (``arch`` None: the
+        host's), else the one document for that arch. None when the snapshot has
+        none for it, or several and nothing says which.
+        """
+        documents = self.qemu_capabilities
+        if not documents:
+            return None
+        if emulator:
+            return next((d for d in documents if d.emulator == emulator), None)
+        caps = self.capabilities
+        if arch is None and caps is not None:
+            arch = caps.arch
+        if caps is not None and arch is not None:
+            named = {g.emulator for g in caps.guests_running(arch) if g.emulator}
+            chosen = [d for d in documents if d.emulator in named]
+            if len(chosen) == 1:
+                return chosen[0]
+        same = [d for d in documents if d.arch == arch]
+        if not same and arch is not None:
+            same = [d for d in documents if d.arch and runs_natively(d.arch, arch)]
+        return same[0] if len(same) == 1 else None
+
     def max_vcpus(self, virt_type: str | None, arch: str | None, machine: str | None) -> int | None:
         """The most vCPUs the machine allows: domain capabilities first, then ``maxCpus``."""
         caps = self.domain_caps_for(virt_type, arch, machine)
@@ -647,6 +676,8 @@ class Host:
             parts.append(what + ")")
         parts.append(_count(len(self.domain_capabilities), "domain capabilities document"))
         parts.append(_count(len(self.node_devices), "PCI device"))
+        if self.qemu_capabilities:
+            parts.append(_count(len(self.qemu_capabilities), "QEMU capabilities document"))
         if self.libvirt is not None and self.libvirt.describe():
             parts.append(self.libvirt.describe())
         parts.append(self.system.describe() if self.system is not None else "no system facts")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts.storage import BACKING_FORMATS, Disk, StorageSource
+from ...facts.storage import BACKING_FORMATS, Disk, Encryption, StorageSource
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 
@@ -126,7 +126,7 @@ def disk_auth_invalid(ctx: RuleContext) -> Iterator[Finding]:
     name="disk-encryption-invalid",
     severity="error",
     summary="Disk <encryption> that libvirt's QEMU driver refuses: given twice, legacy qcow, "
-    "LUKS on another format, <cipher>, several secrets, librbd off RBD",
+    "LUKS on another format, <cipher>, several secrets, librbd off RBD or on a QEMU without it",
     fix="safe",
     triggers=("encryption",),
     domains=QEMU,
@@ -148,7 +148,12 @@ def disk_encryption_invalid(ctx: RuleContext) -> Iterator[Finding]:
       (`format='qcow'` or `'default'`);
     - with QEMU's own encryption engine (the default): LUKS only on raw or
       qcow2 images, no `luks2` or `luks-any`, a single `<secret>`;
-    - `engine='librbd'` only on RBD sources;
+    - `engine='librbd'` only on RBD sources, and a QEMU with librbd
+      encryption (6.1 and later, built with librbd); several secrets
+      (layering) and `format='luks-any'` need QEMU 8.0. What the guest's QEMU
+      has comes from the host snapshot's QEMU capabilities, else from
+      `qemu-version` (older than 6.1 or 8.0); otherwise those checks stay
+      silent (`-v` says why);
     - an SD card takes a single secret.
 
     ## Why is this bad?
@@ -158,8 +163,11 @@ def disk_encryption_invalid(ctx: RuleContext) -> Iterator[Finding]:
     not supported", "encryption is supported only with 'raw' and 'qcow2'
     image format", "'luks2' is currently not supported by the qemu encryption
     engine", "qemu encryption engine expects only a single secret", "librbd
-    encryption is supported only with RBD backed disks", "sd card 'mmcblk0'
-    does not support multiple encryption secrets".
+    encryption is supported only with RBD backed disks", "librbd encryption
+    is not supported by this QEMU binary", "librbd encryption layering is not
+    supported by this QEMU binary", "luks-any encryption is not supported by
+    this QEMU binary", "sd card 'mmcblk0' does not support multiple
+    encryption secrets".
 
     ## Example
     ```xml
@@ -257,11 +265,30 @@ def _encryption_findings(ctx: RuleContext, disk: Disk, source: StorageSource) ->
             f"{where}: librbd encryption is supported only with RBD backed disks",
             attribute="engine",
         )
+    elif engine == "librbd" and (problem := _librbd_unsupported(ctx, encryption)):
+        yield ctx.finding(element, f"{where}: {problem}", attribute="engine")
     elif disk.effective_bus == "sd" and source.depth == 0 and len(encryption.secrets) > 1:
         yield ctx.finding(
             encryption.secrets[1],
             f"sd card '{disk.dev}' does not support multiple encryption secrets",
         )
+
+
+def _librbd_unsupported(ctx: RuleContext, encryption: Encryption) -> str | None:
+    """What the guest's QEMU lacks for librbd encryption (``qemuDomainValidateStorageSource``):
+    librbd encryption at all (QEMU 6.1), layering several secrets or luks-any (QEMU 8.0)."""
+    asked = [("rbd-encryption", "librbd encryption is not supported by this QEMU binary")]
+    if len(encryption.secrets) > 1:
+        message = "librbd encryption layering is not supported by this QEMU binary"
+        asked.append(("rbd-encryption-layering", message))
+    if encryption.format == "luks-any":
+        message = "luks-any encryption is not supported by this QEMU binary"
+        asked.append(("rbd-encryption-luks-any", message))
+    for flag, message in asked:
+        why = ctx.qemu_lacks(flag)
+        if why:
+            return f"{message}: {why}"
+    return None
 
 
 @rule(

@@ -16,7 +16,7 @@ SHARE_BACKING_BUSES = frozenset({"usb", "virtio", "scsi"})
     name="disk-transient-invalid",
     severity="error",
     summary="<transient/> on an empty, read-only, non-file or non-disk device, or "
-    "shareBacking on a bus that cannot hot-plug",
+    "shareBacking on a bus that cannot hot-plug or with a QEMU older than 6.0",
     triggers=("transient",),
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefDiskTransient",),
@@ -26,8 +26,11 @@ def disk_transient_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Checks disks marked `<transient/>`: they need a source, must be writable,
     of `type='file'`, and a `device='disk'`; with `shareBacking='yes'` they
-    must sit on the `usb`, `virtio` or `scsi` bus. (Volume disks are left
-    alone: they resolve to a file only through their pool.)
+    must sit on the `usb`, `virtio` or `scsi` bus, and when every lifecycle
+    action (`on_poweroff`, `on_reboot`, `on_crash`) is `destroy`, the guest's
+    QEMU needs the `set-action` command (QEMU 6.0: from the host snapshot's
+    QEMU capabilities, else `qemu-version`). (Volume disks are left alone:
+    they resolve to a file only through their pool.)
 
     ## Why is this bad?
     QEMU implements a transient disk as a temporary overlay file on top of
@@ -37,7 +40,8 @@ def disk_transient_invalid(ctx: RuleContext) -> Iterator[Finding]:
     be read-only", "transient disk supported only with 'file' type (vdb)",
     "transient disk supported only with 'disk' device (sdb)", "disk bus 'sata'
     doesn't support transiend disk backing image sharing" (libvirt's
-    spelling).
+    spelling), "transient disk backing image sharing with destroy action of
+    lifecycle isn't supported by this QEMU binary".
 
     ## Example
     ```xml
@@ -95,6 +99,18 @@ def disk_transient_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 attribute="shareBacking",
             )
             continue
+        elif transient.get("shareBacking") == "yes" and _always_destroy(ctx.facts.lifecycle):
+            why = ctx.qemu_lacks("set-action")
+            if not why:
+                continue
+            message = (
+                "transient disk backing image sharing with destroy action of lifecycle isn't "
+                f"supported by this QEMU binary: {why}"
+            )
         else:
             continue
         yield ctx.finding(transient, message)
+
+
+def _always_destroy(lifecycle: dict[str, str]) -> bool:
+    return all(action == "destroy" for action in lifecycle.values())

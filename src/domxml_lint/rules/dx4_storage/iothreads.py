@@ -473,9 +473,14 @@ def virtio_blk_queue_mapping_invalid(ctx: RuleContext) -> Iterator[Finding]:
     IOThread once, and either every `<iothread>` lists `<queue>`s or none does.
     With explicit queues, `queues` must be set, every queue id must be below
     it, and each queue from 0 to `queues`-1 must be assigned exactly once.
+    The guest's QEMU must have virtio-blk's `iothread-vq-mapping`: QEMU 9.0 and
+    later (from the host snapshot's QEMU capabilities, else `qemu-version`;
+    silent when neither is known).
 
     ## Why is this bad?
-    QEMU refuses to start the guest: "duplicate IOThread name \"%s\" in
+    libvirt refuses the definition on an older QEMU: "IOThread mapping for
+    disk 'vda' is not available with this QEMU binary". QEMU refuses to start
+    the guest: "duplicate IOThread name \"%s\" in
     iothread-vq-mapping", "either all items in iothread-vq-mapping must have
     vqs or none of them must have it", "vq index %u for IOThread \"%s\" must be
     less than num_queues %u in iothread-vq-mapping", "cannot assign vq %u to
@@ -508,6 +513,7 @@ def virtio_blk_queue_mapping_invalid(ctx: RuleContext) -> Iterator[Finding]:
     No fix: the intended mapping is the author's.
 
     ## Source
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefDiskIOThreads`);
     QEMU hw/virtio/iothread-vq-mapping.c (`iothread_vq_mapping_validate`);
     libvirt formatdomain, disk `driver` `iothreads` (libvirt commits
     "Introduce a new <iothreads> sub-element of disk's <driver>" and "Clarify
@@ -520,6 +526,14 @@ def virtio_blk_queue_mapping_invalid(ctx: RuleContext) -> Iterator[Finding]:
         mapping = None if driver is None else child(driver, "iothreads")
         items = _mapping(disk)
         if driver is None or mapping is None or not items:
+            continue
+        why = ctx.qemu_lacks("virtio-blk.iothread-mapping")
+        if why:
+            yield ctx.finding(
+                mapping,
+                f"IOThread mapping for disk '{disk.dev}' is not available with this QEMU binary: "
+                f"{why}",
+            )
             continue
         if driver.get("iothread") is not None:
             yield ctx.finding(

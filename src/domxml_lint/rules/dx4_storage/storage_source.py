@@ -265,7 +265,7 @@ def metadata_cache_needs_qcow2(ctx: RuleContext) -> Iterator[Finding]:
     name="network-source-option-invalid",
     severity="error",
     summary="readahead or timeout off HTTP/FTP, an NFS host not on TCP or with a port, an "
-    "RDMA host",
+    "RDMA host, tlsHostname with a QEMU older than 7.0",
     triggers=("source",),
     domains=QEMU,
     libvirt=(
@@ -280,14 +280,17 @@ def network_source_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
     protocols that cannot use them: `<readahead>` and `<timeout>` belong to
     HTTP(S) and FTP(S) (not SSH, Sheepdog or TFTP); an NFS `<host>` must use
     TCP and cannot name a port; an NBD or Gluster `<host>` cannot use
-    `transport='rdma'`.
+    `transport='rdma'`; an NBD source's `tlsHostname` needs QEMU 7.0 or later
+    (from the host snapshot's QEMU capabilities, else `qemu-version`; silent
+    when neither is known).
 
     ## Why is this bad?
     libvirt refuses the definition: "readahead is supported only with
     HTTP(S)/FTP(s) protocols", "timeout is supported only with HTTP(S)/FTP(s)
     protocols", "'nfs' host must use TCP protocol", "port cannot be specified
-    in 'nfs' protocol host", and fails to start an RDMA host: "transport
-    protocol 'rdma' is not yet supported".
+    in 'nfs' protocol host", "'tlsHostname' field is not supported by this
+    QEMU", and fails to start an RDMA host: "transport protocol 'rdma' is not
+    yet supported".
 
     ## Example
     ```xml
@@ -324,6 +327,12 @@ def network_source_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
                         f"{where}: {tag} is supported only with HTTP(S)/FTP(s) protocols, not "
                         f"'{protocol}'",
                     )
+            if source.attr("tlsHostname") and (why := ctx.qemu_lacks("blockdev.nbd.tls-hostname")):
+                yield ctx.finding(
+                    source.element,
+                    f"{where}: 'tlsHostname' field is not supported by this QEMU: {why}",
+                    attribute="tlsHostname",
+                )
             for host in source.hosts:
                 if protocol == "nfs" and host.transport != "tcp":
                     yield ctx.finding(

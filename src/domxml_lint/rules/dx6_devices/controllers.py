@@ -156,11 +156,27 @@ def _has_builtin_esp(facts) -> bool:
     return facts.arch == "m68k" and machine == "q800"
 
 
+#: ``qemuValidateCheckSCSIControllerModel``: model -> (the flag of its device, libvirt's name).
+SCSI_MODEL_DEVICES = {
+    "lsilogic": ("lsi", "the LSI 53C895A SCSI controller"),
+    "virtio-scsi": ("virtio-scsi-pci", "virtio scsi controller"),
+    "virtio-transitional": ("virtio-scsi-pci", "virtio scsi controller"),
+    "virtio-non-transitional": ("virtio-scsi-pci", "virtio scsi controller"),
+    "lsisas1068": ("mptsas1068", "the LSI SAS1068 (MPT Fusion) controller"),
+    "lsisas1078": ("megasas", "the LSI SAS1078 (MegaRAID) controller"),
+    "vmpvscsi": ("pvscsi", "the pvscsi (VMware paravirtual SCSI) controller"),
+    "ncr53c90": ("ncr53c90", "the NCR53C90 (ESP) controller"),
+    "dc390": ("dc390", "the DC390 (ESP) controller"),
+    "am53c974": ("am53c974", "the AM53C974 (ESP) controller"),
+}
+
+
 @rule(
     code="DX670",
     name="scsi-controller-invalid",
     severity="error",
-    summary="A SCSI controller model or setting QEMU refuses (buslogic, ncr53c90, iothread)",
+    summary="A SCSI controller model or setting QEMU refuses (buslogic, ncr53c90, iothread, "
+    "a model the guest's QEMU lacks)",
     triggers=("controller",),
     domains=QEMU,
     libvirt=(
@@ -176,6 +192,11 @@ def scsi_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
     - `model='buslogic'`: QEMU has no BusLogic emulation;
     - `model='ncr53c90'`: only as controller 0, and only on machines with the
       ESP controller built in (SPARC, MIPS magnum/pica61, m68k q800);
+    - a written model whose device the guest's QEMU lacks (`lsilogic`,
+      `lsisas1068`, `lsisas1078`, `vmpvscsi` and the ESP controllers are often
+      left out of distributions' QEMU builds): this comes from the host
+      snapshot's QEMU capabilities (libvirt's cache, see the README's "Host
+      snapshots"); without one it stays silent (`-v` says why);
     - a virtio-scsi controller with `<driver iothread>` whose address is
       neither PCI nor CCW (IOThreads need the virtio-pci or virtio-ccw
       transport).
@@ -183,8 +204,10 @@ def scsi_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## Why is this bad?
     libvirt refuses the definition: "Unsupported controller model: buslogic",
     "ncr53c90 can only be used as first SCSI controller", "ncr53c90 SCSI
-    controller is not a built-in for this machine", "virtio-scsi IOThreads
-    only available for virtio pci and virtio ccw controllers".
+    controller is not a built-in for this machine", "This QEMU doesn't support
+    the LSI 53C895A SCSI controller" (and the like for the other models),
+    "virtio-scsi IOThreads only available for virtio pci and virtio ccw
+    controllers".
 
     ## Example
     ```xml
@@ -210,20 +233,23 @@ def scsi_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
         if controller.type != "scsi" or element is None:
             continue
         model = controller.model
+        # A model libvirt fills in is one the guest's QEMU has: only a written one can lack.
+        lacking = SCSI_MODEL_DEVICES.get(controller.model_written or "")
         if model == "buslogic":
             yield ctx.finding(element, "Unsupported controller model: buslogic", attribute="model")
-        elif model == "ncr53c90":
-            if controller.index != 0:
-                yield ctx.finding(
-                    element, "ncr53c90 can only be used as first SCSI controller", attribute="model"
-                )
-            elif not _has_builtin_esp(facts):
-                yield ctx.finding(
-                    element,
-                    f"ncr53c90 SCSI controller is not a built-in for this machine "
-                    f"('{facts.machine}')",
-                    attribute="model",
-                )
+        elif model == "ncr53c90" and controller.index != 0:
+            yield ctx.finding(
+                element, "ncr53c90 can only be used as first SCSI controller", attribute="model"
+            )
+        elif model == "ncr53c90" and not _has_builtin_esp(facts):
+            yield ctx.finding(
+                element,
+                f"ncr53c90 SCSI controller is not a built-in for this machine ('{facts.machine}')",
+                attribute="model",
+            )
+        elif lacking is not None and (why := ctx.qemu_lacks(lacking[0])):
+            message = f"This QEMU doesn't support {lacking[1]}"
+            yield ctx.finding(element, f"{message}: {why}", attribute="model")
         elif model in VIRTIO_SCSI_MODELS:
             driver = child(element, "driver")
             address = controller.address

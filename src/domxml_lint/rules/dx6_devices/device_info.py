@@ -196,7 +196,8 @@ ROM_ADDRESS_TYPES = frozenset({"pci", "unassigned"})
     code="DX693",
     name="pci-only-device-option",
     severity="error",
-    summary="ROM settings or an ACPI index on a device that is not a PCI device",
+    summary="ROM settings or an ACPI index on a device that is not a PCI device; an ACPI "
+    "index with a QEMU older than 6.0",
     triggers=("rom", "acpi"),
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceInfo", "virDomainDeviceInfoParseXML"),
@@ -207,12 +208,15 @@ def pci_only_device_option(ctx: RuleContext) -> Iterator[Finding]:
     Finds `<rom>` settings (`bar`, `enabled`, `file`) and `<acpi index>` on
     devices whose address is not a PCI one (ROM settings also allow
     `unassigned`), and `<rom enabled='no'>` together with `bar` or `file`.
+    An ACPI index also needs QEMU 6.0 or later (from the host snapshot's QEMU
+    capabilities, else `qemu-version`; silent when neither is known).
 
     ## Why is this bad?
     Option ROMs and ACPI indexes are properties of PCI devices. libvirt
     refuses the definition: "ROM tuning is only supported for PCI devices",
     "ACPI index is only supported for PCI devices", "ROM tuning is not
-    supported when ROM is disabled".
+    supported when ROM is disabled", "ACPI index is not supported with this
+    QEMU".
 
     ## Example
     ```xml
@@ -262,7 +266,14 @@ def pci_only_device_option(ctx: RuleContext) -> Iterator[Finding]:
                     f"ROM tuning is only supported for PCI devices, not on a '{kind}' address",
                     attribute=tuned[0],
                 )
-        if acpi is not None and acpi.get("index") is not None and kind not in (None, "pci"):
+        if acpi is None or acpi.get("index") is None:
+            continue
+        why = ctx.qemu_lacks("acpi-index")
+        if why:
+            yield ctx.finding(
+                acpi, f"ACPI index is not supported with this QEMU: {why}", attribute="index"
+            )
+        elif kind not in (None, "pci"):
             yield ctx.finding(
                 acpi,
                 f"ACPI index is only supported for PCI devices, not on a '{kind}' address",

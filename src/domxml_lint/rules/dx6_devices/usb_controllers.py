@@ -68,11 +68,34 @@ def usb_controller_no_master(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+#: ``qemuControllerModelUSBToCaps``: USB controller model -> the flag of its device.
+USB_MODEL_FLAGS = {
+    "piix3-uhci": "piix3-usb-uhci",
+    "piix4-uhci": "piix4-usb-uhci",
+    "ehci": "usb-ehci",
+    "ich9-ehci1": "ich9-usb-ehci1",
+    "ich9-uhci1": "ich9-usb-ehci1",
+    "ich9-uhci2": "ich9-usb-ehci1",
+    "ich9-uhci3": "ich9-usb-ehci1",
+    "vt82c686b-uhci": "vt82c686b-usb-uhci",
+    "pci-ohci": "pci-ohci",
+    "nec-xhci": "nec-usb-xhci",
+    "qemu-xhci": "qemu-xhci",
+}
+#: Every model ``qemuDomainDefaultUSBControllerModel`` may pick for a controller written
+#: without one: with none of them, libvirt has no model to give it.
+USB_DEFAULT_CANDIDATES = (
+    "qemu-xhci", "nec-usb-xhci", "ich9-usb-ehci1", "piix3-usb-uhci", "piix4-usb-uhci",
+    "pci-ohci", "usb-ehci",
+)  # fmt: skip
+
+
 @rule(
     code="DX672",
     name="usb-controller-invalid",
     severity="error",
-    summary="A USB controller model or port count QEMU refuses (qusb, more than 15 xHCI ports)",
+    summary="A USB controller model or port count QEMU refuses (qusb, more than 15 xHCI ports, "
+    "a model the guest's QEMU lacks)",
     fix="safe",
     triggers=("controller",),
     domains=QEMU,
@@ -83,13 +106,21 @@ def usb_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Checks USB controllers as libvirt's QEMU driver does: `qusb1` and `qusb2`
     are Xen's; `nec-xhci` and `qemu-xhci` offer at most 15 ports; and only
-    those two take a `ports` count at all.
+    those two take a `ports` count at all. The model's device must be in the
+    guest's QEMU: `vt82c686b-uhci` left qemu-system-x86_64 in QEMU 6.0, and
+    distributions leave out others (`nec-xhci`, `pci-ohci`, the UHCI
+    controllers); a controller written without a model needs one of the
+    models libvirt picks from. This comes from the host snapshot's QEMU
+    capabilities (libvirt's cache, see the README's "Host snapshots"), else
+    from `qemu-version` and the guest's arch where they decide it; the rule
+    stays silent otherwise (`-v` says why).
 
     ## Why is this bad?
     libvirt refuses the definition: "USB controller model type 'qusb1' or
     'qusb2' is not supported in kvm", "'qemu-xhci' controller only supports up
     to '15' ports", "usb controller type 'piix3-uhci' doesn't support 'ports'
-    with this QEMU binary".
+    with this QEMU binary", "USB controller model 'vt82c686b-uhci' not
+    supported in this QEMU binary", "no model provided for USB controller".
 
     ## Example
     ```xml
@@ -118,6 +149,18 @@ def usb_controller_invalid(ctx: RuleContext) -> Iterator[Finding]:
             continue
         model = controller.model
         ports = signed_number(element.get("ports"))
+        written = controller.model_written  # libvirt picks a default among what QEMU has
+        if written is None and (why := ctx.qemu_lacks(*USB_DEFAULT_CANDIDATES)):
+            yield ctx.finding(element, f"no model provided for USB controller: {why}")
+            continue
+        flag = USB_MODEL_FLAGS.get(written or "")
+        if flag is not None and (why := ctx.qemu_lacks(flag)):
+            yield ctx.finding(
+                element,
+                f"USB controller model '{model}' not supported in this QEMU binary: {why}",
+                attribute="model",
+            )
+            continue
         if model in ("qusb1", "qusb2"):
             yield ctx.finding(
                 element,

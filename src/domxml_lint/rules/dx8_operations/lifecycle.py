@@ -60,7 +60,7 @@ def lifecycle_action_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     facts = ctx.facts
     qemu = facts.driver == "qemu"
-    for tag, element in facts.lifecycle.items():
+    for tag, element in facts.lifecycle_elements.items():
         action = facts.lifecycle_action(tag)
         event = EVENT_NAMES[tag]
         if action in COREDUMP_ACTIONS and tag != "on_crash":
@@ -84,7 +84,7 @@ def lifecycle_action_unsupported(ctx: RuleContext) -> Iterator[Finding]:
         and facts.lifecycle_action("on_reboot") == "destroy"
     ):
         yield ctx.finding(
-            facts.lifecycle["on_poweroff"],
+            facts.lifecycle_elements["on_poweroff"],
             "qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' set to "
             "'reboot'",
         )

@@ -8,12 +8,27 @@ from ...facts.values import child, signed_int
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 
+#: ``qemuValidateDomainDeviceDefSound``: sound model -> (flag, libvirt's message).
+SOUND_MODEL_FLAGS = {
+    "usb": ("usb-audio", "usb-audio controller is not supported by this QEMU binary"),
+    "ich9": (
+        "ich9-intel-hda",
+        "The ich9-intel-hda audio controller is not supported in this QEMU binary",
+    ),
+    "virtio": ("virtio-sound", "virtio-sound controller is not supported in this QEMU binary"),
+}
+#: The HDA controllers, whose ``<codec type>`` picks a QEMU codec device.
+HDA_MODELS = frozenset({"ich6", "ich9"})
+#: ``qemuSoundCodecTypeToCaps``: codec type -> its device (and flag).
+CODEC_DEVICES = {"duplex": "hda-duplex", "micro": "hda-micro", "output": "hda-output"}
+
 
 @rule(
     code="DX955",
     name="sound-model-unsupported",
     severity="error",
-    summary="A sound model QEMU does not have (ich7)",
+    summary="A sound model or HDA codec QEMU does not have (ich7; usb, ich9, virtio or a codec "
+    "the guest's QEMU lacks)",
     triggers=("sound",),
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefSound",),
@@ -21,12 +36,25 @@ from ...rule import QEMU, RuleContext, rule
 def sound_model_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
-    Finds `<sound model='ich7'>` in QEMU/KVM guests.
+    Finds `<sound model='ich7'>` in QEMU/KVM guests, and sound devices the
+    guest's QEMU lacks: `model='usb'` needs the usb-audio device, `ich9` the
+    ich9-intel-hda controller, `virtio` the virtio-sound device (QEMU 8.2 and
+    later), and a `<codec type>` of an `ich6`/`ich9` controller its
+    `hda-duplex`, `hda-micro` or `hda-output` device.
+
+    What the guest's QEMU has comes from the host snapshot's QEMU
+    capabilities (libvirt's cache, see the README's "Host snapshots"), else
+    from `qemu-version`: only a QEMU older than 8.2 is certain to lack
+    virtio-sound; whether a build left out a device only a snapshot can say
+    (the check stays silent otherwise; `-v` says why).
 
     ## Why is this bad?
     libvirt knows the ICH7 sound model for other hypervisors; QEMU has no
     such device. libvirt refuses the definition: "sound card model 'ich7' is
-    not supported by qemu".
+    not supported by qemu", "usb-audio controller is not supported by this
+    QEMU binary", "The ich9-intel-hda audio controller is not supported in
+    this QEMU binary", "virtio-sound controller is not supported in this QEMU
+    binary", "hda-micro not supported in this QEMU binary".
 
     ## Example
     ```xml
@@ -51,6 +79,23 @@ def sound_model_unsupported(ctx: RuleContext) -> Iterator[Finding]:
                 "sound card model 'ich7' is not supported by qemu",
                 attribute="model",
             )
+            continue
+        if sound.model in SOUND_MODEL_FLAGS:
+            flag, message = SOUND_MODEL_FLAGS[sound.model]
+            why = ctx.qemu_lacks(flag)
+            if why:
+                yield ctx.finding(sound.element, f"{message}: {why}", attribute="model")
+                continue
+        if sound.model not in HDA_MODELS:
+            continue
+        for codec in sound.codecs:
+            device = CODEC_DEVICES.get(codec.get("type") or "")
+            why = ctx.qemu_lacks(device) if device else None
+            if why:
+                yield ctx.finding(
+                    codec, f"{device} not supported in this QEMU binary: {why}", attribute="type"
+                )
+                break
 
 
 @rule(
