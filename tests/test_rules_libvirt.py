@@ -183,3 +183,13 @@ def test_virtio_pmem_without_access_is_shared_by_libvirt(conn):
             outcome = False
             assert "shared access mode required for virtio-pmem device" in str(exc)
         assert outcome is accepted, access
+
+
+def test_empty_elements_pass_define_and_fail_the_schema(conn):
+    # Why DX002 reports an empty <title>, <uuid>, <kernel>, <initrd> or <bios> as a warning:
+    # libvirt reads each as absent (vagrant-libvirt and KubeVirt write them).
+    path = RULE_FIXTURES / "schema-invalid" / "trigger-empty-elements.xml"
+    severities = {f.severity.value for f in _findings("schema-invalid", path)}
+    assert severities == {"warning"}
+    assert _define(conn, path) is None
+    assert "failed to validate against schema" in _define(conn, path, validate=True)
