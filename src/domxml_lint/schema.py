@@ -1106,8 +1106,12 @@ class Walker:
         return f"Unknown element <{name}> in <{parent_name}>{hint}{_IGNORED}"
 
 
-#: Why an unknown name matters: libvirt reads only the names it knows.
-_IGNORED = " (libvirt ignores it; `virsh define --validate` refuses the domain)"
+#: Why an unknown name matters: libvirt reads only the names it knows (and a libvirt newer
+#: than the schema may know more).
+_IGNORED = (
+    " (libvirt ignores it unless it is newer than this schema; "
+    "`virsh define --validate` refuses the domain)"
+)
 
 
 def _capitalised(text: str) -> str:

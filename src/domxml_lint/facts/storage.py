@@ -7,6 +7,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from .._lazy import lazy
+from ..units import parse_uint
 from .domain import DomainBase
 from .values import child
 
@@ -108,3 +109,24 @@ class StorageFacts(DomainBase):
                 )
             )
         return tuple(disks)
+
+    @lazy
+    def scsi_drive_controllers(self) -> frozenset[int] | None:
+        """The SCSI controller indexes that SCSI disks and SCSI host devices sit on.
+
+        Read from their ``<address type='drive' controller='N'>``. None when some SCSI
+        device has no drive address: libvirt then picks its controller itself
+        (``virDomainDiskDefAssignAddress``), so any controller may be in use.
+        """
+        devices = [d.element for d in self.disks if d.effective_bus == "scsi"]
+        devices += [e for e in self.device_elements("hostdev") if e.get("type") == "scsi"]
+        indexes: set[int] = set()
+        for element in devices:
+            address = child(element, "address")
+            if address is None or address.get("type") != "drive":
+                return None
+            index = parse_uint(address.get("controller", "0"))
+            if index is None:
+                return None
+            indexes.add(index)
+        return frozenset(indexes)

@@ -36,6 +36,12 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     unless memory is overcommitted. (KSM cannot merge hugetlbfs pages, so for
     a hugepage guest this covers QEMU's other memory, and records the intent.)
 
+    All of this happens only where KSM runs, which most distributions leave
+    off unless `ksmtuned` (Fedora, RHEL) starts it. With a host snapshot whose
+    system facts show KSM stopped (`/sys/kernel/mm/ksm/run` is not 1) and
+    `ksmtuned` not running, the rule is silent; without one the message says
+    it applies where KSM runs.
+
     ## Example
     ```xml
     <memoryBacking>
@@ -73,6 +79,9 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     pinned = bool(facts.pinned_host_cpus)
     if not (hugepages or pinned):
         return
+    ksm = _ksm_state(ctx)
+    if ksm == "off":
+        return
     why = "pinned" if pinned else "hugepage-backed"
     if backing is not None:
         edit = ctx.edit.insert_in_order(
@@ -88,9 +97,30 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
         pinned_in = facts.cputune if facts.cputune is not None else facts.vcpus
         assert pinned_in.element is not None  # pinned: a <cputune> or <vcpu cpuset>
         where = pinned_in.element
+    scans = "KSM, which runs on this host," if ksm == "on" else "where KSM runs, it"
     yield ctx.finding(
         where,
-        f"{why} guest without <nosharepages/>: KSM scans and merges its memory, costing CPU "
-        "and latency, and can merge pages across NUMA nodes",
+        f"{why} guest without <nosharepages/>: {scans} scans and merges its memory, costing "
+        "CPU and latency, and can merge pages across NUMA nodes",
         fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edit),
     )
+
+
+def _ksm_state(ctx: RuleContext) -> str:
+    """``on``, ``off`` or ``unknown``: whether KSM merges pages on the host.
+
+    Off needs both: KSM stopped now (``run`` other than 1) and ``ksmtuned``, which
+    starts KSM under memory pressure, known not to be running.
+    """
+    host = ctx.optional_host
+    system = host.system if host is not None else None
+    if system is None or system.ksm is None or system.ksm.running is None:
+        return "unknown"
+    if system.ksm.running:
+        return "on"
+    tuned = (system.services or {}).get("ksmtuned")
+    if tuned is not None and tuned.installed is False:
+        return "off"
+    if tuned is not None and tuned.running is False and tuned.enabled != "enabled":
+        return "off"
+    return "unknown"
