@@ -1109,8 +1109,8 @@ class Walker:
 #: Why an unknown name matters: libvirt reads only the names it knows (and a libvirt newer
 #: than the schema may know more).
 _IGNORED = (
-    " (libvirt ignores it unless it is newer than this schema; "
-    "`virsh define --validate` refuses the domain)"
+    " (libvirt ignores it and `virsh define --validate` refuses the domain, "
+    "unless libvirt is newer than this schema)"
 )
 
 
