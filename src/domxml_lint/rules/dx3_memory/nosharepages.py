@@ -15,17 +15,18 @@ MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access
     code="DX307",
     name="nosharepages-missing",
     severity="info",
-    summary="A pinned or hugepage-backed guest without <nosharepages/> (KSM merging)",
+    summary="A pinned guest without <nosharepages/> (KSM merging)",
     fix="unsafe",
-    triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
+    triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu"),
     domains=QEMU,
 )
 def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests tuned for performance, with pinned CPUs (`<vcpu cpuset>`,
-    `<vcpupin>`, `<emulatorpin>`, `<iothreadpin>`) or huge pages, whose
-    `<memoryBacking>` lacks `<nosharepages/>`.
+    `<vcpupin>`, `<emulatorpin>`, `<iothreadpin>`), whose `<memoryBacking>`
+    lacks `<nosharepages/>`. A guest backed by huge pages is left alone: KSM
+    cannot merge hugetlbfs pages, so its memory is not shared anyway.
 
     ## Why is this bad?
     Kernel same-page merging (KSM) scans the guest's memory and merges
@@ -33,8 +34,7 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     merged page takes a copy-on-write fault, and on NUMA hosts KSM can merge
     pages across nodes, so a pinned guest ends up reading memory from a
     remote node. The guide recommends turning sharing off for such guests
-    unless memory is overcommitted. (KSM cannot merge hugetlbfs pages, so for
-    a hugepage guest this covers QEMU's other memory, and records the intent.)
+    unless memory is overcommitted.
 
     All of this happens only where KSM runs, which most distributions leave
     off unless `ksmtuned` (Fedora, RHEL) starts it. With a host snapshot whose
@@ -44,17 +44,21 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
 
     ## Example
     ```xml
-    <memoryBacking>
-      <hugepages/>
-    </memoryBacking>
+    <cputune>
+      <vcpupin vcpu='0' cpuset='2'/>
+      <vcpupin vcpu='1' cpuset='3'/>
+    </cputune>
     ```
 
     ## Use instead
     ```xml
     <memoryBacking>
-      <hugepages/>
       <nosharepages/>
     </memoryBacking>
+    <cputune>
+      <vcpupin vcpu='0' cpuset='2'/>
+      <vcpupin vcpu='1' cpuset='3'/>
+    </cputune>
     ```
 
     ## Fix safety
@@ -75,14 +79,11 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     backing = facts.memory_backing
     if backing is not None and backing.nosharepages:
         return
-    hugepages = facts.hugepage_backing is not None
-    pinned = bool(facts.pinned_host_cpus)
-    if not (hugepages or pinned):
-        return
+    if not facts.pinned_host_cpus or facts.hugepage_backing is not None:
+        return  # KSM cannot merge hugetlbfs pages: the guest's memory is not shared anyway
     ksm = _ksm_state(ctx)
     if ksm == "off":
         return
-    why = "pinned" if pinned else "hugepage-backed"
     if backing is not None:
         edit = ctx.edit.insert_in_order(
             backing.element,
@@ -100,7 +101,7 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     scans = "KSM, which runs on this host," if ksm == "on" else "where KSM runs, it"
     yield ctx.finding(
         where,
-        f"{why} guest without <nosharepages/>: {scans} scans and merges its memory, costing "
+        f"pinned guest without <nosharepages/>: {scans} scans and merges its memory, costing "
         "CPU and latency, and can merge pages across NUMA nodes",
         fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edit),
     )
