@@ -376,3 +376,16 @@ def test_the_schema_is_built_lazily_once_per_process(schemas):
         check=False,
     )
     assert result.stdout == b"ok\n", result.stderr.decode()
+
+
+def test_a_bridge_name_outside_the_pattern_is_a_warning():
+    # oVirt's vdsm uses ';vdsmdummy;'; libvirt defines it (only --validate refuses)
+    nic = (
+        "    <interface type='bridge'>\n"
+        "      <source bridge=';vdsmdummy;'/>\n"
+        "      <model type='virtio'/>\n"
+        "    </interface>\n"
+    )
+    (finding,) = findings(guest(nic))
+    assert finding.severity.value == "warning"
+    assert "libvirt's parser does not check it" in finding.message

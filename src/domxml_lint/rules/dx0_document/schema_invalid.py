@@ -20,6 +20,11 @@ EMPTY_MEANS_ABSENT = {
     "sysinfo": frozenset({"bios", "system", "baseBoard", "chassis"}),
 }
 
+#: Attributes whose value only the schema's pattern checks: libvirt's parser takes any
+#: string (virDomainNetDefParseXML reads the bridge name as is; oVirt's vdsm names its
+#: placeholder bridge ';vdsmdummy;'). (parent element, element, attribute)
+PATTERN_ONLY = frozenset({("interface", "source", "bridge")})
+
 
 @rule(
     code="DX002",
@@ -59,7 +64,8 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     with this libvirt; a newer libvirt may know it), and an empty `<title>`,
     `<description>`, `<uuid>`, `<os><kernel>`, `<initrd>`, `<cmdline>`, `<dtb>`
     or an empty `<sysinfo>` block, which libvirt reads as absent (vagrant-libvirt
-    and KubeVirt write these).
+    and KubeVirt write these). So is an interface's bridge name outside the
+    schema's pattern (oVirt's `;vdsmdummy;`): libvirt's parser takes any name.
 
     ## Why is this bad?
     libvirt reads only the names it knows: a misspelt element such as
@@ -132,6 +138,12 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
         message, severity = problem.message, None
         if problem.kind == "unknown":
             severity = "warning"  # libvirt skips what it does not know: no refusal
+        elif _pattern_only(problem):
+            message += (
+                " (libvirt's parser does not check it and accepts the domain; "
+                "`virsh define --validate` and virt-xml-validate refuse it)"
+            )
+            severity = "warning"
         elif _empty_means_absent(problem):
             name = problem.element.tag
             message += (
@@ -156,3 +168,12 @@ def _empty_means_absent(problem: schema.Problem) -> bool:
     if element.tag not in EMPTY_MEANS_ABSENT.get(parent.tag, ()):
         return False
     return not (element.text or "") and len(element) == 0 and not element.attrib
+
+
+def _pattern_only(problem: schema.Problem) -> bool:
+    """Whether the problem is a value of an attribute that only the schema's pattern checks."""
+    element = problem.element
+    parent = element.getparent()
+    if problem.attribute is None or parent is None or problem.kind != "invalid":
+        return False
+    return (parent.tag, element.tag, problem.attribute) in PATTERN_ONLY
