@@ -273,9 +273,11 @@ def summarise(run: Run, verdicts: Iterable[Verdict] | None) -> dict:
     return summary
 
 
-def print_text(summary: dict, out=sys.stdout) -> None:
+def print_text(summary: dict, out=None) -> None:
+    stream = sys.stdout if out is None else out
+
     def say(text: str = "") -> None:
-        print(text, file=out)
+        print(text, file=stream)
 
     noise = summary["noise"]
     say(
