@@ -460,3 +460,66 @@ def test_fixes_converge_over_the_corpus_with_a_multi_node_host(corpus, epyc):
         assert not new, (path.name, new)
         fixed += 1
     assert fixed > 100
+
+
+ONE_NODE_HOST = (
+    """<capabilities><host>
+  <cpu><arch>x86_64</arch></cpu>
+  <topology><cells num='1'><cell id='0'>
+    <memory unit='KiB'>33554432</memory>
+    <cpus num='8'>"""
+    + "".join(
+        f"<cpu id='{c}' socket_id='0' die_id='0' core_id='{c % 4}' siblings='{c % 4},{c % 4 + 4}'/>"
+        for c in range(8)
+    )
+    + """</cpus>
+  </cell></cells></topology>
+</host></capabilities>"""
+)
+
+
+def test_pinning_without_numatune_depends_on_the_hosts_nodes(epyc):
+    # A homelab desktop pins vCPUs without numatune: on one NUMA node nothing is remote.
+    guest = probe("<cputune>" + "".join(
+        f"<vcpupin vcpu='{v}' cpuset='{v}'/>" for v in range(4)) + "</cputune>")  # fmt: skip
+    one_node = host_from_documents(ONE_NODE_HOST)
+    assert check(guest, one_node, "pinning-without-numatune")[0] == []
+    (on_epyc,) = check(guest, epyc, "pinning-without-numatune")[0]
+    assert on_epyc.severity is Severity.WARNING
+    assert "another of the host's 2 NUMA nodes" in on_epyc.message
+    (unknown,) = check(guest, None, "pinning-without-numatune")[0]
+    assert unknown.severity is Severity.INFO
+    assert "on a host with more than one NUMA node" in unknown.message
+
+
+def _ksm_host(run: int, ksmtuned: str) -> str:
+    return (
+        "<domxml-lint-host-snapshot version='2' generator='test'>"
+        f"<system><ksm run='{run}'/><services systemd='yes'>{ksmtuned}</services></system>"
+        "</domxml-lint-host-snapshot>"
+    )
+
+
+KSMTUNED_OFF = "<service name='ksmtuned' enabled='disabled' active='inactive' installed='yes'/>"
+KSMTUNED_ON = "<service name='ksmtuned' enabled='enabled' active='active' installed='yes'/>"
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "expected"),
+    [
+        (None, "where KSM runs, it scans and merges"),
+        (_ksm_host(1, KSMTUNED_ON), "KSM, which runs on this host, scans and merges"),
+        (_ksm_host(0, KSMTUNED_ON), "where KSM runs, it scans"),  # ksmtuned may start it
+        (_ksm_host(0, ""), "where KSM runs, it scans"),  # ksmtuned's state unknown
+        (_ksm_host(0, KSMTUNED_OFF), None),  # KSM off and nothing starts it: nothing to say
+    ],
+)
+def test_nosharepages_missing_follows_the_hosts_ksm(snapshot, expected):
+    guest = probe("<cputune><vcpupin vcpu='0' cpuset='2'/></cputune>", vcpus=1)
+    host = host_from_documents(snapshot) if snapshot else None
+    found = check(guest, host, "nosharepages-missing")[0]
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert expected in finding.message

@@ -224,3 +224,15 @@ def test_virtio_pmem_without_access_is_shared_by_libvirt(conn):
             outcome = False
             assert "shared access mode required for virtio-pmem device" in str(exc)
         assert outcome is accepted, access
+
+
+@pytest.mark.parametrize("fixture", ["trigger-empty-elements.xml", "trigger-bridge-name.xml"])
+def test_schema_warnings_pass_define_and_fail_the_schema(conn, fixture):
+    # Why DX002 reports these as warnings: libvirt reads an empty <title>, <uuid>, <kernel>,
+    # <initrd> or <bios> as absent (vagrant-libvirt and KubeVirt write them), and takes any
+    # bridge name (oVirt's ';vdsmdummy;'); only a validating define refuses them.
+    path = RULE_FIXTURES / "schema-invalid" / fixture
+    severities = {f.severity.value for f in _findings("schema-invalid", path)}
+    assert severities == {"warning"}
+    assert _define(conn, path) is None
+    assert "failed to validate against schema" in _define(conn, path, validate=True)

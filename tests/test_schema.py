@@ -69,7 +69,60 @@ def test_unknown_element_names_the_nearest_one_and_points_at_it():
     assert "libvirt ignores it" in finding.message
     assert (finding.line, finding.column) == (6, 3)
     assert finding.path == "/domain/currentMemroy"
-    assert finding.severity.value == "error" and finding.fix is None
+    # libvirt's parser skips names it does not know: a warning, not a refusal
+    assert finding.severity.value == "warning" and finding.fix is None
+
+
+def test_unknown_attribute_is_a_warning():
+    text = guest(disk("<driver name='qemu' type='raw' cahce='none'/>"))
+    (finding,) = findings(text)
+    assert finding.message.startswith("Unknown attribute 'cahce' in element 'driver'")
+    assert finding.severity.value == "warning"
+
+
+@pytest.mark.parametrize(
+    ("extra", "name"),
+    [
+        ("  <title></title>\n", "title"),
+        ("  <uuid></uuid>\n", "uuid"),
+        ("  <sysinfo type='smbios'>\n    <bios></bios>\n  </sysinfo>\n", "bios"),
+    ],
+)
+def test_an_empty_element_libvirt_reads_as_absent_is_a_warning(extra, name):
+    # vagrant-libvirt writes <title></title>, KubeVirt <bios></bios>; virsh define takes both
+    (finding,) = findings(guest(extra=extra))
+    assert f"libvirt reads an empty <{name}> as absent and accepts the domain" in finding.message
+    assert finding.severity.value == "warning"
+
+
+def test_empty_kernel_and_initrd_are_warnings():
+    text = domain(
+        os="  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
+        "    <kernel></kernel>\n    <initrd></initrd>\n  </os>\n",
+        name="t",
+    )
+    found = findings(text)
+    assert [f.severity.value for f in found] == ["warning", "warning"]
+    assert all("as absent" in f.message for f in found)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "  <title>two\nlines</title>\n",  # libvirt: "title can't contain newlines"
+        "  <uuid>not-a-uuid</uuid>\n",  # libvirt: "malformed uuid element"
+    ],
+)
+def test_a_wrong_value_in_those_elements_stays_an_error(extra):
+    (finding,) = findings(guest(extra=extra))
+    assert finding.severity.value == "error"
+    assert "as absent" not in finding.message
+
+
+def test_an_empty_name_stays_an_error():
+    # libvirt refuses a domain without a name ("missing name information")
+    found = findings(guest().replace("<name>t</name>", "<name></name>"))
+    assert [f.severity.value for f in found] == ["error"]
 
 
 def test_bad_enumeration_value_lists_the_allowed_ones_in_libvirts_words():
@@ -338,3 +391,16 @@ def test_a_rule_with_libvirts_message_replaces_the_schema_finding_on_its_element
     # A schema problem elsewhere in the same file stays.
     text = domain("<blkiotune><weight>5000</weight></blkiotune><currentMemroy>1</currentMemroy>")
     assert sorted(f.code for f in lint(text, select="DX002,DX411")) == ["DX002", "DX411"]
+
+
+def test_a_bridge_name_outside_the_pattern_is_a_warning():
+    # oVirt's vdsm uses ';vdsmdummy;'; libvirt defines it (only --validate refuses)
+    nic = (
+        "    <interface type='bridge'>\n"
+        "      <source bridge=';vdsmdummy;'/>\n"
+        "      <model type='virtio'/>\n"
+        "    </interface>\n"
+    )
+    (finding,) = findings(guest(nic))
+    assert finding.severity.value == "warning"
+    assert "libvirt's parser does not check it" in finding.message

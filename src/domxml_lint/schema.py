@@ -152,11 +152,16 @@ def _pc_variable(text: str, name: str) -> str | None:
 
 
 class Problem(NamedTuple):
-    """One way a document breaks the schema, at an element (and maybe one attribute)."""
+    """One way a document breaks the schema, at an element (and maybe one attribute).
+
+    ``kind`` is ``"unknown"`` for an element or attribute the schema does not know
+    (libvirt's parser skips those), else ``"invalid"``.
+    """
 
     element: etree._Element
     attribute: str | None
     message: str
+    kind: str = "invalid"
 
 
 _LOADED: dict[str, Schema] = {}
@@ -888,7 +893,9 @@ class Walker:
             if child_patterns:
                 yield from self._element(child, child_patterns)
             else:
-                yield Problem(child, None, self._unknown_element(child, element, fitting, variants))
+                yield Problem(
+                    child, None, self._unknown_element(child, element, fitting, variants), "unknown"
+                )
 
     def _attribute_problems(self, element, variants, attributes, child_tags) -> Iterator[Problem]:
         """Attributes no form of the element knows, and values no form accepts."""
@@ -897,7 +904,10 @@ class Walker:
             knowing = [v for v in variants if v.takes_attribute(attribute)]
             if not knowing:
                 yield Problem(
-                    element, attribute, self._unknown_attribute(element, attribute, variants)
+                    element,
+                    attribute,
+                    self._unknown_attribute(element, attribute, variants),
+                    "unknown",
                 )
                 continue
             if any(self._accepts(v, attribute, value) for v in knowing):
@@ -1096,8 +1106,12 @@ class Walker:
         return f"Unknown element <{name}> in <{parent_name}>{hint}{_IGNORED}"
 
 
-#: Why an unknown name matters: libvirt reads only the names it knows.
-_IGNORED = " (libvirt ignores it; `virsh define --validate` refuses the domain)"
+#: Why an unknown name matters: libvirt reads only the names it knows (and a libvirt newer
+#: than the schema may know more).
+_IGNORED = (
+    " (libvirt ignores it and `virsh define --validate` refuses the domain, "
+    "unless libvirt is newer than this schema)"
+)
 
 
 def _capitalised(text: str) -> str:

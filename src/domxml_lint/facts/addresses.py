@@ -803,6 +803,14 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         assigned = self._assign_hostdev_units(result)
         return tuple(result + assigned)
 
+    @lazy
+    def scsi_controllers_in_use(self) -> frozenset[int]:
+        """Indexes of the SCSI controllers that SCSI disks and SCSI host devices sit on.
+
+        Uses the drive addresses libvirt gives devices written without one.
+        """
+        return frozenset(d.address.controller for d in self.drive_devices if d.bus == "scsi")
+
     def _assign_hostdev_units(self, known: list[DriveDevice]) -> list[DriveDevice]:
         used = {d.address for d in known if d.bus == "scsi"}
         result = []

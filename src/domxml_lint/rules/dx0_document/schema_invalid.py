@@ -11,6 +11,20 @@ from ...rule import RuleContext, rule
 #: Most findings per file: one mistake near the root can break everything below it.
 MAX_FINDINGS = 20
 
+#: Elements libvirt's parser reads as absent when they are empty: text read with
+#: virXPathString (which returns NULL for ""), and sysinfo blocks without entries.
+#: Their schema problems are warnings: `virsh define` accepts the domain.
+EMPTY_MEANS_ABSENT = {
+    "domain": frozenset({"title", "description", "uuid"}),
+    "os": frozenset({"kernel", "initrd", "cmdline", "dtb"}),
+    "sysinfo": frozenset({"bios", "system", "baseBoard", "chassis"}),
+}
+
+#: Attributes whose value only the schema's pattern checks: libvirt's parser takes any
+#: string (virDomainNetDefParseXML reads the bridge name as is; oVirt's vdsm names its
+#: placeholder bridge ';vdsmdummy;'). (parent element, element, attribute)
+PATTERN_ONLY = frozenset({("interface", "source", "bridge")})
+
 
 @rule(
     code="DX002",
@@ -46,6 +60,16 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     error on the same element (a rule that reproduces libvirt's own check and
     quotes its message, which `virsh define` prints), this rule's finding there
     is dropped: one problem, one finding.
+
+    A problem is an error when libvirt's own parser refuses it too, or the schema
+    wants something the domain does not have. Two kinds are warnings, because
+    `virsh define` (without `--validate`) accepts them: an element or attribute
+    the schema does not know, which libvirt skips (so the setting has no effect
+    with this libvirt; a newer libvirt may know it), and an empty `<title>`,
+    `<description>`, `<uuid>`, `<os><kernel>`, `<initrd>`, `<cmdline>`, `<dtb>`
+    or an empty `<sysinfo>` block, which libvirt reads as absent (vagrant-libvirt
+    and KubeVirt write these). So is an interface's bridge name outside the
+    schema's pattern (oVirt's `;vdsmdummy;`): libvirt's parser takes any name.
 
     ## Why is this bad?
     libvirt reads only the names it knows: a misspelt element such as
@@ -87,6 +111,12 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `virt-xml-validate` uses the same files. Values outside an enumeration are
     also refused by libvirt's parser without `--validate`: "Invalid value for
     attribute '%s' in element '%s': '%s'." (`virXMLPropEnum`, src/util/virxml.c).
+    Empty elements: `virXPathString` (src/util/virxml.c) returns NULL for an empty
+    string, so `virDomainDefParseXML` treats an empty `<title>` or `<description>`
+    as absent, generates a UUID for an empty `<uuid>`, and
+    `virDomainDefParseBootKernelOptions` leaves kernel, initrd, cmdline and dtb
+    unset; `virSysinfoParseXML` (src/conf/domain_conf.c) drops a block without
+    entries.
     """
     location = schema.find_schema(ctx.option("schema-dir") or None)
     if location.directory is None:
@@ -109,9 +139,45 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
         return
     problems = validator.problems(ctx.doc.root, limit=MAX_FINDINGS + 1)
     for problem in problems[:MAX_FINDINGS]:
-        yield ctx.finding(problem.element, problem.message, attribute=problem.attribute)
+        message, severity = problem.message, None
+        if problem.kind == "unknown":
+            severity = "warning"  # libvirt skips what it does not know: no refusal
+        elif _pattern_only(problem):
+            message += (
+                " (libvirt's parser does not check it and accepts the domain; "
+                "`virsh define --validate` and virt-xml-validate refuse it)"
+            )
+            severity = "warning"
+        elif _empty_means_absent(problem):
+            name = problem.element.tag
+            message += (
+                f" (libvirt reads an empty <{name}> as absent and accepts the domain; "
+                "`virsh define --validate` and virt-xml-validate refuse it)"
+            )
+            severity = "warning"
+        yield ctx.finding(problem.element, message, attribute=problem.attribute, severity=severity)
     if len(problems) > MAX_FINDINGS:
         ctx.note(
             f"more than {MAX_FINDINGS} problems against {validator.path}; the first "
             f"{MAX_FINDINGS} are reported"
         )
+
+
+def _empty_means_absent(problem: schema.Problem) -> bool:
+    """Whether the problem is an empty element that libvirt's parser reads as absent."""
+    element = problem.element
+    parent = element.getparent()
+    if problem.attribute is not None or parent is None or not isinstance(element.tag, str):
+        return False
+    if element.tag not in EMPTY_MEANS_ABSENT.get(parent.tag, ()):
+        return False
+    return not (element.text or "") and len(element) == 0 and not element.attrib
+
+
+def _pattern_only(problem: schema.Problem) -> bool:
+    """Whether the problem is a value of an attribute that only the schema's pattern checks."""
+    element = problem.element
+    parent = element.getparent()
+    if problem.attribute is None or parent is None or problem.kind != "invalid":
+        return False
+    return (parent.tag, element.tag, problem.attribute) in PATTERN_ONLY

@@ -356,6 +356,12 @@ def pinning_without_numatune(ctx: RuleContext) -> Iterator[Finding]:
     together. With `<vcpu placement='auto'>` numad binds the memory too, so
     such guests are left alone.
 
+    Whether it matters depends on the host: on a host with one NUMA node all
+    memory is local. With a host snapshot the rule is a warning on a host with
+    several nodes and silent on a single-node one (most desktops and small
+    servers); without a host it is advice (info) that says it applies to
+    multi-node hosts.
+
     ## Example
     ```xml
     <cputune>
@@ -396,11 +402,25 @@ def pinning_without_numatune(ctx: RuleContext) -> Iterator[Finding]:
     if not pinned:
         return
     assert facts.cputune is not None  # the vcpupins live in it
+    verb = "is" if len(pinned) == 1 else "are"
+    pinned_but = f"{vcpu_list(pinned)} {verb} pinned but there is no "
+    host = ctx.optional_host
+    if host is not None and host.has_numa:
+        if len(host.cells) < 2:
+            return  # one NUMA node: all memory is local to the pinned CPUs
+        yield ctx.finding(
+            facts.cputune.element,
+            f"{pinned_but}<numatune>: guest memory may come from another of the host's "
+            f"{len(host.cells)} NUMA nodes",
+            fix=_numatune_fix(ctx),
+        )
+        return
+    # Without the host's topology this is advice for multi-node hosts, not a problem.
     yield ctx.finding(
         facts.cputune.element,
-        f"{vcpu_list(pinned)} {'is' if len(pinned) == 1 else 'are'} pinned but there is no "
-        "<numatune>: guest memory may come from another host NUMA node",
-        fix=_numatune_fix(ctx),
+        f"{pinned_but}<numatune>: on a host with more than one NUMA node, guest memory may "
+        "come from another node than the pinned CPUs'",
+        severity="info",
     )
 
 

@@ -15,17 +15,18 @@ MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access
     code="DX307",
     name="nosharepages-missing",
     severity="info",
-    summary="A pinned or hugepage-backed guest without <nosharepages/> (KSM merging)",
+    summary="A pinned guest without <nosharepages/> (KSM merging)",
     fix="unsafe",
-    triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu", "hugepages"),
+    triggers=("vcpupin", "emulatorpin", "iothreadpin", "vcpu"),
     domains=QEMU,
 )
 def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds guests tuned for performance, with pinned CPUs (`<vcpu cpuset>`,
-    `<vcpupin>`, `<emulatorpin>`, `<iothreadpin>`) or huge pages, whose
-    `<memoryBacking>` lacks `<nosharepages/>`.
+    `<vcpupin>`, `<emulatorpin>`, `<iothreadpin>`), whose `<memoryBacking>`
+    lacks `<nosharepages/>`. A guest backed by huge pages is left alone: KSM
+    cannot merge hugetlbfs pages, so its memory is not shared anyway.
 
     ## Why is this bad?
     Kernel same-page merging (KSM) scans the guest's memory and merges
@@ -33,22 +34,31 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     merged page takes a copy-on-write fault, and on NUMA hosts KSM can merge
     pages across nodes, so a pinned guest ends up reading memory from a
     remote node. The guide recommends turning sharing off for such guests
-    unless memory is overcommitted. (KSM cannot merge hugetlbfs pages, so for
-    a hugepage guest this covers QEMU's other memory, and records the intent.)
+    unless memory is overcommitted.
+
+    All of this happens only where KSM runs, which most distributions leave
+    off unless `ksmtuned` (Fedora, RHEL) starts it. With a host snapshot whose
+    system facts show KSM stopped (`/sys/kernel/mm/ksm/run` is not 1) and
+    `ksmtuned` not running, the rule is silent; without one the message says
+    it applies where KSM runs.
 
     ## Example
     ```xml
-    <memoryBacking>
-      <hugepages/>
-    </memoryBacking>
+    <cputune>
+      <vcpupin vcpu='0' cpuset='2'/>
+      <vcpupin vcpu='1' cpuset='3'/>
+    </cputune>
     ```
 
     ## Use instead
     ```xml
     <memoryBacking>
-      <hugepages/>
       <nosharepages/>
     </memoryBacking>
+    <cputune>
+      <vcpupin vcpu='0' cpuset='2'/>
+      <vcpupin vcpu='1' cpuset='3'/>
+    </cputune>
     ```
 
     ## Fix safety
@@ -69,11 +79,11 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     backing = facts.memory_backing
     if backing is not None and backing.nosharepages:
         return
-    hugepages = facts.hugepage_backing is not None
-    pinned = bool(facts.pinned_host_cpus)
-    if not (hugepages or pinned):
+    if not facts.pinned_host_cpus or facts.hugepage_backing is not None:
+        return  # KSM cannot merge hugetlbfs pages: the guest's memory is not shared anyway
+    ksm = _ksm_state(ctx)
+    if ksm == "off":
         return
-    why = "pinned" if pinned else "hugepage-backed"
     if backing is not None:
         edit = ctx.edit.insert_in_order(
             backing.element,
@@ -88,9 +98,30 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
         pinned_in = facts.cputune if facts.cputune is not None else facts.vcpus
         assert pinned_in.element is not None  # pinned: a <cputune> or <vcpu cpuset>
         where = pinned_in.element
+    scans = "KSM, which runs on this host," if ksm == "on" else "where KSM runs, it"
     yield ctx.finding(
         where,
-        f"{why} guest without <nosharepages/>: KSM scans and merges its memory, costing CPU "
-        "and latency, and can merge pages across NUMA nodes",
+        f"pinned guest without <nosharepages/>: {scans} scans and merges its memory, costing "
+        "CPU and latency, and can merge pages across NUMA nodes",
         fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edit),
     )
+
+
+def _ksm_state(ctx: RuleContext) -> str:
+    """``on``, ``off`` or ``unknown``: whether KSM merges pages on the host.
+
+    Off needs both: KSM stopped now (``run`` other than 1) and ``ksmtuned``, which
+    starts KSM under memory pressure, known not to be running.
+    """
+    host = ctx.optional_host
+    system = host.system if host is not None else None
+    if system is None or system.ksm is None or system.ksm.running is None:
+        return "unknown"
+    if system.ksm.running:
+        return "on"
+    tuned = (system.services or {}).get("ksmtuned")
+    if tuned is not None and tuned.installed is False:
+        return "off"
+    if tuned is not None and tuned.running is False and tuned.enabled != "enabled":
+        return "off"
+    return "unknown"

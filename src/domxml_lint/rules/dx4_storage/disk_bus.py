@@ -177,10 +177,11 @@ def virtio_scsi_queues_missing(ctx: RuleContext) -> Iterator[Finding]:
     vCPU count (the maximum in `<vcpu>`) is 2 or more. Silent when QEMU
     already gives the controller one queue per vCPU by itself: a PCI
     controller on a versioned machine type from QEMU 5.2 on (`pc-q35-5.2`,
-    `pc-i440fx-8.2`, `virt-6.0`, ...). An unversioned alias (`pc`, `q35`)
-    still counts: libvirt replaces it on define with the host's newest
-    machine type, which may predate 5.2, and `virsh dumpxml` output always
-    carries the version.
+    `pc-i440fx-8.2`, `virt-6.0`, ...), or on an unversioned alias (`q35`,
+    `virt`) or no machine, which QEMU 5.2 and later resolve to their newest
+    machine (a configured `qemu-version` before 5.2 brings the finding back).
+    Also silent on a controller that no SCSI disk or SCSI host device sits on
+    (virt-manager adds one to every q35 guest): no I/O goes through its queues.
 
     ## Why is this bad?
     With a single queue every vCPU's I/O goes through one virtqueue and one
@@ -227,6 +228,9 @@ def virtio_scsi_queues_missing(ctx: RuleContext) -> Iterator[Finding]:
                 f"{controller_label(controller)}: machine '{ctx.facts.machine}' already "
                 "gives virtio-scsi-pci one queue per vCPU"
             )
+            continue
+        if (controller.index or 0) not in ctx.facts.scsi_controllers_in_use:
+            ctx.note(f"{controller_label(controller)}: no SCSI disk or host device on it")
             continue
         edit = ctx.edit.set_driver_attribute(
             controller.element, controller.driver, "queues", str(vcpus), before=("address",)

@@ -218,11 +218,14 @@ def windows_hyperv_missing(ctx: RuleContext) -> Iterator[Finding]:
         wanted.append("time")
     if hyperv is None or not hyperv.any_enabled:
         what = "no Hyper-V enlightenments"
+        effect = "Windows runs as on bare metal and burns CPU on timers"
     elif not hyperv.enabled("stimer"):
         stimer = hyperv.feature("stimer")
         if (stimer is not None and stimer.state == "off") or time_refused or switched_off:
             return
         what = "Hyper-V enlightenments but no synthetic timers (stimer)"
+        # The other enlightenments work; without stimer Windows falls back to HPET/RTC.
+        effect = "Windows falls back to the HPET or RTC timer and burns CPU even when idle"
     else:
         return
     fix = (
@@ -235,8 +238,7 @@ def windows_hyperv_missing(ctx: RuleContext) -> Iterator[Finding]:
     source = facts.windows_os_id or "Hyper-V settings with a localtime clock"
     yield ctx.finding(
         anchor,
-        f"Windows guest ({source}) with {what}: Windows runs as on bare metal and burns CPU on "
-        "timers",
+        f"Windows guest ({source}) with {what}: {effect}",
         fix=fix,
     )
 
