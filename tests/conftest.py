@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from domxml_lint.schema import SCHEMA_DIR_ENV  # noqa: E402
 from helpers import CORPUS, IN_CI, SCHEMAS, TERMINAL_REPORTS  # noqa: E402
+from libvirt_helpers import embedded  # noqa: E402, F401  (one QEMU driver per process)
 
 # schema-invalid (DX002) validates against libvirt's schema. The tests use libvirt 10.7's,
 # from the shared corpus, in this process and in every CLI they start, so that findings do
@@ -59,3 +60,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_sep("-", report.splitlines()[0])
         for line in report.splitlines()[1:]:
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under CI=true a libvirt test may not skip: CI installs libvirt and QEMU to prove things."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and item.get_closest_marker("libvirt") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true but this libvirt test skipped: {report.longrepr}"

@@ -32,7 +32,6 @@ session; the CLI test starts its process on the driver's CPU and reuses the cach
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -40,12 +39,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
-from helpers import IN_CI, REPO, RULE_FIXTURES
-from libvirt_helpers import import_libvirt
+from helpers import REPO, RULE_FIXTURES
+from libvirt_helpers import Embedded
 
 sys.path.insert(0, str(REPO / "tools"))
 
@@ -129,6 +127,8 @@ CASES = [
     ("hugepage-backing-incompatible", "clean-no-hugepages.xml"),
     ("memory-sizes-inconsistent", "trigger.xml"),
     ("memory-sizes-inconsistent", "clean.xml"),
+    ("memory-sizes-inconsistent", "trigger-devices-take-all-no-fix.xml"),
+    ("memory-sizes-inconsistent", "trigger-no-memory-no-fix.xml"),
     ("iothread-reference-invalid", "trigger.xml"),
     ("iothread-reference-invalid", "trigger-iothreadids.xml"),
     ("iothread-reference-invalid", "trigger-no-iothreads.xml"),
@@ -139,6 +139,7 @@ CASES = [
     ("shareable-disk-format", "clean.xml"),
     ("vhostuser-disk-invalid", "trigger.xml"),
     ("vhostuser-disk-invalid", "clean.xml"),
+    ("vhostuser-disk-invalid", "clean-metadata-cache.xml"),
     ("net-coalesce-unsupported", "trigger.xml"),
     ("net-coalesce-unsupported", "clean.xml"),
     ("net-ring-size-invalid", "trigger.xml"),
@@ -262,6 +263,8 @@ NOT_PROVABLE_HERE = {
     "feature-unsupported-by-machine/clean-arm.xml": "aarch64 guest, and <ras> is newer than 9.0",
     "feature-unsupported-by-machine/trigger-ras.xml": "<ras> is newer than libvirt 9.0",
     "cpu-topology-mismatch/clean-not-qemu.xml": "a Xen domain",
+    "cpu-topology-mismatch/clean-pseries-whole-cores.xml": _NO_PPC64,
+    "cpu-topology-mismatch/trigger-pseries-granularity.xml": _NO_PPC64,
     "cpu-topology-mismatch/trigger-bhyve.xml": "a bhyve domain",
     "cpu-topology-mismatch/trigger-clusters-crlf.xml": "<topology clusters> is newer than 9.0",
     "vcpu-count-invalid/clean-machine-limit.xml": "QEMU 7.2's q35 allows fewer vCPUs than 8.2",
@@ -323,103 +326,6 @@ NOT_PROVABLE_HERE = {
     "virtiofs-unsupported": "a capability check: this QEMU has vhost-user-fs",
     "redirdev-unsupported": "a capability check: this QEMU has usbredir",
 }
-
-
-class Embedded:
-    """An embedded QEMU driver and the x86 machine types its QEMU calls q35 and pc."""
-
-    def __init__(self, libvirt, conn, root: Path, cpu: int) -> None:
-        self.libvirt = libvirt
-        self.conn = conn
-        self.root = root
-        #: The CPU the driver started on.
-        self.cpu = cpu
-        caps = etree.fromstring(conn.getCapabilities().encode())
-        self.machines = {}
-        for machine in caps.iterfind("guest/arch[@name='x86_64']/machine"):
-            if machine.text in ("q35", "pc") and machine.get("canonical"):
-                self.machines[machine.text] = machine.get("canonical")
-        if set(self.machines) != {"q35", "pc"}:
-            pytest.skip("the embedded QEMU driver offers no x86_64 q35 and pc machines")
-
-    def adapt(self, data: bytes) -> bytes:
-        """The fixture for this QEMU: its q35/pc machine version, and an ``<os><type>``.
-
-        A versioned machine this older QEMU lacks becomes the one it has (a q35 stays a
-        q35); a fixture without ``<os><type>`` (every driver needs one) gets an x86_64 q35.
-        """
-        root = etree.fromstring(data)
-        os_el = root.find("os")
-        if os_el is None:
-            os_el = etree.SubElement(root, "os")
-        os_type = os_el.find("type")
-        if os_type is None:
-            os_type = etree.Element("type", arch="x86_64")
-            os_type.text = "hvm"
-            os_el.insert(0, os_type)
-        machine = os_type.get("machine")
-        if machine is None or machine == "q35" or machine.startswith("pc-q35-"):
-            os_type.set("machine", self.machines["q35"])
-        elif machine == "pc" or machine.startswith("pc-i440fx-"):
-            os_type.set("machine", self.machines["pc"])
-        return etree.tostring(root)
-
-    def define_error(self, xml: str, *, validate: bool) -> str | None:
-        """libvirt's message when it refuses ``xml``, else None (the domain is undefined)."""
-        flags = self.libvirt.VIR_DOMAIN_DEFINE_VALIDATE if validate else 0
-        try:
-            domain = self.conn.defineXMLFlags(xml, flags)
-        except self.libvirt.libvirtError as exc:
-            return exc.get_error_message()
-        domain.undefine()
-        return None
-
-    def cache_files(self) -> dict[str, int]:
-        directory = self.root / "cache" / "qemu" / "capabilities"
-        return {p.name: p.stat().st_mtime_ns for p in directory.glob("*.xml")}
-
-
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"CI=true but libvirt's embedded QEMU driver cannot run: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def embedded(tmp_path_factory):
-    libvirt = import_libvirt()
-    if os.geteuid() != 0:
-        _unavailable("the embedded QEMU driver runs guests as root here: run the tests as root")
-    try:
-        pwd.getpwnam("libvirt-qemu")
-    except KeyError:
-        _unavailable("no libvirt-qemu user (useradd --system --user-group libvirt-qemu)")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        _unavailable("/dev/kvm is missing: the fixtures are KVM guests")
-    root = tmp_path_factory.mktemp("qemu-embed")
-    (root / "etc").mkdir()
-    # Guests run as root, who can open /dev/kvm: the probed capabilities stay valid.
-    (root / "etc" / "qemu.conf").write_text('user = "root"\ngroup = "root"\n')
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    libvirt.virEventRegisterDefaultImpl()
-    # The driver records the host's CPUID when it starts; start it on a known CPU, so that
-    # another process started there trusts the capabilities it probes (see the docstring).
-    allowed = os.sched_getaffinity(0)
-    cpu = min(allowed)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        conn = libvirt.open(f"qemu:///embed?root={root}")
-    except libvirt.libvirtError as exc:
-        _unavailable(
-            f"cannot open qemu:///embed ({exc.get_error_message()}); install "
-            "libvirt-daemon-driver-qemu and qemu-system-x86"
-        )
-    finally:
-        os.sched_setaffinity(0, allowed)
-    try:
-        yield Embedded(libvirt, conn, root, cpu)
-    finally:
-        conn.close()
 
 
 def _lint_errors(rule: str, data: bytes, path: Path) -> list[str]:
