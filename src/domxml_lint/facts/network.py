@@ -108,9 +108,16 @@ class Interface(NamedTuple):
     @property
     def segment(self) -> tuple[str, str] | None:
         """The network segment the interface joins: ``("network", "default")``,
-        ``("bridge", "br0")`` or ``("direct", "eno1")``; None for other types."""
+        ``("bridge", "br0")`` or ``("direct", "eno1")``; None for other types.
+
+        None also when the XML does not say which segment of the source it is: an Open
+        vSwitch port (its VLAN tag or flows come from outside libvirt, e.g. OpenStack's
+        agent on ``br-int``) or an interface with a ``<vlan>`` (one bridge, several VLANs).
+        """
         attribute = SEGMENT_ATTRIBUTE.get(self.type or "")
         if attribute is None or self.source is None:
+            return None
+        if self.virtualport_type == "openvswitch" or self.vlan is not None:
             return None
         value = self.source.get(attribute)
         return (self.type, value) if value and self.type else None

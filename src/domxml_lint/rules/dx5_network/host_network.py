@@ -197,6 +197,9 @@ def nics_on_one_segment(ctx: RuleContext) -> Iterator[Finding]:
     libvirt `<source network>`, the same `<source bridge>`, or the same host
     device for `direct` interfaces. With a host snapshot whose system facts
     include `arp_filter`, the message says whether the host has it on.
+    Silent on Open vSwitch ports and on interfaces with a `<vlan>`: the
+    segment is then a VLAN or flow the XML does not fully name (OpenStack's
+    agent tags each port on `br-int` outside libvirt).
 
     ## Why is this bad?
     Red Hat recommends against several interfaces on one segment. A Linux
