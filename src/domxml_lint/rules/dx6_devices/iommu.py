@@ -157,7 +157,6 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
             assert driver is not None
             yield ctx.finding(
                 driver,
-                "iommu: updating dma translation is not supported with this QEMU binary: "
-                f"{why}",
+                f"iommu: updating dma translation is not supported with this QEMU binary: {why}",
                 attribute="dma_translation",
             )
