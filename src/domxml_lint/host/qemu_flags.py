@@ -250,6 +250,7 @@ FLAGS: dict[str, QemuFlag] = _flags(
     ),
     # -- filesystems
     QemuFlag("fsdev.multidevs", "-fsdev's multidevs option", build="VirtFS (9p)"),
+    QemuFlag("vhost-user-fs", "the vhost-user-fs device", build=LINUX),
     QemuFlag(
         "vhost-user-fs.bootindex", "vhost-user-fs's bootindex property", _v("6.0"), build=LINUX
     ),
