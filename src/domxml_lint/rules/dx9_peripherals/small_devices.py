@@ -1,4 +1,5 @@
-"""DX974-DX977, DX959: vsock, memballoon, pstore and the pSeries ``<nvram>`` device."""
+"""DX974-DX977, DX950, DX959: vsock, memballoon, pstore, the pSeries ``<nvram>`` device and
+USB hubs."""
 
 from __future__ import annotations
 
@@ -309,3 +310,48 @@ def nvram_device_invalid(ctx: RuleContext) -> Iterator[Finding]:
             )
         elif nvram.address_type not in (None, "spapr-vio"):
             yield ctx.finding(nvram.element, "nvram address type must be spaprvio")
+
+
+@rule(
+    code="DX950",
+    name="usb-hub-unsupported-by-qemu",
+    severity="error",
+    summary="A <hub type='usb'> whose QEMU lacks the usb-hub device",
+    triggers=("hub",),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDeviceDefHub",),
+)
+def usb_hub_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Checks that the guest's QEMU has the `usb-hub` device a `<hub type='usb'>`
+    needs. Most builds have it wherever they have USB, but a build trimmed of
+    default devices may not; only a host snapshot's QEMU capabilities
+    (libvirt's cache) say so, and without one the rule stays silent (`-v`
+    says why). A guest without USB at all is usb-disabled-conflict's (DX641)
+    (libvirt: "Can't add USB hub: USB is disabled for this domain").
+
+    ## Why is this bad?
+    libvirt refuses the definition: "usb-hub not supported by QEMU binary".
+
+    ## Example
+    ```xml
+    <!-- a QEMU built without usb-hub -->
+    <hub type='usb'/>
+    ```
+
+    ## Use instead
+    Plug the USB devices into the controller's own ports, or give the
+    controller more ports (`<controller type='usb' model='qemu-xhci'
+    ports='15'/>`).
+
+    ## Fix safety
+    No fix: where the devices should go is the author's choice.
+
+    ## Source
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefHub`);
+    formatdomain "Hub devices".
+    """
+    for hub in ctx.facts.device_elements("hub"):
+        if hub.get("type") == "usb" and (why := ctx.qemu_lacks("usb-hub")):
+            yield ctx.finding(hub, f"usb-hub not supported by QEMU binary: {why}")
