@@ -239,12 +239,27 @@ CASES = [
     ("virtiofs-invalid", "trigger-mapped.xml"),
     ("virtiofs-invalid", "clean.xml"),
     ("virtiofs-invalid", "clean-default-access.xml"),
+    # issue 16, the last class C checks: what this QEMU has, libvirt accepts and the rule lets be
+    ("iommu-invalid", "clean-virtio-qemu-7.0.xml"),
+    ("timer-invalid", "clean-pit-catchup-snapshot.xml"),
+    ("memballoon-model-unsupported", "clean-snapshot.xml"),
+    ("virtiofs-invalid", "clean-boot-qemu-6.0.xml"),
+    ("smartcard-invalid", "clean-host-mode-no-snapshot.xml"),
+    ("vsock-unsupported-by-qemu", "clean.xml"),
+    ("vsock-unsupported-by-qemu", "clean-no-snapshot.xml"),
+    ("usb-hub-unsupported-by-qemu", "clean.xml"),
+    ("usb-hub-unsupported-by-qemu", "clean-no-snapshot.xml"),
+    ("iothread-pool-unsupported-by-qemu", "clean.xml"),
+    ("iothread-pool-unsupported-by-qemu", "clean-snapshot.xml"),
 ]
 
 _NO_AARCH64 = "aarch64: no qemu-system-aarch64 here"
 _NO_S390X = "s390x: no qemu-system-s390x here"
 _NO_PPC64 = "ppc64: no qemu-system-ppc64 here"
 _NEWER = "the check is newer than libvirt 9.0 (10.7 has it), which accepts the fixture"
+_OTHER_BUILD = "a capability check against another build's cache: this QEMU has the device"
+_OLDER_QEMU = "a capability check for QEMU %s (by qemu-version): this QEMU is 7.2"
+_DMA_TRANSLATION = "dma_translation is newer than libvirt 9.0 (10.7 has it)"
 
 #: Fixtures (or whole rules) of the rules above that cannot be proven here, and why.
 NOT_PROVABLE_HERE = {
@@ -325,6 +340,32 @@ NOT_PROVABLE_HERE = {
     "crypto-unsupported": "a capability check: libvirt 9.0 has no lkcf backend",
     "virtiofs-unsupported": "a capability check: this QEMU has vhost-user-fs",
     "redirdev-unsupported": "a capability check: this QEMU has usbredir",
+    # issue 16, the last class C checks: another build's cache, or an older QEMU's version
+    "iommu-invalid/trigger-intel-not-in-qemu-no-fix.xml": _OTHER_BUILD + " (intel-iommu)",
+    "iommu-invalid/trigger-virtio-not-in-qemu-no-fix.xml": _OTHER_BUILD + " (virtio-iommu-pci)",
+    "iommu-invalid/trigger-virtio-no-boot-bypass-no-fix.xml": _OLDER_QEMU % "6.2",
+    "iommu-invalid/trigger-dma-translation-no-fix.xml": _DMA_TRANSLATION,
+    "iommu-invalid/clean-snapshot.xml": _DMA_TRANSLATION,
+    "panic-invalid/trigger-pvpanic-qemu-5.2.xml": _NO_AARCH64,
+    "panic-invalid/clean-pvpanic-qemu-6.0.xml": _NO_AARCH64,
+    "panic-invalid/trigger-pvpanic-snapshot.xml": "libvirt 9.0 has no pvpanic model",
+    "panic-invalid/clean-pvpanic-snapshot.xml": "libvirt 9.0 has no pvpanic model",
+    "timer-invalid/trigger-pit-catchup-arm.xml": _NO_AARCH64,
+    "memballoon-model-unsupported/trigger-autodeflate-snapshot.xml": _OTHER_BUILD,
+    "memballoon-model-unsupported/trigger-free-page-reporting-snapshot.xml": _OTHER_BUILD,
+    "filesystem-unsupported-by-qemu/trigger-multidevs-snapshot.xml": _OTHER_BUILD + " (9p)",
+    "filesystem-unsupported-by-qemu/trigger-mtp-snapshot.xml": _OTHER_BUILD + " (usb-mtp)",
+    "filesystem-unsupported-by-qemu/clean-multidevs-mtp-snapshot.xml": _NO_AARCH64,
+    "virtiofs-invalid/trigger-boot-qemu-5.2.xml": _OLDER_QEMU % "5.2",
+    "smartcard-invalid/trigger-host-mode-snapshot.xml": _OTHER_BUILD + " (libcacard)",
+    "smartcard-invalid/trigger-passthrough-snapshot.xml": _OTHER_BUILD + " (ccid-card-passthru)",
+    "vsock-unsupported-by-qemu/trigger.xml": _OTHER_BUILD + " (QEMU on macOS)",
+    "vsock-unsupported-by-qemu/trigger-minimal-build.xml": _OTHER_BUILD,
+    "usb-hub-unsupported-by-qemu/trigger.xml": _OTHER_BUILD,
+    "iothread-pool-unsupported-by-qemu/trigger.xml": _OLDER_QEMU % "7.0",
+    "iothread-pool-unsupported-by-qemu/trigger-default-iothread.xml": (
+        "<defaultiothread> is newer than libvirt 9.0"
+    ),
 }
 
 
@@ -459,10 +500,21 @@ CAPABILITY_CASES = [
         None,
         None,
     ),
+    (
+        "q35",
+        "<controller type='usb' index='0' model='qemu-xhci'/><hub type='usb'/>"
+        "<smartcard mode='host'/><vsock model='virtio'><cid auto='yes'/></vsock>"
+        "<memballoon model='virtio' autodeflate='on' freePageReporting='on'/>"
+        "<iommu model='intel'/>",
+        None,
+        None,
+    ),
 ]
 CAPABILITY_RULES = [
     "DX928", "DX939", "DX946", "DX947", "DX948", "DX949", "DX955", "DX670", "DX672",
     "DX697", "DX693", "DX486", "DX349", "DX153", "DX154",
+    "DX640", "DX642", "DX849", "DX908", "DX950", "DX959", "DX971", "DX975", "DX976", "DX987",
+    "DX988", "DX996", "DX161",
 ]  # fmt: skip
 
 

@@ -152,6 +152,21 @@ def test_the_capabilities_name_the_binary_for_the_arch():
         ("virtio-mem-pci.dynamic-memslots", Version(6, 2, 92), "x86_64", False),
         ("lsi", None, "x86_64", None),
         ("not-a-flag", Version(9, 1), "x86_64", None),
+        # the peripheral and IOMMU flags of the last class C checks
+        ("iothread.thread-pool-max", Version(7, 0), "x86_64", False),  # added in 7.1
+        ("iothread.thread-pool-max", Version(7, 1), "aarch64", True),  # every build
+        ("pvpanic-pci", Version(5, 2), "aarch64", False),  # added in 6.0
+        ("pvpanic-pci", Version(6, 0), "aarch64", None),  # a build may leave it out
+        ("virtio-iommu.boot-bypass", Version(6, 2), "x86_64", False),
+        ("intel-iommu.dma-translation", Version(9, 1), "aarch64", False),  # x86 only
+        ("intel-iommu", Version(9, 1), "x86_64", None),
+        ("sev-guest-kernel-hashes", Version(6, 1), "x86_64", False),  # added in 6.2
+        ("sev-guest-kernel-hashes", Version(9, 1), "s390x", False),
+        ("kvm-pit-lost-tick-policy", None, "aarch64", False),  # the arch alone decides
+        ("kvm-pit-lost-tick-policy", Version(9, 1), "x86_64", None),  # needs KVM in the build
+        ("vhost-vsock", Version(9, 1), "x86_64", None),  # Linux-only
+        ("vhost-user-fs.bootindex", Version(5, 2), "x86_64", False),  # added in 6.0
+        ("usb-host.guest-resets-all", Version(5, 2), "x86_64", None),  # libusb
     ],
 )
 def test_flag_by_version(flag, version, arch, has):

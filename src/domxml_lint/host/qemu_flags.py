@@ -24,9 +24,14 @@ is in 6.0 and not 5.2; ``blockdev.nbd.tls-hostname`` and ``display-dbus`` came
 with 7.0 (aarch64 7.0 has the first); ``virtio-sound`` and virtio-mem's
 ``dynamic-memslots`` with 8.2, virtio-blk's ``iothread-vq-mapping`` with 9.0;
 ``vt82c686b-usb-uhci`` left qemu-system-x86_64 in 6.0 (the VIA south bridge
-became a MIPS/PowerPC board part). No data file is copied here. QEMU 5.2 is the
-oldest release libvirt 10.7 accepts; :data:`ANY_SUPPORTED` marks flags every
-earlier release had too.
+became a MIPS/PowerPC board part). For the peripheral and IOMMU flags, x86_64
+5.2, 6.0, 6.1, 6.2, 7.0, 7.1 and 9.1: ``pvpanic-pci`` and
+``vhost-user-fs.bootindex`` are in 6.0 and not 5.2, ``sev-guest-kernel-hashes``
+in 6.2 and not 6.1, ``virtio-iommu.boot-bypass`` and ``acpi-erst`` in 7.0 and
+not 6.2, ``iothread.thread-pool-max`` and ``intel-iommu.dma-translation`` in
+7.1 and not 7.0; ``usb-host.guest-resets-all`` is already in 5.2. No data file
+is copied here. QEMU 5.2 is the oldest release libvirt 10.7 accepts;
+:data:`ANY_SUPPORTED` marks flags every earlier release had too.
 """
 
 from __future__ import annotations
@@ -214,6 +219,66 @@ FLAGS: dict[str, QemuFlag] = _flags(
     QemuFlag("memory-backend-file.pmem", "memory-backend-file's pmem property", build="libpmem"),
     # -- CPUs
     QemuFlag("smp-clusters", "-smp clusters", _v("7.0")),
+    # -- IOMMU (qemuValidateDomainDeviceDefIOMMU)
+    QemuFlag("intel-iommu", "the intel-iommu device", arches=X86, build=DEVICE),
+    QemuFlag("virtio-iommu-pci", "the virtio-iommu-pci device", build=DEVICE),
+    QemuFlag(
+        "virtio-iommu.boot-bypass", "virtio-iommu's boot-bypass property", _v("7.0"), build=DEVICE
+    ),
+    QemuFlag(
+        "intel-iommu.dma-translation",
+        "intel-iommu's dma-translation property",
+        _v("7.1"),
+        arches=X86,
+        build=DEVICE,
+    ),
+    # -- IOThreads
+    QemuFlag("iothread.thread-pool-max", "the iothread object's thread-pool-min/max", _v("7.1")),
+    # -- panic, pstore, vsock, memballoon
+    QemuFlag("pvpanic-pci", "the pvpanic-pci device", _v("6.0"), build=DEVICE),
+    QemuFlag("acpi-erst", "the acpi-erst device", _v("7.0"), build=DEVICE),
+    QemuFlag("vhost-vsock", "the vhost-vsock device", build=LINUX),
+    QemuFlag(
+        "virtio-balloon-pci.deflate-on-oom",
+        "virtio-balloon's deflate-on-oom property",
+        build="the virtio-balloon device, which a QEMU build may leave out",
+    ),
+    QemuFlag(
+        "virtio-balloon.free-page-reporting",
+        "virtio-balloon's free-page-reporting property",
+        build="the virtio-balloon device, which a QEMU build may leave out",
+    ),
+    # -- filesystems
+    QemuFlag("fsdev.multidevs", "-fsdev's multidevs option", build="VirtFS (9p)"),
+    QemuFlag("vhost-user-fs", "the vhost-user-fs device", build=LINUX),
+    QemuFlag(
+        "vhost-user-fs.bootindex", "vhost-user-fs's bootindex property", _v("6.0"), build=LINUX
+    ),
+    QemuFlag("usb-mtp", "the usb-mtp device", build=DEVICE),
+    # -- timers
+    QemuFlag(
+        "kvm-pit-lost-tick-policy",
+        "kvm-pit's lost_tick_policy property",
+        arches=X86,
+        build="KVM (the kvm-pit device exists only in QEMU built with KVM)",
+    ),
+    # -- launch security
+    QemuFlag(
+        "sev-guest-kernel-hashes",
+        "sev-guest's kernel-hashes property",
+        _v("6.2"),
+        arches=X86,
+        build="SEV support (Linux KVM)",
+    ),
+    # -- smartcards, USB devices
+    QemuFlag("ccid-emulated", "the ccid-card-emulated device", build="libcacard"),
+    QemuFlag("ccid-passthru", "the ccid-card-passthru device", build=DEVICE),
+    QemuFlag("usb-hub", "the usb-hub device", build=DEVICE),
+    QemuFlag(
+        "usb-host.guest-resets-all",
+        "usb-host's guest-resets-all property",
+        build="libusb (the usb-host device)",
+    ),
 )
 
 

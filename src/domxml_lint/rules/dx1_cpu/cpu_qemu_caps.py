@@ -1,16 +1,17 @@
-"""DX153-DX154: a CPU model or topology the guest's QEMU cannot give.
+"""DX153-DX154, DX161: a CPU model, topology or IOThread pool the guest's QEMU cannot give.
 
-Both read what the guest's QEMU supports (:mod:`domxml_lint.qemu_support`):
+All read what the guest's QEMU supports (:mod:`domxml_lint.qemu_support`):
 DX153 the CPU models of libvirt's QEMU capabilities cache in the host snapshot,
 which list every model QEMU offers (domain capabilities list only those libvirt's
-CPU map knows too); DX154 the ``smp-clusters`` flag, which ``qemu-version`` also
-answers.
+CPU map knows too); DX154 the ``smp-clusters`` flag and DX161 the
+``iothread.thread-pool-max`` flag, which ``qemu-version`` also answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...facts.values import child
 from ...findings import Finding
 from ...rule import QEMU, HostPart, RuleContext, rule
 
@@ -147,4 +148,77 @@ def cpu_clusters_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
     if why:
         yield ctx.finding(
             topology.element, f"Only 1 cluster per die is supported: {why}", attribute="clusters"
+        )
+
+
+@rule(
+    code="DX161",
+    name="iothread-pool-unsupported-by-qemu",
+    severity="error",
+    summary="IOThread thread_pool_min/thread_pool_max on a QEMU older than 7.1",
+    triggers=("iothreadids", "defaultiothread"),
+    domains=QEMU,
+    libvirt=("qemuValidateDomainDefIOThreads",),
+)
+def iothread_pool_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds `thread_pool_min`/`thread_pool_max` on an `<iothreadids><iothread>`
+    or on `<defaultiothread>` where the guest's QEMU has no thread pool limits
+    for its iothread objects (QEMU 7.1 added them). The answer comes from a
+    host snapshot's QEMU capabilities (libvirt's cache), else from
+    `qemu-version` or the snapshot's hypervisor version; unknown, the rule
+    stays silent (`-v` says why).
+
+    ## Why is this bad?
+    libvirt refuses the definition: "thread_pool_min and thread_pool_max is
+    not supported by this QEMU binary".
+
+    ## Example
+    ```xml
+    <!-- QEMU 6.2 -->
+    <iothreadids>
+      <iothread id='1' thread_pool_min='2' thread_pool_max='8'/>
+    </iothreadids>
+    ```
+
+    ## Use instead
+    ```xml
+    <iothreadids>
+      <iothread id='1'/>
+    </iothreadids>
+    ```
+    or a QEMU of 7.1 or later.
+
+    ## Fix safety
+    No fix: dropping the limits changes how many worker threads the guest's
+    I/O may use.
+
+    ## Source
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDefIOThreads`);
+    formatdomain "IOThreads Allocation".
+    """
+    facts = ctx.facts
+    pools = [entry.element for entry in facts.iothread_id_entries]
+    default = child(facts.root, "defaultiothread")
+    if default is not None:
+        pools.append(default)
+    limited = [
+        element
+        for element in pools
+        if element.get("thread_pool_min") is not None or element.get("thread_pool_max") is not None
+    ]
+    if not limited:
+        return
+    why = ctx.qemu_lacks("iothread.thread-pool-max")
+    if why:
+        # libvirt reports it once for the whole definition: at the first pool that asks
+        first = limited[0]
+        attribute = (
+            "thread_pool_min" if first.get("thread_pool_min") is not None else "thread_pool_max"
+        )
+        yield ctx.finding(
+            first,
+            f"thread_pool_min and thread_pool_max is not supported by this QEMU binary: {why}",
+            attribute=attribute,
         )

@@ -10,13 +10,14 @@ from ...rule import RuleContext, rule
 
 #: ``<iommu><driver>`` attributes only the Intel IOMMU has (``virDomainIOMMUDefValidate``).
 INTEL_DRIVER_ATTRIBUTES = ("intremap", "caching_mode", "eim", "iotlb", "aw_bits")
+_NOT_IN_QEMU = "IOMMU device: '%s' is not supported with this QEMU binary"
 
 
 @rule(
     code="DX640",
     name="iommu-invalid",
     severity="error",
-    summary="An <iommu> whose model, machine, interrupt remapping or ACPI libvirt refuses",
+    summary="An <iommu> whose model, machine, interrupt remapping, ACPI or QEMU libvirt refuses",
     fix="safe",
     triggers=("iommu",),
     libvirt=(
@@ -37,6 +38,15 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `intel` and `smmuv3` are part of the machine and take no `<address>`, and
     a `virtio` IOMMU only a `pci` one.
 
+    It also checks the IOMMU against the guest's QEMU, known from a host
+    snapshot's QEMU capabilities (libvirt's cache, exact for that build) or
+    from `qemu-version`: the `intel` model needs QEMU's `intel-iommu` device,
+    `virtio` the `virtio-iommu-pci` device with its `boot-bypass` property
+    (QEMU 7.0), and `dma_translation` intel-iommu's `dma-translation` property
+    (QEMU 7.1; libvirt asks for it whatever the model). Whether a build has the
+    devices at all only the cache can say; without one the rule stays silent
+    on them (`-v` says why).
+
     ## Why is this bad?
     libvirt refuses the definition: "IOMMU interrupt remapping requires split
     I/O APIC (ioapic driver='qemu')", "IOMMU eim requires interrupt remapping
@@ -45,7 +55,9 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ARM Virt machines", "... only supported with Q35 and ARM Virt machines",
     "IOMMU device: 'virtio' requires ACPI", "iommu model 'virtio' doesn't
     support additional attributes", "iommu model 'intel' can't have address",
-    "IOMMU device: 'virtio' needs a PCI address".
+    "IOMMU device: 'virtio' needs a PCI address", "IOMMU device: 'virtio' is
+    not supported with this QEMU binary", "iommu: updating dma translation is
+    not supported with this QEMU binary".
 
     ## Example
     ```xml
@@ -65,7 +77,7 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## Fix safety
     Safe for interrupt remapping: the fix adds `<ioapic driver='qemu'/>`, which
     `intremap` cannot work without; the definition is refused as written. The
-    machine and model conflicts have no fix.
+    machine, model and QEMU conflicts have no fix.
 
     ## Source
     libvirt src/conf/domain_validate.c (`virDomainDefIOMMUValidate`),
@@ -117,6 +129,8 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 f"IOMMU device: 'intel' is only supported with Q35 machines, not '{facts.machine}'",
                 attribute="model",
             )
+        elif model == "intel" and (why := ctx.qemu_lacks("intel-iommu")):
+            yield ctx.finding(iommu, f"{_NOT_IN_QEMU % model}: {why}", attribute="model")
         elif model == "smmuv3" and facts.machine and not facts.is_arm_virt:
             yield ctx.finding(
                 iommu,
@@ -130,7 +144,19 @@ def iommu_invalid(ctx: RuleContext) -> Iterator[Finding]:
                     "IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines",
                     attribute="model",
                 )
+            elif why := (
+                ctx.qemu_lacks("virtio-iommu-pci") or ctx.qemu_lacks("virtio-iommu.boot-bypass")
+            ):
+                yield ctx.finding(iommu, f"{_NOT_IN_QEMU % model}: {why}", attribute="model")
             elif facts.feature_state("acpi") != "on":
                 yield ctx.finding(iommu, "IOMMU device: 'virtio' requires ACPI", attribute="model")
             elif address is not None and address.get("type") != "pci":
                 yield ctx.finding(address, "IOMMU device: 'virtio' needs a PCI address")
+        dma_translation = driver.get("dma_translation") if driver is not None else None
+        if dma_translation is not None and (why := ctx.qemu_lacks("intel-iommu.dma-translation")):
+            assert driver is not None
+            yield ctx.finding(
+                driver,
+                f"iommu: updating dma translation is not supported with this QEMU binary: {why}",
+                attribute="dma_translation",
+            )

@@ -31,7 +31,10 @@ def timer_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `rtc` and `platform`; a `<catchup>` child needs `tickpolicy='catchup'`.
     For QEMU/KVM also: no `platform` timer, no
     rtc `track='boot'`, no rtc `tickpolicy` `merge`/`discard`, no pit
-    `tickpolicy='merge'`, `hpet`, `tsc`, `kvmclock`, `hypervclock` only on
+    `tickpolicy='merge'`, pit `tickpolicy='catchup'` only where QEMU's
+    `kvm-pit` has a lost tick policy (x86 QEMU built with KVM: from the
+    guest's architecture, or a host snapshot's QEMU capabilities for the
+    build), `hpet`, `tsc`, `kvmclock`, `hypervclock` only on
     x86, and `armvtimer` only on KVM ARM `virt` guests, never disabled, and
     without the `catchup` or `merge` tick policy.
 
@@ -42,7 +45,8 @@ def timer_invalid(ctx: RuleContext) -> Iterator[Finding]:
     track", "setting of timer catchup policies is only supported with
     tickpolicy='catchup'". The QEMU driver refuses: "unsupported timer type
     (name) 'platform'", "unsupported rtc timer track 'boot'", "unsupported rtc
-    timer tickpolicy '%s'", "unsupported pit tickpolicy 'merge'", "hpet timer
+    timer tickpolicy '%s'", "unsupported pit tickpolicy 'merge'" (and
+    'catchup' without kvm-pit), "hpet timer
     is not supported by this architecture", "Configuring the '%s' timer is not
     supported for virtType=%s arch=%s machine=%s guests", "The 'armvtimer' timer
     can't be disabled", "The 'armvtimer' timer does not support tickpolicy
@@ -119,6 +123,15 @@ def _qemu_timer_checks(ctx, timer, tickpolicy):
             )
     elif name == "pit" and tickpolicy == "merge":
         yield ctx.finding(element, "unsupported pit tickpolicy 'merge'", attribute="tickpolicy")
+    elif (
+        name == "pit"
+        and tickpolicy == "catchup"
+        and (why := ctx.qemu_lacks("kvm-pit-lost-tick-policy"))
+    ):
+        # catching up needs the in-kernel PIT's lost tick policy (x86 QEMU built with KVM)
+        yield ctx.finding(
+            element, f"unsupported pit tickpolicy 'catchup': {why}", attribute="tickpolicy"
+        )
     elif name == "armvtimer":
         yield from _armvtimer_checks(ctx, timer, tickpolicy)
     elif name in ("hpet", "tsc", "kvmclock", "hypervclock") and timer.present == "yes":

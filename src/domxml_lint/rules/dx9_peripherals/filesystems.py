@@ -124,7 +124,7 @@ def _qemu_common_refusal(fs: Filesystem) -> tuple[str, str | None] | None:
     code="DX987",
     name="filesystem-unsupported-by-qemu",
     severity="error",
-    summary="A <filesystem> type, driver, access mode or limit QEMU does not support",
+    summary="A <filesystem> type, driver, access mode, limit or option QEMU does not support",
     triggers=("filesystem",),
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefFS",),
@@ -137,14 +137,21 @@ def filesystem_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
     `<space_hard_limit>`/`<space_soft_limit>`; `fmode`/`dmode` only with
     `accessmode='mapped'`; `<binary><sandbox>` only for virtiofs; the
     `handle` and `mtp` drivers only with `accessmode='passthrough'`; no
-    `loop`, `nbd` or `ploop` driver (those are LXC's).
+    `loop`, `nbd` or `ploop` driver (those are LXC's). Against the guest's
+    QEMU: `multidevs` needs `-fsdev`'s multidevs option, which a QEMU built
+    without VirtFS (9p) lacks, and the `mtp` driver QEMU's `usb-mtp` device.
+    Both depend on how QEMU was built, so only a host snapshot's QEMU
+    capabilities (libvirt's cache) answer them; without one these two checks
+    stay silent (`-v` says why).
 
     ## Why is this bad?
     libvirt refuses the definition: "only supports mount filesystem type",
     "filesystem usage limits are not supported with QEMU", "fmode and dmode
     must be used with accessmode=mapped", "sandbox can only be used with
     driver=virtiofs", "only supports passthrough accessmode", "Filesystem
-    driver type not supported", "mtp only supports passthrough accessmode".
+    driver type not supported", "mtp only supports passthrough accessmode",
+    "multidevs is not supported with this QEMU binary", "mtp is not supported
+    with this QEMU binary".
 
     ## Example
     ```xml
@@ -174,6 +181,20 @@ def filesystem_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
         if refusal is not None:
             message, attribute = refusal
             yield ctx.finding(fs.element, message, attribute=attribute)
+        # libvirt asks for -fsdev's multidevs right after the type and the limits
+        reaches_multidevs = fs.type == "mount" and not fs.space_limits
+        if (
+            reaches_multidevs
+            and fs.multidevs not in (None, "default")
+            and (why := ctx.qemu_lacks("fsdev.multidevs"))
+        ):
+            yield ctx.finding(
+                fs.element,
+                f"multidevs is not supported with this QEMU binary: {why}",
+                attribute="multidevs",
+            )
+        elif refusal is None and fs.driver_type == "mtp" and (why := ctx.qemu_lacks("usb-mtp")):
+            yield ctx.finding(fs.element, f"mtp is not supported with this QEMU binary: {why}")
 
 
 def _modes_set(fs: Filesystem) -> bool:
@@ -230,7 +251,9 @@ def virtiofs_invalid(ctx: RuleContext) -> Iterator[Finding]:
     `multidevs`, no `fmode`/`dmode`; when libvirt starts virtiofsd itself
     (no `<source socket>`) also `accessmode='passthrough'` and no
     `<driver wrpolicy>`; and a `<boot order>` only on a PCI device (s390
-    guests put virtio devices on CCW).
+    guests put virtio devices on CCW) and only where QEMU's vhost-user-fs has
+    a `bootindex` property (QEMU 6.0, from `qemu-version` or a host snapshot's
+    QEMU capabilities).
 
     ## Why is this bad?
     libvirt's QEMU driver refuses the definition: "virtiofs does not yet
@@ -238,7 +261,8 @@ def virtiofs_invalid(ctx: RuleContext) -> Iterator[Finding]:
     "virtiofs does not support wrpolicy", "virtiofs does not support model",
     "virtiofs does not support format", "virtiofs does not support
     multidevs", "virtiofs does not support fmode and dmode", "setting
-    virtiofs boot order is supported only with PCI bus".
+    virtiofs boot order is supported only with PCI bus", "setting virtiofs
+    boot order is not supported with this QEMU binary".
 
     ## Example
     ```xml
@@ -275,6 +299,16 @@ def virtiofs_invalid(ctx: RuleContext) -> Iterator[Finding]:
         message = _virtiofs_refusal(fs, facts)
         if message is not None:
             yield ctx.finding(fs.element, message)
+        elif (
+            fs.boot is not None
+            # without vhost-user-fs at all, virtiofs-unsupported (DX989) says so first
+            and not ctx.qemu_lacks("vhost-user-fs")
+            and (why := ctx.qemu_lacks("vhost-user-fs.bootindex"))
+        ):
+            yield ctx.finding(
+                fs.boot,
+                f"setting virtiofs boot order is not supported with this QEMU binary: {why}",
+            )
 
 
 @rule(

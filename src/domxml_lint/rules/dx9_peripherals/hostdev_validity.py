@@ -563,7 +563,8 @@ def hostdev_teaming_invalid(ctx: RuleContext) -> Iterator[Finding]:
     code="DX908",
     name="hostdev-capabilities-mode",
     severity="error",
-    summary="<hostdev mode='capabilities'> (a container feature) in a QEMU guest",
+    summary="<hostdev mode='capabilities'> (a container feature) in a QEMU guest, or a USB "
+    "guestReset its QEMU lacks",
     triggers=("hostdev",),
     domains=QEMU,
     libvirt=("qemuValidateDomainDeviceDefHostdev",),
@@ -572,11 +573,17 @@ def hostdev_capabilities_mode(ctx: RuleContext) -> Iterator[Finding]:
     """
     ## What it does
     Finds `<hostdev mode='capabilities'>` (a block device, character device
-    or network interface handed to a container) in a QEMU/KVM guest.
+    or network interface handed to a container) in a QEMU/KVM guest, and a USB
+    host device's `<source guestReset=...>` where the guest's QEMU lacks
+    usb-host's `guest-resets-all` property. Every QEMU libvirt accepts has it
+    where it has usb-host, but a build without libusb has no usb-host: only a
+    host snapshot's QEMU capabilities (libvirt's cache) say so, and without
+    one that check stays silent (`-v` says why).
 
     ## Why is this bad?
     Capabilities mode is for LXC containers. libvirt refuses the definition:
-    "hostdev mode 'capabilities' is not supported in kvm".
+    "hostdev mode 'capabilities' is not supported in kvm", and "guestReset is
+    not supported with this version of QEMU".
 
     ## Example
     ```xml
@@ -594,10 +601,11 @@ def hostdev_capabilities_mode(ctx: RuleContext) -> Iterator[Finding]:
     ```
 
     ## Fix safety
-    No fix: the device needs a different element.
+    No fix: the device needs a different element, or a QEMU with usb-host.
 
     ## Source
-    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefHostdev`).
+    libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDeviceDefHostdev`);
+    formatdomain "Host device assignment".
     """
     for device in ctx.facts.host_devices:
         if device.mode == "capabilities":
@@ -605,6 +613,18 @@ def hostdev_capabilities_mode(ctx: RuleContext) -> Iterator[Finding]:
                 device.element,
                 f"hostdev mode 'capabilities' is not supported in {ctx.facts.virt_type}",
                 attribute="mode",
+            )
+        elif (
+            device.subsystem
+            and device.type == "usb"
+            and device.source is not None
+            and device.source.get("guestReset") is not None
+            and (why := ctx.qemu_lacks("usb-host.guest-resets-all"))
+        ):
+            yield ctx.finding(
+                device.source,
+                f"guestReset is not supported with this version of QEMU: {why}",
+                attribute="guestReset",
             )
 
 

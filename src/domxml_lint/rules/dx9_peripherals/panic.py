@@ -35,14 +35,17 @@ def panic_invalid(ctx: RuleContext) -> Iterator[Finding]:
       pSeries machines, and none of the three with an `<address>`;
     - `isa` (the ISA pvpanic device) only where QEMU has it, which is the x86
       QEMU binaries (it needs a PC's ISA bus), and only with an `isa` address;
-    - `pvpanic` (the PCI pvpanic device) only with a `pci` address;
+    - `pvpanic` (the PCI pvpanic device) only where QEMU has `pvpanic-pci`
+      (QEMU 6.0, and a build may leave it out: that only a host snapshot's
+      QEMU capabilities say), and only with a `pci` address;
     - no two panic devices of the same model.
 
     ## Why is this bad?
     libvirt refuses the definition: "only S390 guests support panic device of
     model 's390'", "setting the panic device address is not supported for
     model 'pseries'", "the QEMU binary does not support the ISA panic
-    device", "panic is supported only with ISA address type", "pvpanic is
+    device", "the QEMU binary does not support the PCI pvpanic device",
+    "panic is supported only with ISA address type", "pvpanic is
     supported only with PCI address type", "Multiple panic devices with model
     'isa'". A bare `<panic/>` copied from an x86 guest to an ARM one is the
     usual way to meet the ISA message: ARM guests want `model='pvpanic'`.
@@ -101,5 +104,12 @@ def panic_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 )
             elif panic.address_type not in (None, "isa"):
                 yield ctx.finding(panic.element, "panic is supported only with ISA address type")
-        elif model == "pvpanic" and panic.address_type not in (None, "pci"):
-            yield ctx.finding(panic.element, "pvpanic is supported only with PCI address type")
+        elif model == "pvpanic":
+            if why := ctx.qemu_lacks("pvpanic-pci"):
+                yield ctx.finding(
+                    panic.element,
+                    f"the QEMU binary does not support the PCI pvpanic device: {why}",
+                    attribute="model",
+                )
+            elif panic.address_type not in (None, "pci"):
+                yield ctx.finding(panic.element, "pvpanic is supported only with PCI address type")

@@ -10,13 +10,20 @@ from ...rule import QEMU, HostPart, RuleContext, rule
 
 #: Certificates a ``host-certificates`` smartcard emulates (QEMU's ccid-card-emulated).
 HOST_CERTIFICATES = 3
+#: ``qemuValidateDomainSmartcardDef``: smartcard mode -> (QEMU flag, the mode in its message).
+SMARTCARD_MODE_FLAGS = {
+    "host": ("ccid-emulated", "host"),
+    "host-certificates": ("ccid-emulated", "host"),
+    "passthrough": ("ccid-passthru", "passthrough"),
+}
 
 
 @rule(
     code="DX996",
     name="smartcard-invalid",
     severity="error",
-    summary="A <smartcard> with the wrong certificates, a relative database, or off the CCID bus",
+    summary="A <smartcard> with the wrong certificates, a relative database, off the CCID bus, "
+    "or whose QEMU lacks its device",
     triggers=("smartcard",),
     libvirt=(
         "virDomainSmartcardDefParseXML",
@@ -30,13 +37,19 @@ def smartcard_invalid(ctx: RuleContext) -> Iterator[Finding]:
     Checks every `<smartcard>`: `mode='host-certificates'` names exactly three
     `<certificate>`s and an absolute `<database>` path; an `<address>` is of
     type `ccid`; and for QEMU/KVM guests there is one smartcard only, at CCID
-    controller 0, slot 0.
+    controller 0, slot 0, and the guest's QEMU has the device of its mode:
+    `ccid-card-emulated` for `host` and `host-certificates` (a QEMU built
+    without libcacard lacks it), `ccid-card-passthru` for `passthrough`. Which
+    devices a build has only a host snapshot's QEMU capabilities (libvirt's
+    cache) say; without one that check stays silent (`-v` says why).
 
     ## Why is this bad?
     libvirt refuses the definition: "host-certificates mode needs exactly
     three certificates", "expecting absolute path: certs/db", "Controllers
     must use the 'ccid' address type", and its QEMU driver "this QEMU binary
-    lacks multiple smartcard support" (QEMU's CCID device holds one card).
+    lacks multiple smartcard support" (QEMU's CCID device holds one card),
+    "this QEMU binary lacks smartcard host mode support", "this QEMU binary
+    lacks smartcard passthrough mode support".
 
     ## Example
     ```xml
@@ -98,6 +111,14 @@ def smartcard_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 "this QEMU binary lacks multiple smartcard support: the smartcard must be at "
                 "CCID controller 0, slot 0",
             )
+        elif card.mode in SMARTCARD_MODE_FLAGS:
+            flag, mode_name = SMARTCARD_MODE_FLAGS[card.mode]
+            if why := ctx.qemu_lacks(flag):
+                yield ctx.finding(
+                    element,
+                    f"this QEMU binary lacks smartcard {mode_name} mode support: {why}",
+                    attribute="mode",
+                )
 
 
 def _number(text: str | None) -> int | None:
