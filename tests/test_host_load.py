@@ -300,10 +300,10 @@ def test_host_from_documents_accepts_bytes_text_and_named_pairs():
 )
 def hostdev_numa_node(ctx):
     """Reports where each PCI host device sits."""
-    for hostdev in ctx.facts.hostdevs:
-        device = ctx.host.pci_device(hostdev.address)
+    for hostdev in ctx.facts.host_devices:
+        device = ctx.host.pci_device(hostdev.pci)
         where = "unknown" if device is None else f"node {device.numa_node}"
-        yield ctx.finding(hostdev.element, f"{hostdev.address}: {where}")
+        yield ctx.finding(hostdev.element, f"{hostdev.pci}: {where}")
 
 
 def test_a_hostdev_source_address_finds_its_device_through_facts():

@@ -267,13 +267,14 @@ def collect_guest(
         for p in facts.graphics_ports
     ]
     hostdevs = []
-    for hostdev in facts.hostdevs:
+    for hostdev in facts.host_devices:
         if hostdev.mode != "subsystem":
             continue
-        if hostdev.type == "pci" and hostdev.address is not None:
-            hostdevs.append(HostdevUse("pci", str(hostdev.address), place_of(doc, hostdev.element)))
-        elif hostdev.usb_device is not None:
-            hostdevs.append(HostdevUse("usb", hostdev.usb_device, place_of(doc, hostdev.element)))
+        usb_name = hostdev.usb_device_name
+        if hostdev.type == "pci" and hostdev.pci is not None:
+            hostdevs.append(HostdevUse("pci", str(hostdev.pci), place_of(doc, hostdev.element)))
+        elif usb_name is not None:
+            hostdevs.append(HostdevUse("usb", usb_name, place_of(doc, hostdev.element)))
     name_element, uuid_element = child(root, "name"), child(root, "uuid")
     return GuestFacts(
         path=shown,

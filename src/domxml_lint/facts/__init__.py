@@ -42,7 +42,7 @@ from .cpu import (
     Vcpus,
     VcpuState,
 )
-from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts, Hostdev
+from .devices import VIRTIO_SCSI_MODELS, Controller, DeviceFacts
 from .domain import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, VIRTIO_MODELS, DomainBase
 from .domain_settings import DomainSettingsFacts
 from .features import FeatureFacts
@@ -81,7 +81,7 @@ __all__ = [
     "VIRTIO_MODELS", "VIRTIO_SCSI_MODELS",
     "Controller", "Cpu", "CpuFeature", "CpusetRef", "Cputune", "DeviceBoot", "Disk",
     "DomainBase", "DomainFacts", "GuestNuma", "HostDevice", "HugePage", "HugepageRegion",
-    "Hostdev", "Hyperv", "HypervFeature", "IOThreadId", "Interface", "Loader", "MacAddress",
+    "Hyperv", "HypervFeature", "IOThreadId", "Interface", "Loader", "MacAddress",
     "MaxPhysAddr", "MemoryBacking", "MemoryDevice", "MemorySize", "Memnode", "Memtune",
     "NetIp", "NumaCell", "NumaCellCache", "NumaCellDetail", "NumaInterconnect", "NumaSibling",
     "Numatune", "NumatuneMemory", "Nvram", "Pin", "ThreadSched", "Timer", "Topology",

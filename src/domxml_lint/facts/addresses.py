@@ -28,6 +28,7 @@ from .._lazy import lazy
 from ..pci import PciAddress, address_number
 from .cpu import CpuFacts
 from .devices import Controller, DeviceFacts
+from .hostdevs import HostdevFacts
 from .storage import StorageFacts
 from .values import child, grandchild
 
@@ -470,7 +471,7 @@ def derive_drive_address(bus: str, index: int) -> DriveAddress | None:
     return None
 
 
-class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
+class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
     """Addresses, controllers (written and implicit) and PCI buses."""
 
     # -- the machine
@@ -835,7 +836,7 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
         """``<hostdev mode='subsystem' type='scsi'>`` elements."""
         return tuple(
             h.element
-            for h in self.hostdevs
+            for h in self.host_devices
             if not h.is_interface and h.mode == "subsystem" and h.type == "scsi"
         )
 
@@ -1028,7 +1029,7 @@ class AddressFacts(StorageFacts, DeviceFacts, CpuFacts):
     def usb_devices(self) -> list[Element]:
         """The devices that need a USB port (``virDomainUSBDeviceDefForeach``), hubs first."""
         found: list[Element] = list(self.usb_hubs)
-        found += [h.element for h in self.hostdevs if h.type == "usb" and not h.is_interface]
+        found += [h.element for h in self.host_devices if h.type == "usb" and not h.is_interface]
         found += [d.element for d in self.disks if self.disk_bus(d.element) == "usb"]
         found += [c.element for c in self.controllers if c.type == "ccid"]
         found += self.device_elements("smartcard")

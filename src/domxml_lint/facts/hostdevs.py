@@ -15,6 +15,7 @@ from lxml import etree
 
 from .._lazy import lazy
 from ..pci import PciAddress, address_number, pci_address
+from ..units import parse_uint
 from .network import NetworkFacts
 from .values import child, grandchild
 
@@ -81,6 +82,22 @@ class HostDevice(NamedTuple):
         return self.mode == "subsystem"
 
     @property
+    def usb_device_name(self) -> str | None:
+        """A USB device as libvirt names it: ``001:002`` (bus:device) when the source has
+        an ``<address>``, else ``1234:beef`` (vendor:product); None otherwise."""
+        if self.type != "usb" or self.source is None:
+            return None
+        address = child(self.source, "address")
+        if address is not None:
+            bus, device = parse_uint(address.get("bus")), parse_uint(address.get("device"))
+            if bus is not None and device is not None:
+                return f"{bus:03d}:{device:03d}"
+        vendor, product = child(self.source, "vendor"), child(self.source, "product")
+        if vendor is not None and product is not None and vendor.get("id") and product.get("id"):
+            return f"{_hex4(vendor.get('id'))}:{_hex4(product.get('id'))}"
+        return None
+
+    @property
     def label(self) -> str:
         """How messages name the device: ``<hostdev type='pci'>`` or the interface."""
         if self.is_interface:
@@ -88,6 +105,13 @@ class HostDevice(NamedTuple):
         if self.mode != "subsystem":
             return f"<hostdev mode='{self.mode}'>"
         return f"<hostdev type='{self.type}'>"
+
+
+def _hex4(text: str | None) -> str:
+    try:
+        return f"{int(text or '', 16):04x}"
+    except ValueError:
+        return (text or "").lower()
 
 
 def _iscsi_path(name: str | None) -> str | None:

@@ -80,7 +80,7 @@ def kvm_paravirt_disabled(ctx: RuleContext) -> Iterator[Finding]:
         hidden = child(kvm, "hidden") if kvm is not None else None
         if hidden is not None and hidden.get("state") == "on":
             reason = ""
-            if facts.hostdevs:
+            if facts.host_devices:
                 reason = " (keep it if a passed-through GPU's driver refuses to run in a VM)"
             yield ctx.finding(
                 hidden,

@@ -74,8 +74,8 @@ def pci_device_numa_remote(ctx: RuleContext) -> Iterator[Finding]:
     facts = ctx.facts
     devices = [
         h
-        for h in facts.hostdevs
-        if h.type == "pci" and h.mode == "subsystem" and h.address is not None
+        for h in facts.host_devices
+        if h.type == "pci" and h.mode == "subsystem" and h.pci is not None
     ]
     if not devices:
         return
@@ -89,12 +89,12 @@ def pci_device_numa_remote(ctx: RuleContext) -> Iterator[Finding]:
         ctx.note("the guest is not bound to host NUMA nodes (no numatune nodeset, no vCPU pins)")
         return
     for hostdev in devices:
-        device = host.pci_device(hostdev.address)
+        device = host.pci_device(hostdev.pci)
         if device is None:
-            ctx.note(f"PCI device {hostdev.address} is not in the host snapshot")
+            ctx.note(f"PCI device {hostdev.pci} is not in the host snapshot")
             continue
         if device.numa_node is None:
-            ctx.note(f"the host snapshot gives PCI device {hostdev.address} no NUMA node")
+            ctx.note(f"the host snapshot gives PCI device {hostdev.pci} no NUMA node")
             continue
         if device.numa_node in bound:
             continue

@@ -120,7 +120,7 @@ def migration_hostdev(ctx: RuleContext) -> Iterator[Finding]:
     formatdomain "Host device assignment" and "Teaming a virtio/hostdev NIC pair".
     """
     facts = ctx.facts
-    for hostdev in facts.hostdevs:
+    for hostdev in facts.host_devices:
         element = hostdev.element
         teaming = child(element, "teaming")
         if teaming is not None and teaming.get("type") == "transient":
