@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...findings import Finding
+from ...placement import hugepage_demands
 from ...rule import QEMU, HostPart, RuleContext, rule
 from ...units import format_kib
 from .._wording import describe_nodes
@@ -182,56 +183,19 @@ def hugepage_pool_insufficient(ctx: RuleContext) -> Iterator[Finding]:
     configured per node and size); libvirt formatdomain, "NUMA Node Tuning".
     """
     facts = ctx.facts
-    backing = facts.hugepage_backing
-    devices = facts.hugepage_devices
-    if backing is None and not devices:
+    if facts.hugepage_backing is None and not facts.hugepage_devices:
         return
     host = ctx.host
-    regions = facts.hugepage_regions
-    if not regions and not devices:
-        return
-    default_kib = host.default_hugepage_kib
-    assert host.capabilities is not None and host.node_ids is not None  # needs=NUMA
-    base_kib = host.capabilities.base_page_kib or 0
-    binding = ctx.placement
+    assert host.node_ids is not None  # needs=NUMA
     all_nodes = host.node_ids
-    devices_kib = facts.memory_devices_kib or 0
     # (page size, host nodes) -> [pages needed, element to report at, what needs them]
     demands: dict[tuple[int, frozenset[int]], list] = {}
-    for region in regions:
-        size = default_kib if region.page is None else _size(region.page)
-        if size is None or size <= base_kib:
-            continue
-        if region.cell is None:
-            kib = max(region.kib - devices_kib, 0)  # <memory> includes memory devices
-            nodes = binding.bound_nodes or all_nodes
-            what = "the guest's memory"
-        else:
-            kib = region.kib
-            cell_id = region.cell.id
-            assert cell_id is not None  # hugepage_regions skips cells without an id
-            nodes = binding.cell_memory_nodes(cell_id) or binding.bound_nodes or all_nodes
-            what = f"cell {cell_id}"
-        if region.page is not None:
-            element = region.page.element
-        else:  # <hugepages/> without <page>: the backing has hugepages
-            assert backing is not None and backing.hugepages is not None
-            element = backing.hugepages
-        entry = demands.setdefault((size, nodes), [0, element, []])
-        entry[0] += -(-kib // size)
-        entry[2].append(what)
-    for number, device in enumerate(facts.memory_devices, 1):
-        pagesize = device.pagesize
-        device_size = pagesize.kib if pagesize is not None else None
-        device_kib = device.size.kib if device.size is not None else None
-        if pagesize is None or not device_size or device_size <= base_kib or not device_kib:
-            continue
-        size, kib = device_size, device_kib
-        cell_nodes = None if device.node is None else binding.cell_memory_nodes(device.node)
-        nodes = device.nodemask or cell_nodes or binding.bound_nodes or all_nodes
-        entry = demands.setdefault((size, nodes), [0, pagesize.element, []])
-        entry[0] += -(-kib // size)
-        entry[2].append(f"memory device {number} ({device.model or 'memory'})")
+    for demand in hugepage_demands(facts, host, ctx.placement):
+        assert demand.page_kib is not None  # huge page demands only
+        nodes = demand.nodes or all_nodes
+        entry = demands.setdefault((demand.page_kib, nodes), [0, demand.element, []])
+        entry[0] += demand.pages
+        entry[2].append(demand.what)
     checked: dict[int, list] = {}
     for (size, nodes), (needed, element, whats) in demands.items():
         finding = _check_pool(ctx, host, size, nodes, needed, element, whats)
@@ -250,10 +214,6 @@ def hugepage_pool_insufficient(ctx: RuleContext) -> Iterator[Finding]:
             finding = _check_pool(ctx, host, size, union, needed, groups[0][2], whats)
             if finding is not None:
                 yield finding
-
-
-def _size(page) -> int | None:
-    return page.size.kib if page.size is not None and page.size.kib else None
 
 
 def _configured(host, size: int, nodes) -> int | None:
