@@ -191,13 +191,9 @@ def net_virtio_only_option(ctx: RuleContext) -> Iterator[Finding]:
     code="DX542",
     name="net-option-unsupported-for-type",
     severity="error",
-    summary="A vlan, bandwidth, coalesce or port isolation setting the interface type cannot take",
-    triggers=("vlan", "bandwidth", "coalesce", "port"),
-    libvirt=(
-        "virDomainNetDefValidatePortOptions",
-        "virDomainActualNetDefValidate",
-        "qemuValidateNetSupportsCoalesce",
-    ),
+    summary="A vlan, bandwidth or port isolation setting the interface type cannot take",
+    triggers=("vlan", "bandwidth", "port"),
+    libvirt=("virDomainNetDefValidatePortOptions", "virDomainActualNetDefValidate"),
 )
 def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
     """
@@ -205,17 +201,16 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
     Checks per-type interface settings: `<port isolated='yes'/>` only on
     `network` and `bridge` interfaces without `<virtualport>`; `<vlan>` only on
     `hostdev`, `direct` in `passthrough` mode, or an Open vSwitch `bridge`;
-    no `<bandwidth>` on `hostdev`; `<coalesce>` (QEMU) only on `network` and
-    `bridge`. Interfaces of type `network` are not judged for vlan and
-    bandwidth: their real type comes from the network definition.
+    no `<bandwidth>` on `hostdev`. Interfaces of type `network` are not judged
+    for vlan and bandwidth: their real type comes from the network definition. (`<coalesce>` on other
+    types than `network` and `bridge` is `net-coalesce-unsupported`, DX505.)
 
     ## Why is this bad?
     libvirt refuses the definition: "interface %s - <port isolated='yes'/> is
     not supported for network interfaces with type='%s'" (proven on libvirt
     9.0). It refuses the start: "interface %s - vlan tag not supported for this
-    connection type", "interface %s - bandwidth settings are not supported for
-    hostdev interfaces", and the QEMU driver "coalesce settings on interface
-    type %s are not supported".
+    connection type" and "interface %s - bandwidth settings are not supported
+    for hostdev interfaces".
 
     ## Example
     ```xml
@@ -286,11 +281,6 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
                 bandwidth,
                 f"interface {iface.mac_label} - bandwidth settings are not supported for "
                 "hostdev interfaces",
-            )
-        coalesce = child(element, "coalesce")
-        if coalesce is not None and facts.driver == "qemu" and kind not in ("network", "bridge"):
-            yield ctx.finding(
-                coalesce, f"coalesce settings on interface type {kind} are not supported"
             )
 
 

@@ -410,14 +410,14 @@ def net_coalesce_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     %1$s are not supported").
     """
     for iface in ctx.facts.interfaces:
-        if iface.type in COALESCE_INTERFACE_TYPES:
+        if iface.net_type in COALESCE_INTERFACE_TYPES:
             continue
         coalesce = child(iface.element, "coalesce")
         if coalesce is None:
             continue
         yield ctx.finding(
             coalesce,
-            f'<coalesce> on a {iface.type} interface: libvirt refuses it ("coalesce settings '
-            f'on interface type {iface.type} are not supported"); only network and bridge '
+            f'<coalesce> on a {iface.net_type} interface: libvirt refuses it ("coalesce settings '
+            f'on interface type {iface.net_type} are not supported"); only network and bridge '
             "interfaces have it",
         )
