@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +64,17 @@ def test_the_readme_says_what_the_shared_corpus_is_and_that_its_tests_skip():
     section = readme[readme.index("## Run the tests") : readme.index("## Install")]
     assert "../shared/corpus" in section and "2909 domain" in section
     assert "skip" in section and "CI=true" in section
+
+
+def test_the_readmes_first_example_is_what_the_command_prints():
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```console\n\$ (domxml-lint [^\n]*)\n(.*?)```", readme, re.S)
+    assert block is not None
+    command, shown = block.group(1).split(), block.group(2)
+    done = subprocess.run(
+        [sys.executable, "-m", "domxml_lint", "--no-config", *command[1:]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert done.stdout == shown, done.stderr
