@@ -98,44 +98,6 @@ def domxml_lint(*args: str, jobs: int = 1) -> list[str]:
 # -- synthetic domains for scaling ----------------------------------------------------------
 
 
-def synthetic_vcpus(count: int) -> str:
-    pins = "\n".join(f"    <vcpupin vcpu='{i}' cpuset='{i}'/>" for i in range(count))
-    cells = 4 if count >= 4 else 1
-    per = count // cells
-    cell_xml = "\n".join(
-        f"      <cell id='{c}' cpus='{c * per}-{(c + 1) * per - 1}' "
-        f"memory='{1024 * 1024}' unit='KiB'/>"
-        for c in range(cells)
-    )
-    return f"""<domain type='kvm'>
-  <name>scale-{count}</name>
-  <memory unit='KiB'>{cells * 1024 * 1024}</memory>
-  <vcpu placement='static'>{count}</vcpu>
-  <cputune>
-{pins}
-    <emulatorpin cpuset='{count}'/>
-  </cputune>
-  <numatune>
-    <memory mode='strict' nodeset='0'/>
-  </numatune>
-  <os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os>
-  <cpu mode='host-passthrough'>
-    <topology sockets='{cells}' dies='1' clusters='1' cores='{per}' threads='1'/>
-    <numa>
-{cell_xml}
-    </numa>
-  </cpu>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none' io='native'/>
-      <source file='/var/lib/libvirt/images/scale.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-"""
-
-
 def synthetic_devices(count: int) -> str:
     def dev(i: int) -> str:
         letters = ""
@@ -431,7 +393,7 @@ IMPORT_LXML = "python -c 'import lxml.etree'"
 ONE_FILE = "domxml-lint, one typical file"
 
 #: Devices (half disks, half NICs) of the per-element scaling row: large over small.
-SCALE_DEVICES = (100, 20_000)
+SCALE_DEVICES = (100, 1_000, 5_000, 20_000)
 #: The large-file RSS row: a domain of just under the 10 MiB limit.
 LARGE_BYTES = 10 * 1024 * 1024 - 64 * 1024
 
