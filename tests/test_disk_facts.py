@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
@@ -155,3 +157,47 @@ def test_virtio_lun_follows_the_qemu_version(qemu, fires):
     doc = Document.parse(VIRTIO_LUN.encode())
     findings = _linter("DX468", Versions(qemu=qemu)).check(doc).findings
     assert bool(findings) is fires
+
+
+def _libvirt_insertion_order(disks: list[tuple[str | None, str]]) -> list[int]:
+    """virDomainDiskInsertPreAlloced as libvirt writes it, on (bus, dev) pairs: the indexes
+    of the disks in the order it keeps them."""
+    ordered: list[int] = []
+    for index, (bus, dev) in enumerate(disks):
+        name = parse_disk_name(dev)
+        number = -1 if name is None else name.number
+        insert_at = -1
+        for position in range(len(ordered) - 1, -1, -1):
+            other_bus, other_dev = disks[ordered[position]]
+            other_name = parse_disk_name(other_dev)
+            other_number = -1 if other_name is None else other_name.number
+            if other_bus == bus and other_number > number:
+                insert_at = position
+            elif other_bus == bus and insert_at == -1:
+                insert_at = position + 1
+        if insert_at == -1:
+            ordered.append(index)
+        else:
+            ordered.insert(insert_at, index)
+    return ordered
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, "virtio", "scsi", "sata"]),
+            st.sampled_from(["vda", "vdb", "vdc", "vdz", "vdaa", "sda", "sdb", "hda", "x", "vd"]),
+        ),
+        max_size=12,
+    )
+)
+def test_disks_in_libvirt_order_is_libvirts_insertion_order(disks):
+    # The facts take a linear path when no disk numbers below an earlier one of its bus.
+    devices = "".join(
+        f"<disk><target dev='{dev}'{'' if bus is None else f' bus={bus!r}'}/></disk>"
+        for bus, dev in disks
+    )
+    facts = facts_of(devices)
+    order = [facts.disks.index(disk) for disk in facts.disks_in_libvirt_order]
+    assert order == _libvirt_insertion_order(disks)

@@ -6,6 +6,7 @@ import codecs
 import time
 
 import pytest
+from lxml import etree
 
 from domxml_lint.document import MAX_FILE_BYTES, Document, sniff_root_name
 from domxml_lint.errors import HostileInputError, InputError
@@ -290,3 +291,31 @@ def test_positions_after_many_lookups_use_the_line_table():
     doc = Document.parse(data, "p.xml")
     spans = [doc.span(e) for e in doc.elements[1:]]
     assert [doc.position(s.start) for s in spans] == [(line, 3) for line in range(2, 42)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<domain><a/><b>x</b></domain>",
+        "<?xml version='1.0'?><!-- <a><b> --><domain><![CDATA[<c></c>]]><d/></domain>",
+        "<domain><!-- </a> <b/> --><?pi <e/>?><f></f></domain>",
+    ],
+)
+def test_the_start_tag_bound_never_counts_fewer_than_the_elements(text):
+    from domxml_lint.document import _start_tags_at_most
+
+    data = text.encode()
+    assert _start_tags_at_most(data) >= len(list(etree.fromstring(data).iter(etree.Element)))
+
+
+def test_a_file_with_many_end_tags_but_few_elements_is_read(monkeypatch):
+    # Over MAX_ELEMENTS '<' in all, under it in start tags: no exact count is needed.
+    from domxml_lint import document
+
+    def never(data, path):
+        raise AssertionError("counted exactly")
+
+    monkeypatch.setattr(document, "_reject_too_many_elements", never)
+    pairs = document.MAX_ELEMENTS // 2 + 10
+    data = ("<domain>" + "<a></a>" * pairs + "</domain>").encode()
+    assert len(Document.parse(data).elements) == pairs + 1

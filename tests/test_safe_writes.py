@@ -514,3 +514,61 @@ def test_signals_are_held_only_around_the_write(trigger):
     write_atomic(str(target), new, expected=old)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
     assert threading.current_thread() is threading.main_thread()
+
+
+# -- directory syncs, one per directory per process --------------------------------------------
+
+#: A child that logs every fsync (the path of the fd) to a file, then runs the CLI.
+FSYNC_LOGGER = """
+import os, sys
+log = open(sys.argv[1], "a", buffering=1)
+real_fsync = os.fsync
+
+def logged_fsync(fd):
+    real_fsync(fd)
+    log.write(f"{os.getpid()} {os.readlink(f'/proc/self/fd/{fd}')}\\n")
+
+os.fsync = logged_fsync
+sys.argv = ["domxml-lint", *sys.argv[2:]]
+from domxml_lint import cli
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fix_syncs_each_file_before_its_rename_and_each_directory_once(tmp_path, jobs):
+    files = tmp_path / "files"
+    files.mkdir()
+    targets = [files / f"vm{i}.xml" for i in range(6)]
+    for target in targets:
+        shutil.copy(TRIGGER, target)
+    expected = fixed_bytes(TRIGGER.read_bytes())
+    log = tmp_path / "fsync.log"
+    result = subprocess.run(
+        [
+            *cli_command()[:1],
+            "-c",
+            FSYNC_LOGGER,
+            str(log),
+            "--no-config",
+            "--fix",
+            "--jobs",
+            jobs,
+            str(files),
+        ],
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(target.read_bytes() == expected for target in targets)
+    assert not temp_files(files)
+    synced = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    # Every fixed file's temporary copy was synced before it was renamed over the file.
+    assert sum(path.endswith(TEMP_SUFFIX) for _, path in synced) == len(targets)
+    by_process: dict[str, list[str]] = {}
+    for pid, path in synced:
+        by_process.setdefault(pid, []).append(path)
+    for paths in by_process.values():
+        directory_syncs = [i for i, path in enumerate(paths) if path == str(files)]
+        # One directory sync per process that wrote there, after all of its renames.
+        assert len(directory_syncs) == 1
+        assert directory_syncs[0] == len(paths) - 1

@@ -167,7 +167,7 @@ class Document:
             _reject_doctype(data, path)
         # Cheap upper bounds first (an element takes at least 4 bytes, "<a/>"); count exactly
         # only then.
-        if len(data) > 4 * MAX_ELEMENTS and data.count(b"<") > MAX_ELEMENTS:
+        if len(data) > 4 * MAX_ELEMENTS and _start_tags_at_most(data) > MAX_ELEMENTS:
             _reject_too_many_elements(data, path)
         try:
             root = etree.fromstring(data, _PARSER)
@@ -590,6 +590,13 @@ def _syntax_error(exc: etree.XMLSyntaxError, path: str) -> InputError:
         line=line,
         column=column,
     )
+
+
+def _start_tags_at_most(data: bytes) -> int:
+    """An upper bound on the start tags: every ``<`` but those of end tags, comments, CDATA,
+    declarations and processing instructions (four scans in C, no parse). Counting every
+    ``<`` sent a 20,000-device domain, with its end tags, to an exact count by expat."""
+    return data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
 
 
 class _LimitReached(Exception):

@@ -14,7 +14,7 @@ import attrs
 from .document import Document
 from .errors import InputError, InternalError
 from .findings import Edit, Finding
-from .linter import Linter
+from .linter import FixableCheck, Linter
 
 #: Passes of apply -> re-parse -> re-lint before giving up on convergence.
 MAX_PASSES = 10
@@ -205,6 +205,9 @@ def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixR
     found = tuple(findings)
     kept: list[Span] = [(0, 0, len(original))] if original else []
     converged = True
+    # After a pass only the rules that offer fixes run at first: another pass may follow,
+    # and the other rules (the schema among them) need to see only the last document.
+    partial: FixableCheck | None = None
     for _ in range(MAX_PASSES):
         chosen = choose_fixes(findings, unsafe=unsafe)
         if not chosen:
@@ -213,9 +216,12 @@ def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixR
         kept = compose_spans(kept, pass_kept)
         doc = _reparse(new_data, doc.path, chosen)
         applied.extend(chosen)
-        findings = linter.check(doc).findings
+        partial = linter.check_fixable(doc)
+        findings = linter.check(doc).findings if partial is None else partial.findings
     else:
         converged = not choose_fixes(findings, unsafe=unsafe)
+    if partial is not None:
+        findings = linter.complete(partial).findings
     return FixResult(
         data=doc.data,
         encoding=doc.encoding,

@@ -51,6 +51,17 @@ def versions_for(configured: Versions, host: Host | None) -> Versions:
     )
 
 
+class FixableCheck(NamedTuple):
+    """The findings of the rules that can offer a fix, on one document
+    (:meth:`Linter.check_fixable`); :meth:`Linter.complete` adds the rest."""
+
+    findings: list[Finding]
+    ctx: RuleContext
+    plan: _Plan
+    #: Position in ``plan.rules`` -> that rule's findings and notes.
+    done: dict[int, tuple[list[Finding], list[tuple[str, str]]]]
+
+
 class SkippedRule(NamedTuple):
     """A selected rule that cannot run at all in this run, and why."""
 
@@ -99,6 +110,7 @@ class Linter:
         self.plan_rules = [r for r in runnable if isinstance(r, PlanRule)]
         self.active_codes = {r.code for r in self.rules}
         self._yielding = frozenset(r.code for r in self.rules if r.yields)
+        self._yielding_with_fix = any(r.yields and r.fix is not None for r in self.rules)
         # Rules indexed by the element names that trigger them, so a document
         # only visits the rules whose elements it has (positions keep code order).
         self._always = [i for i, r in enumerate(self.rules) if r.triggers is None]
@@ -156,6 +168,53 @@ class Linter:
         findings: list[Finding] = []
         plan = self.rules_for(facts)
         self._run(plan.rules, ctx, findings)
+        return self._finish(ctx, plan, findings)
+
+    def check_fixable(self, doc: Document) -> FixableCheck | None:
+        """Run only the rules that can offer a fix, for the fix loop's passes between the
+        first and the last; :meth:`complete` runs the rest when no pass follows.
+
+        None when the fixable findings depend on the other rules' findings: the document
+        has suppression comments (a late rule with a fix reports the unused ones), or a
+        yielding rule (dropped where another rule reports an error) has a fix.
+        """
+        if self._yielding_with_fix or find_suppressions(doc):
+            return None
+        facts = DomainFacts(doc)
+        ctx = RuleContext(doc, facts, self.host, self.options, self.versions)
+        plan = self.rules_for(facts)
+        done: dict[int, tuple[list[Finding], list[tuple[str, str]]]] = {}
+        for position, item in enumerate(plan.rules):
+            if item.fix is not None:
+                done[position] = self._run_one(item, ctx)
+        fixable = sorted((f for found, _ in done.values() for f in found), key=lambda f: f.sort_key)
+        return FixableCheck(fixable, ctx, plan, done)
+
+    def complete(self, partial: FixableCheck) -> Checked:
+        """Run the rest of the rules on a :meth:`check_fixable` document: the same findings
+        and notes, in the same order, as :meth:`check`."""
+        ctx, plan = partial.ctx, partial.plan
+        findings: list[Finding] = []
+        notes: list[tuple[str, str]] = []
+        for position, item in enumerate(plan.rules):
+            found, said = partial.done.get(position) or self._run_one(item, ctx)
+            findings += found
+            notes += said
+        ctx.notes = notes
+        return self._finish(ctx, plan, findings)
+
+    def _run_one(self, item: Rule, ctx: RuleContext) -> tuple[list[Finding], list[tuple[str, str]]]:
+        """One rule's findings and notes."""
+        before = len(ctx.notes)
+        found: list[Finding] = []
+        self._run((item,), ctx, found)
+        notes = ctx.notes[before:]
+        del ctx.notes[before:]
+        return found, notes
+
+    def _finish(self, ctx: RuleContext, plan: _Plan, findings: list[Finding]) -> Checked:
+        """One finding per problem, suppressions, the late rules; in document order."""
+        doc, facts = ctx.doc, ctx.facts
         if self._yielding:
             findings = self._one_finding_per_problem(findings)
         suppressions = find_suppressions(doc)

@@ -21,7 +21,7 @@ from .config import FileSettings
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .facts import DomainFacts
-from .fileio import read_file, write_atomic
+from .fileio import directory_syncs_deferred, read_file, write_atomic
 from .fixer import Span, fix_document
 from .guests import GuestFacts, collect_guest
 from .linter import Linter
@@ -184,9 +184,12 @@ def run_tasks(
     # once, before any file is touched, and forked workers inherit them ready-made.
     plan.prepare(task.settings for task in tasks)
     workers = workers_for(jobs, len(tasks))
-    if workers == 1 or not hasattr(os, "fork"):  # no fork (Windows): serial
-        return [process(task, mode, plan) for task in tasks]
-    return _run_shared(tasks, mode, workers, plan)
+    # Fixed files' directories are synced once each, before this returns (workers sync
+    # theirs before they exit).
+    with directory_syncs_deferred():
+        if workers == 1 or not hasattr(os, "fork"):  # no fork (Windows): serial
+            return [process(task, mode, plan) for task in tasks]
+        return _run_shared(tasks, mode, workers, plan)
 
 
 #: Most chunks queued at once: their 4-byte records (4 KiB) then fit any pipe, even a
@@ -283,12 +286,14 @@ def _work(
         import pickle  # only in workers and _Worker: serial runs do not pay for it
 
         batch: list[tuple[int, FileResult]] = []
-        for index, result in _take_chunks(tasks, mode, size, queue, plan):
-            batch.append((index, result))
-            if index % size == size - 1 or index == len(tasks) - 1:
-                frame = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-                _write_all(out, len(frame).to_bytes(_RECORD_SIZE, "little") + frame)
-                batch = []
+        # A fresh set of directories to sync: the parent syncs those it wrote itself.
+        with directory_syncs_deferred():
+            for index, result in _take_chunks(tasks, mode, size, queue, plan):
+                batch.append((index, result))
+                if index % size == size - 1 or index == len(tasks) - 1:
+                    frame = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+                    _write_all(out, len(frame).to_bytes(_RECORD_SIZE, "little") + frame)
+                    batch = []
     except SystemExit as exc:  # SIGTERM/SIGHUP (cli._exit_on_signal): unwound
         status = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:

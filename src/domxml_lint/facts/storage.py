@@ -562,23 +562,36 @@ class StorageFacts(DomainBase):
         written (none when implied) and the name still has any ``ioemu:`` prefix
         (which then numbers as -1).
         """
-        ordered: list[Disk] = []
-        for disk in self.disks:
-            number = _insert_number(disk)
+        numbered = [(disk, _insert_number(disk)) for disk in self.disks]
+        # Usual case, linear: no disk numbers below an earlier one of its bus, so each goes
+        # after the last disk of its bus (or at the end): the buses in order of first
+        # appearance, each bus's disks as written.
+        by_bus: dict[str | None, list[Disk]] = {}
+        highest: dict[str | None, int] = {}
+        for disk, number in numbered:
+            if highest.get(disk.bus, number) > number:
+                break
+            highest[disk.bus] = number
+            by_bus.setdefault(disk.bus, []).append(disk)
+        else:
+            return tuple(disk for disks in by_bus.values() for disk in disks)
+        # libvirt's own insertion, quadratic, for the rest.
+        ordered: list[tuple[Disk, int]] = []
+        for disk, number in numbered:
             insert_at = -1
             for position in range(len(ordered) - 1, -1, -1):
-                other = ordered[position]
+                other, other_number = ordered[position]
                 if other.bus != disk.bus:
                     continue
-                if _insert_number(other) > number:
+                if other_number > number:
                     insert_at = position
                 elif insert_at == -1:
                     insert_at = position + 1
             if insert_at == -1:
-                ordered.append(disk)
+                ordered.append((disk, number))
             else:
-                ordered.insert(insert_at, disk)
-        return tuple(ordered)
+                ordered.insert(insert_at, (disk, number))
+        return tuple(disk for disk, _ in ordered)
 
     @lazy
     def blkiotune(self) -> Element | None:

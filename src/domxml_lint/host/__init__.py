@@ -18,26 +18,53 @@ libvirt.
 
 from __future__ import annotations
 
-from ..pci import PciAddress
-from .bundle import build_bundle, inner_documents
-from .load import ACCEPTED_KINDS, host_from_documents, load_host
-from .model import (
-    CacheBank,
-    CacheControl,
-    Capabilities,
-    CpuTopology,
-    DomainCapabilities,
-    GuestCaps,
-    GuestDomain,
-    GuestMachine,
-    Host,
-    HostCell,
-    HostCpu,
-    LibvirtInfo,
-    NodeDevice,
-    PciId,
-)
-from .system import HostSystem
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..pci import PciAddress
+    from .bundle import build_bundle, inner_documents
+    from .load import ACCEPTED_KINDS, host_from_documents, load_host
+    from .model import (
+        CacheBank,
+        CacheControl,
+        Capabilities,
+        CpuTopology,
+        DomainCapabilities,
+        GuestCaps,
+        GuestDomain,
+        GuestMachine,
+        Host,
+        HostCell,
+        HostCpu,
+        LibvirtInfo,
+        NodeDevice,
+        PciId,
+    )
+    from .system import HostSystem
+
+# Names resolve on first use (PEP 562): a run that needs only ``host.system`` or
+# ``host.qemu_flags`` (every run loads rules that name them) does not pay for the
+# snapshot loader, the bundle writer and the model's classes (~40 ms of start-up).
+_SOURCES = {
+    "PciAddress": "..pci",
+    "build_bundle": ".bundle",
+    "inner_documents": ".bundle",
+    "ACCEPTED_KINDS": ".load",
+    "host_from_documents": ".load",
+    "load_host": ".load",
+    "HostSystem": ".system",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_SOURCES.get(name, ".model"), __name__)
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACCEPTED_KINDS",

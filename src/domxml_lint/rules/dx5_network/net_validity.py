@@ -202,8 +202,9 @@ def net_option_unsupported_for_type(ctx: RuleContext) -> Iterator[Finding]:
     `network` and `bridge` interfaces without `<virtualport>`; `<vlan>` only on
     `hostdev`, `direct` in `passthrough` mode, or an Open vSwitch `bridge`;
     no `<bandwidth>` on `hostdev`. Interfaces of type `network` are not judged
-    for vlan and bandwidth: their real type comes from the network definition. (`<coalesce>` on other
-    types than `network` and `bridge` is `net-coalesce-unsupported`, DX505.)
+    for vlan and bandwidth: their real type comes from the network definition.
+    (`<coalesce>` on other types than `network` and `bridge` is
+    `net-coalesce-unsupported`, DX505.)
 
     ## Why is this bad?
     libvirt refuses the definition: "interface %s - <port isolated='yes'/> is
