@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...findings import Finding
-from ...host.system import HostSystem
 from ...planrules import PlanContext, PlanFinding, plan_rule
 from ...rule import KVM, QEMU, HostPart, RuleContext, rule
+
+if TYPE_CHECKING:  # loaded only with a snapshot
+    from ...host.system import HostSystem
 
 #: Profiles made for KVM hosts: virtual-host and those built on it.
 VIRTUAL_HOST_PROFILES = ("virtual-host", "realtime-virtual-host")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from ... import schema
 from ...findings import Finding
 from ...rule import RuleContext, rule
+
+if TYPE_CHECKING:
+    from ... import schema
 
 #: Most findings per file: one mistake near the root can break everything below it.
 MAX_FINDINGS = 20
@@ -118,6 +121,8 @@ def schema_invalid(ctx: RuleContext) -> Iterator[Finding]:
     unset; `virSysinfoParseXML` (src/conf/domain_conf.c) drops a block without
     entries.
     """
+    from ... import schema  # lxml RelaxNG and the grammar: only when this rule runs
+
     location = schema.find_schema(ctx.option("schema-dir") or None)
     if location.directory is None:
         if location.explicit:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from ...cpuset import format_cpuset
 from ...edits import new_element
 from ...findings import Finding
-from ...placement import host_cpus_of_nodes
 from ...rule import QEMU, RuleContext, rule
 from .._wording import describe_nodes, vcpu_list
 
@@ -315,6 +314,8 @@ def _emulatorpin_fix(ctx):
     busy: set[int] = set()
     for cpus in facts.vcpu_host_cpus.values():
         busy |= cpus
+    from ...placement import host_cpus_of_nodes  # with a snapshot only: not at start-up
+
     free = host_cpus_of_nodes(host, nodes) - busy
     if not free:
         return None

@@ -4,14 +4,17 @@ static huge pages, KSM, RAM and swap against the guests, huge page pools (guide 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...guests import Demand, GuestFacts
-from ...host import Host
 from ...planrules import PlanContext, PlanFinding, others, plan_rule
 from ...rule import QEMU, HostPart
 from ...units import format_kib
 from .._wording import approx_kib, describe_nodes
 from ..dx0_document.host_setup import host_name
+
+if TYPE_CHECKING:  # the host model is loaded only when a snapshot is
+    from ...host import Host
 
 
 @plan_rule(

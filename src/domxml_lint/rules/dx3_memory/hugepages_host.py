@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...findings import Finding
-from ...placement import hugepage_demands
 from ...rule import QEMU, HostPart, RuleContext, rule
 from ...units import format_kib
 from .._wording import describe_nodes
@@ -190,6 +189,8 @@ def hugepage_pool_insufficient(ctx: RuleContext) -> Iterator[Finding]:
     all_nodes = host.node_ids
     # (page size, host nodes) -> [pages needed, element to report at, what needs them]
     demands: dict[tuple[int, frozenset[int]], list] = {}
+    from ...placement import hugepage_demands  # with a snapshot only: not at start-up
+
     for demand in hugepage_demands(facts, host, ctx.placement):
         assert demand.page_kib is not None  # huge page demands only
         nodes = demand.nodes or all_nodes

@@ -7,13 +7,16 @@ import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...findings import Finding
 from ...guests import DiskUse, GuestFacts
-from ...host.system import HostSystem
 from ...planrules import PlanContext, PlanFinding, others, plan_rule
 from ...rule import QEMU, HostPart, RuleContext, rule
 from ..dx0_document.host_setup import host_name
+
+if TYPE_CHECKING:  # loaded only with a snapshot
+    from ...host.system import HostSystem
 
 #: Schedulers the guide recommends on a KVM host: deadline (mq-deadline on blk-mq kernels),
 #: and cfq (bfq, its blk-mq successor) where throughput matters more than latency.
