@@ -238,6 +238,9 @@ FLAGS: dict[str, QemuFlag] = _flags(
     QemuFlag("pvpanic-pci", "the pvpanic-pci device", _v("6.0"), build=DEVICE),
     QemuFlag("acpi-erst", "the acpi-erst device", _v("7.0"), build=DEVICE),
     QemuFlag("vhost-vsock", "the vhost-vsock device", build=LINUX),
+    # -- vhost back ends of the kernel
+    QemuFlag("netdev.vhost-vdpa", "the vhost-vdpa network back end", build=LINUX),
+    QemuFlag("vhost-scsi", "the vhost-scsi device", build=LINUX),
     QemuFlag(
         "virtio-balloon-pci.deflate-on-oom",
         "virtio-balloon's deflate-on-oom property",

@@ -262,7 +262,10 @@ def net_passt_option_invalid(ctx: RuleContext) -> Iterator[Finding]:
     code="DX554",
     name="net-vhostuser-vdpa-invalid",
     severity="error",
-    summary="A vhost-user or vDPA interface with a non-virtio model, or server-mode reconnect",
+    summary=(
+        "A vhost-user or vDPA interface with a non-virtio model, server-mode reconnect, or a "
+        "QEMU without vhost-vdpa"
+    ),
     triggers=("interface",),
     libvirt=("virDomainNetDefValidate", "qemuValidateDomainDeviceDefNetwork"),
 )
@@ -271,7 +274,11 @@ def net_vhostuser_vdpa_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Finds `type='vhostuser'` interfaces whose `<model>` is not a virtio model
     or whose `<source mode='server'>` has `<reconnect enabled='yes'/>`, and
-    (QEMU) `type='vdpa'` interfaces whose `<model>` is not `virtio`.
+    (QEMU) `type='vdpa'` interfaces whose `<model>` is not `virtio`, or whose
+    QEMU lacks the vhost-vdpa network back end. That back end is Linux-only:
+    a QEMU built for another system (macOS with hvf, for one) lacks it. Only a
+    host snapshot's QEMU capabilities (libvirt's cache) say what a build has;
+    without one that check stays silent (`-v` says why).
 
     A vhost-user interface without `<model>` gets virtio from libvirt 11.1 on;
     older releases give it the machine's default model (rtl8139 on x86), which
@@ -286,7 +293,8 @@ def net_vhostuser_vdpa_invalid(ctx: RuleContext) -> Iterator[Finding]:
     <model> 'type' attribute specified with <interface type='vhostuser'/>.
     vhostuser requires the virtio-net* frontend", "'reconnect' attribute
     unsupported 'server' mode for <interface type='vhostuser'>", "invalid
-    model for interface of type '%s': '%s'".
+    model for interface of type '%s': '%s'", "vDPA devices are not supported
+    with this QEMU binary".
 
     ## Example
     ```xml
@@ -345,6 +353,10 @@ def net_vhostuser_vdpa_invalid(ctx: RuleContext) -> Iterator[Finding]:
                         attribute="enabled",
                     )
         elif iface.net_type == "vdpa" and is_qemu:
+            if why := ctx.qemu_lacks("netdev.vhost-vdpa"):
+                yield ctx.finding(
+                    iface.element, f"vDPA devices are not supported with this QEMU binary: {why}"
+                )
             if model is not None and iface.model_name != "virtio":
                 yield ctx.finding(
                     model,

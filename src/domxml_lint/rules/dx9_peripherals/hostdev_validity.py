@@ -153,15 +153,18 @@ def hostdev_scsi_invalid(ctx: RuleContext) -> Iterator[Finding]:
     ## What it does
     Checks SCSI host devices: an iSCSI source names one `<host>` and an
     `<auth>` secret of type `iscsi`; a vhost-scsi (`scsi_host`) source has a
-    `wwpn` of `naa.` and 16 hex digits and no `<boot order>` (QEMU guests);
-    `sgio='unfiltered'` is gone.
+    `wwpn` of `naa.` and 16 hex digits and no `<boot order>` (QEMU guests),
+    and needs a QEMU with the vhost-scsi device (Linux-only: only a host
+    snapshot's QEMU capabilities say a build lacks it; without one that check
+    stays silent); `sgio='unfiltered'` is gone.
 
     ## Why is this bad?
     libvirt refuses the definition: "only one source host address may be
     specified for the iSCSI hostdev", "hostdev invalid secret type '%s'" (and
     "invalid secret type %s" for a type it does not know), "malformed 'wwpn'
     value", "unfiltered sgio is no longer supported", and for QEMU "booting
-    from assigned devices is not supported by vhost SCSI devices".
+    from assigned devices is not supported by vhost SCSI devices" and "This
+    QEMU doesn't support vhost-scsi devices".
 
     ## Example
     ```xml
@@ -206,6 +209,14 @@ def hostdev_scsi_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     device.boot,
                     "booting from assigned devices is not supported by vhost SCSI devices",
+                )
+            elif (
+                is_qemu
+                and device.scsi_host_protocol == "vhost"
+                and (why := ctx.qemu_lacks("vhost-scsi"))
+            ):
+                yield ctx.finding(
+                    device.element, f"This QEMU doesn't support vhost-scsi devices: {why}"
                 )
 
 
