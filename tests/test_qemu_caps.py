@@ -165,6 +165,8 @@ def test_the_capabilities_name_the_binary_for_the_arch():
         ("kvm-pit-lost-tick-policy", None, "aarch64", False),  # the arch alone decides
         ("kvm-pit-lost-tick-policy", Version(9, 1), "x86_64", None),  # needs KVM in the build
         ("vhost-vsock", Version(9, 1), "x86_64", None),  # Linux-only
+        ("netdev.vhost-vdpa", Version(9, 1), "x86_64", None),  # Linux-only: the cache decides
+        ("vhost-scsi", Version(5, 2), "s390x", None),
         ("vhost-user-fs.bootindex", Version(5, 2), "x86_64", False),  # added in 6.0
         ("usb-host.guest-resets-all", Version(5, 2), "x86_64", None),  # libusb
     ],
