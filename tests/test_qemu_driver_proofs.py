@@ -21,7 +21,6 @@ import pytest
 from domxml_lint.api import build_linter
 from domxml_lint.document import Document
 from helpers import RULE_FIXTURES
-from libvirt_helpers import import_libvirt
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -84,12 +83,6 @@ CLEAN = [
 ]
 
 
-@pytest.fixture(scope="module")
-def qemu_conn(embedded):
-    """The embedded QEMU driver's connection (shared: one per process)."""
-    return embedded.conn
-
-
 def _as_local_qemu(data: bytes) -> str:
     """The fixture as this host's QEMU takes it: TCG, the machine alias, a small guest."""
     text = data.decode()
@@ -98,18 +91,8 @@ def _as_local_qemu(data: bytes) -> str:
     return text.replace("<domain type='kvm'>", "<domain type='qemu'>", 1)
 
 
-def _define_error(conn, xml: str) -> str | None:
-    libvirt = import_libvirt()
-    try:
-        domain = conn.defineXML(xml)
-    except libvirt.libvirtError as exc:
-        return exc.get_error_message()
-    domain.undefine()
-    return None
-
-
 @pytest.mark.parametrize("rule,fixture,pattern", CASES, ids=[f"{r}/{f}" for r, f, _ in CASES])
-def test_qemu_driver_refuses_what_the_rule_reports(qemu_conn, rule, fixture, pattern):
+def test_qemu_driver_refuses_what_the_rule_reports(embedded, rule, fixture, pattern):
     data = (RULE_FIXTURES / rule / fixture).read_bytes()
     host = None
     hosts = RULE_FIXTURES / rule / "hosts.txt"
@@ -120,13 +103,13 @@ def test_qemu_driver_refuses_what_the_rule_reports(qemu_conn, rule, fixture, pat
         host = load_host(*(HOSTS / n.strip() for n in hosts.read_text().split()))
     findings = build_linter(select=[rule], host=host).check(Document.parse(data)).findings
     assert any(re.search(pattern, f.message) for f in findings), [f.message for f in findings]
-    error = _define_error(qemu_conn, _as_local_qemu(data))
+    error = embedded.define_error(_as_local_qemu(data), validate=False)
     assert error is not None, "libvirt's QEMU driver accepted XML the rule calls invalid"
     assert re.search(pattern, error), f"libvirt said: {error!r}"
 
 
 @pytest.mark.parametrize("rule,fixture", CLEAN, ids=[f"{r}/{f}" for r, f in CLEAN])
-def test_qemu_driver_accepts_the_clean_fixtures(qemu_conn, rule, fixture):
+def test_qemu_driver_accepts_the_clean_fixtures(embedded, rule, fixture):
     data = (RULE_FIXTURES / rule / fixture).read_bytes()
-    error = _define_error(qemu_conn, _as_local_qemu(data))
+    error = embedded.define_error(_as_local_qemu(data), validate=False)
     assert error is None, f"libvirt's QEMU driver refuses a clean fixture: {error}"
