@@ -19,6 +19,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -188,13 +189,24 @@ def test_this_machines_services(here):
         assert any("systemd is not running" in note for note in here.notes)
 
 
-def test_host_facts_without_root(tmp_path):
+def test_host_facts_without_root(tmp_path, request):
     """`host facts` as an unprivileged user: it runs, reads what the kernel lets it, and
     fails nothing. As root, the test drops to nobody with setpriv; else it already is."""
     _linux()
     command = [sys.executable, "-m", "domxml_lint", "host", "facts"]
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONPATH": str(REPO / "src")}
     if os.geteuid() == 0:
+        # nobody must be able to read the package: a clone under a 0700 directory
+        # (mktemp -d) is not, so it gets a world-readable copy.
+        readable = Path(tempfile.mkdtemp(prefix="domxml-lint-src-", dir="/tmp"))
+        request.addfinalizer(lambda: shutil.rmtree(readable, ignore_errors=True))
+        readable.chmod(0o755)
+        shutil.copytree(
+            REPO / "src" / "domxml_lint",
+            readable / "domxml_lint",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        env["PYTHONPATH"] = str(readable)
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             if IN_CI:
