@@ -38,7 +38,8 @@ def test_mypy_passes_over_src(tmp_path):
 )  # fmt: skip
 def test_every_builtin_check_is_typed(rule):
     """mypy checks a rule's body against the typed context only when the check is annotated."""
-    hints = typing.get_type_hints(rule.check)
+    check = rule.loaded().check
+    hints = typing.get_type_hints(check)
     assert hints.get("ctx") is RuleContext, f"{rule.code}: annotate ctx: RuleContext"
     assert "return" in hints, f"{rule.code}: annotate the return type (Iterator[Finding])"
-    assert inspect.isgeneratorfunction(rule.check) or hints["return"] is not None
+    assert inspect.isgeneratorfunction(check) or hints["return"] is not None

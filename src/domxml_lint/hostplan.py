@@ -179,7 +179,7 @@ def _applies(rule: PlanRule, guest: GuestFacts) -> bool:
 
 def _check(rule: PlanRule, ctx: PlanContext, shown: str) -> list[PlanFinding]:
     try:
-        return list(rule.plan_check(ctx))
+        return list(rule.loaded().plan_check(ctx))
     except DomxmlLintError:
         raise
     except Exception as exc:

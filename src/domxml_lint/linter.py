@@ -155,7 +155,7 @@ class Linter:
             for position in sorted(positions):
                 item = self.rules[position]
                 if item.domains.applies(facts):
-                    chosen.append(item)
+                    chosen.append(item.loaded())
                 else:
                     skipped[item.domains.label] = skipped.get(item.domains.label, 0) + 1
             plan = self._plans[key] = _Plan(chosen, tuple(sorted(skipped.items())))
@@ -224,7 +224,7 @@ class Linter:
             )
             if unused and self.late_rules:
                 ctx.unused_suppressions = unused
-                self._run(self.late_rules, ctx, findings)
+                self._run([r.loaded() for r in self.late_rules], ctx, findings)
         findings.sort(key=lambda f: f.sort_key)
         return Checked(findings, ctx.notes, plan.not_applicable, facts)
 

@@ -43,7 +43,7 @@ import attrs
 from .errors import InternalError
 from .findings import Finding, Related, Severity
 from .guests import GuestFacts, Place
-from .rule import ANY_DOMAIN, Domains, HostPart, Rule, RuleContext, Stage, rule
+from .rule import ANY_DOMAIN, DeferredCheck, Domains, HostPart, Rule, RuleContext, Stage, rule
 
 if TYPE_CHECKING:
     from .host import Host
@@ -64,7 +64,7 @@ class PlanFinding(NamedTuple):
 PlanCheckFunction = Callable[["PlanContext"], Iterable[PlanFinding]]
 
 
-def _runs_on_plans_only(ctx: RuleContext) -> Iterable[Finding]:
+def runs_on_plans_only(ctx: RuleContext) -> Iterable[Finding]:
     current = ctx.rule.code if ctx.rule is not None else "?"
     raise InternalError(
         ctx.doc.path,
@@ -78,6 +78,18 @@ class PlanRule(Rule):
     """A rule over every guest of one host (:attr:`Stage.PLAN`); ``plan_check`` is its check."""
 
     plan_check: PlanCheckFunction = attrs.field(eq=False, repr=False, kw_only=True)
+
+    @property
+    def deferred(self) -> bool:
+        return isinstance(self.plan_check, DeferredCheck)
+
+    def loaded(self) -> PlanRule:
+        check = self.plan_check
+        if not isinstance(check, DeferredCheck):
+            return self
+        found = check.load(self)
+        assert isinstance(found, PlanRule)
+        return found
 
     @property
     def origin(self) -> str:
@@ -96,7 +108,7 @@ class PlanRule(Rule):
     @property
     def source_line(self) -> int | None:
         try:
-            return inspect.getsourcelines(self.plan_check)[1]
+            return inspect.getsourcelines(self.loaded().plan_check)[1]
         except (OSError, TypeError):
             return None
 
@@ -136,7 +148,7 @@ def plan_rule(
     )
 
     def decorate(check: PlanCheckFunction) -> PlanRule:
-        base = declare(_runs_on_plans_only)
+        base = declare(runs_on_plans_only)
         fields = {str(f.alias): getattr(base, f.name) for f in attrs.fields(Rule) if f.init}
         fields["doc"] = check.__doc__ or ""
         return PlanRule(**fields, plan_check=check)

@@ -180,10 +180,29 @@ class Rule:
     def needs_host(self) -> bool:
         return bool(self.needs)
 
+    @property
+    def deferred(self) -> bool:
+        """Whether the check still sits in its unimported module (a built-in from the index)."""
+        return isinstance(self.check, DeferredCheck)
+
+    def loaded(self) -> Rule:
+        """The rule with its check function: itself, or for a deferred built-in the rule its
+        module defines (imported now, and checked against the index)."""
+        check = self.check
+        return check.load(self) if isinstance(check, DeferredCheck) else self
+
+    def metadata(self) -> tuple[Any, ...]:
+        """Everything but the check and the docstring: what the rule index records."""
+        return (
+            self.code, self.name, self.severity, self.summary, self.fix, self.default,
+            self.triggers, self.domains, self.needs, self.libvirt, self.stage, self.yields,
+            dict(self.options), self.help_url,
+        )  # fmt: skip
+
     @functools.cached_property
     def doc(self) -> str:
         """The documentation (ruff's sections), dedented on first use: most runs never read it."""
-        return inspect.cleandoc(self.docstring)
+        return inspect.cleandoc(self.loaded().docstring)
 
     @property
     def origin(self) -> str:
@@ -205,7 +224,7 @@ class Rule:
     @property
     def source_line(self) -> int | None:
         try:
-            return inspect.getsourcelines(self.check)[1]
+            return inspect.getsourcelines(self.loaded().check)[1]
         except (OSError, TypeError):
             return None
 
@@ -218,6 +237,42 @@ class Rule:
         pattern = rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)"
         match = re.search(pattern, self.doc, re.S | re.M)
         return match.group(1).strip() if match else ""
+
+
+class DeferredCheck:
+    """A built-in rule's check function, left in its module until a document needs it.
+
+    The rule index (``rules/_index.py``) holds every built-in rule's metadata, so
+    selecting rules and dispatching them by trigger imports no rule module; the
+    engine calls :meth:`Rule.loaded` when a document triggers the rule. Calling
+    the object itself also works (it loads first), for callers that hold the rule.
+    """
+
+    def __init__(self, module: str, attribute: str, function: str = "check") -> None:
+        self.__module__ = module  # what Rule.origin and Rule.source_file read
+        self.attribute = attribute
+        #: ``check``, or ``plan_check`` for a plan rule.
+        self.function = function
+        self._rule: Rule | None = None
+
+    def load(self, expected: Rule) -> Rule:
+        if self._rule is None:
+            import importlib
+
+            found = getattr(importlib.import_module(self.__module__), self.attribute, None)
+            if not isinstance(found, Rule) or found.metadata() != expected.metadata():
+                raise InternalError(
+                    self.__module__,
+                    f"the rule index disagrees with {self.__module__}.{self.attribute} "
+                    f"for rule {expected.code}",
+                    hint="regenerate it: python tools/rule_index.py --write",
+                )
+            self._rule = found
+        return self._rule
+
+    def __call__(self, ctx: Any) -> Any:
+        assert self._rule is not None, "call Rule.loaded() before running a deferred rule"
+        return getattr(self._rule, self.function)(ctx)
 
 
 def rule(
