@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from typing import NamedTuple
+
+from ._records import NamedTuple
 
 SHELLS = ("bash", "zsh", "fish")
 PROG = "domxml-lint"

@@ -22,10 +22,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import attrs
 
+from ._records import NamedTuple
 from .errors import UsageError
 from .findings import Severity
 from .ruleset import RuleSet, Selection, suggest

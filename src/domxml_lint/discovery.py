@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
 
+from ._records import NamedTuple
 from .config import Config, ConfigResolver, ExcludePattern, exclude_patterns
 from .errors import InputError
 from .report import FileResult

@@ -11,11 +11,11 @@ import codecs
 import functools
 import re
 from bisect import bisect_right
-from typing import NamedTuple
 
 from lxml import etree
 
 from ._lazy import lazy
+from ._records import NamedTuple
 from .errors import HostileInputError, InputError, InternalError
 
 #: Largest file read, the same limit ``virsh define`` applies (VSH_MAX_XML_FILE).

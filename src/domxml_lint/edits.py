@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from lxml import etree
 
+from ._records import NamedTuple
 from .document import Document
 from .findings import Edit
 from .units import express_kib

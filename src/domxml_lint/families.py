@@ -9,7 +9,7 @@ for what libvirt refuses. CONTRIBUTING.md explains how to choose a code for a ne
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ._records import NamedTuple
 
 
 class Family(NamedTuple):

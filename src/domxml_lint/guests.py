@@ -18,11 +18,12 @@ points at the line in the guest's file.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import attrs
 from lxml import etree
 
+from ._records import NamedTuple
 from .findings import as_tuple, pickled_as_tuple
 
 if TYPE_CHECKING:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from ._records import NamedTuple
 from .document import Document
 from .errors import DomxmlLintError, InternalError
 from .fileio import read_file

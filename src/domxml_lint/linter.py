@@ -11,8 +11,9 @@ and see which suppression comments suppressed nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from ._records import NamedTuple
 from .document import Document
 from .errors import DomxmlLintError, InternalError
 from .facts import DomainFacts

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
+
+from ._records import NamedTuple
 
 
 class PciAddress(NamedTuple):

@@ -8,10 +8,11 @@ derives it once per document.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ._records import NamedTuple
 from .facts import DomainFacts
 
 if TYPE_CHECKING:

@@ -36,10 +36,11 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._records import NamedTuple
 from .errors import InternalError
 from .findings import Finding, Related, Severity
 from .guests import GuestFacts, Place

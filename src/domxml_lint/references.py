@@ -11,7 +11,9 @@ findings and SARIF all read :func:`rule_references`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from ._records import NamedTuple
 
 if TYPE_CHECKING:
     from .rule import Rule

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import attrs
 
+from ._records import NamedTuple
 from .errors import FixNotWritten, InputError
 from .findings import Finding, Severity, pickled_as_tuple
 from .rule import Rule

@@ -25,12 +25,13 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lxml import etree
 
 from ._lazy import lazy
+from ._records import NamedTuple
 from .edits import Editor
 from .errors import InternalError
 from .facts import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, DomainBase

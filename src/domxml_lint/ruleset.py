@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
+from ._records import NamedTuple
 from .errors import UsageError
 from .rule import Rule
 

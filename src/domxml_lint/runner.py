@@ -15,8 +15,9 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple, NoReturn
+from typing import NoReturn
 
+from ._records import NamedTuple
 from .config import FileSettings
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError

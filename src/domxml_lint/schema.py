@@ -26,9 +26,10 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
 
 from lxml import etree
+
+from ._records import NamedTuple
 
 #: Environment variable naming the schema directory (for CI, tests, or a libvirt
 #: installed under another prefix); it overrides the ``schema-dir`` setting.

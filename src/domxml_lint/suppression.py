@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from ._records import NamedTuple
 from .document import Document
 from .findings import Finding
 from .ruleset import RuleSet, suggest

@@ -9,7 +9,8 @@ rule documents.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from ._records import NamedTuple
 
 _VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?\s*$")
 

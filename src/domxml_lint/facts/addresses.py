@@ -20,11 +20,10 @@ approximate capacity where libvirt would run out of slots.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..pci import PciAddress, address_number
 from .cpu import CpuFacts
 from .devices import Controller, DeviceFacts

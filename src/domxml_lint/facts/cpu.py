@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..cpuset import CPUMASK_LEN
 from ..units import parse_uint
 from .domain import DomainBase

@@ -10,11 +10,11 @@ none, and ``<imagelabel>`` is not read at all. Values libvirt would refuse becom
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import parse_uint
 from .domain import DomainBase
 from .values import child, child_text

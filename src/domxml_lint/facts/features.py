@@ -10,11 +10,10 @@ not recorded at all, and ``<tcg>`` only with a non-zero ``<tb-cache>``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import UnitError, parse_uint, unit_scale
 from .domain import DomainBase
 from .values import child

@@ -9,11 +9,10 @@ parses them.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..pci import PciAddress, address_number, pci_address
 from ..units import parse_uint
 from .network import NetworkFacts

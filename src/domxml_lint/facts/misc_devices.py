@@ -13,11 +13,11 @@ A device's guest ``<address type=...>`` is read only as far as these rules need 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import parse_uint, to_kib
 from .domain import PPC64_ARCHES, X86_ARCHES, DomainBase
 from .values import child, child_text

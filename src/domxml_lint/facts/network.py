@@ -7,11 +7,11 @@ refuse becomes None (with the raw text kept) for rules to report.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
 
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import parse_uint
 from .domain import ARM_ARCHES, VIRTIO_MODELS, DomainBase
 from .values import child

@@ -9,11 +9,10 @@ devices and filesystems.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import parse_uint
 from .domain import DomainBase
 from .values import child

@@ -11,11 +11,11 @@ what libvirt's validators see.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import UnitError, parse_uint, unit_scale
 from .domain import X86_ARCHES, DomainBase
 from .values import child, signed_int

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
 
 from lxml import etree
 
 from .._lazy import lazy
+from .._records import NamedTuple
 from ..units import UnitError, parse_uint, unit_scale
 from .domain import DomainBase
 from .values import child, child_text

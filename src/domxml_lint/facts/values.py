@@ -6,10 +6,9 @@ a :class:`CpusetRef` that carries the parse error, for rules to report.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lxml import etree
 
+from .._records import NamedTuple
 from ..cpuset import CpusetError, parse_cpuset
 from ..units import to_kib
 

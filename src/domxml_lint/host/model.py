@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import attrs
 from lxml import etree
 
+from .._records import NamedTuple
 from ..findings import as_tuple
 from ..pci import PciAddress
 from .qemu_caps import QemuCapabilities

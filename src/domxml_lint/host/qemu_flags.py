@@ -37,10 +37,10 @@ is copied here. QEMU 5.2 is the oldest release libvirt 10.7 accepts;
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 import attrs
 
+from .._records import NamedTuple
 from ..versions import Version
 
 #: libvirt 10.7's oldest QEMU: a flag "since" this is in every release libvirt accepts.

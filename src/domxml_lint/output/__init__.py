@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
+from .._records import NamedTuple
 from ..report import Run
 
 FORMATS = ("text", "concise", "full", "json", "sarif", "github", "gitlab", "junit", "rdjson")
