@@ -10,7 +10,7 @@ and see which suppression comments suppressed nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._records import NamedTuple
@@ -77,6 +77,23 @@ class _Plan(NamedTuple):
     not_applicable: tuple[tuple[str, int], ...]
 
 
+def _bits(mask: int) -> list[int]:
+    """Positions of the set bits of ``mask``, lowest first."""
+    positions = []
+    while mask:
+        lowest = mask & -mask
+        mask ^= lowest
+        positions.append(lowest.bit_length() - 1)
+    return positions
+
+
+def _count_labels(labels: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
 class Linter:
     """Runs a fixed selection of rules against documents."""
 
@@ -112,16 +129,20 @@ class Linter:
         self.active_codes = {r.code for r in self.rules}
         self._yielding = frozenset(r.code for r in self.rules if r.yields)
         self._yielding_with_fix = any(r.yields and r.fix is not None for r in self.rules)
-        # Rules indexed by the element names that trigger them, so a document
-        # only visits the rules whose elements it has (positions keep code order).
-        self._always = [i for i, r in enumerate(self.rules) if r.triggers is None]
-        self._by_tag: dict[str, list[int]] = {}
+        # Rules as bits of an int (bit i: self.rules[i]), one mask per trigger element,
+        # so a document's rules are the OR of its elements' masks (code order kept).
+        self._always = sum(1 << i for i, r in enumerate(self.rules) if r.triggers is None)
+        self._by_tag: dict[str, int] = {}
         for position, item in enumerate(self.rules):
             for tag in item.triggers or ():
-                self._by_tag.setdefault(tag, []).append(position)
+                self._by_tag[tag] = self._by_tag.get(tag, 0) | 1 << position
         self._trigger_tags = frozenset(self._by_tag)
+        #: Positions of rules whose module is not imported yet (built-ins, from the index).
+        self._deferred = {i for i, r in enumerate(self.rules) if r.deferred}
         # Documents of one repository share a few shapes: the rule list per shape.
-        self._plans: dict[tuple[frozenset[str], str | None, str | None], _Plan] = {}
+        self._plans: dict[tuple[int, str | None, str | None], _Plan] = {}
+        #: (virt type, arch) -> the mask of rules whose ``domains`` apply.
+        self._applicable: dict[tuple[str | None, str | None], int] = {}
 
     @property
     def runs(self) -> tuple[Rule, ...]:
@@ -144,22 +165,28 @@ class Linter:
 
     def rules_for(self, facts: DomainFacts) -> _Plan:
         """The selected rules that can fire on a document of this shape."""
-        present = facts.tags & self._trigger_tags
-        key = (present, facts.virt_type, facts.arch)
+        triggered = self._always
+        by_tag = self._by_tag
+        for tag in facts.tags & self._trigger_tags:
+            triggered |= by_tag[tag]
+        shape = (facts.virt_type, facts.arch)
+        key = (triggered, *shape)
         plan = self._plans.get(key)
         if plan is None:
-            positions = set(self._always)
-            for tag in present:
-                positions.update(self._by_tag[tag])
-            chosen: list[Rule] = []
-            skipped: dict[str, int] = {}
-            for position in sorted(positions):
-                item = self.rules[position]
-                if item.domains.applies(facts):
-                    chosen.append(item.loaded())
-                else:
-                    skipped[item.domains.label] = skipped.get(item.domains.label, 0) + 1
-            plan = self._plans[key] = _Plan(chosen, tuple(sorted(skipped.items())))
+            applicable = self._applicable.get(shape)
+            if applicable is None:
+                applicable = self._applicable[shape] = sum(
+                    1 << i for i, r in enumerate(self.rules) if r.domains.applies(facts)
+                )
+            positions = _bits(triggered & applicable)
+            for position in self._deferred.intersection(positions):
+                # imported once, by the first plan that has the rule
+                self.rules[position] = self.rules[position].loaded()
+                self._deferred.discard(position)
+            plan = self._plans[key] = _Plan(
+                [self.rules[i] for i in positions],
+                _count_labels(self.rules[i].domains.label for i in _bits(triggered & ~applicable)),
+            )
         return plan
 
     def check(self, doc: Document) -> Checked:
