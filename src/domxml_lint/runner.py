@@ -23,6 +23,7 @@ from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .facts import DomainFacts
 from .fileio import directory_syncs_deferred, read_file, write_atomic
+from .findings import Finding
 from .fixer import FixResult, Span, fix_document
 from .guests import GuestFacts, collect_guest
 from .linter import Linter
@@ -43,6 +44,9 @@ class Mode(NamedTuple):
     diff: bool = False
     #: Keep each document's text in its result, for formats that show lines (full, rdjson).
     keep_source: bool = False
+    #: Build the edits of the findings' fixes, for formats that carry them (json, sarif,
+    #: rdjson); without, each result drops their builders (and the document they hold).
+    edits: bool = True
 
     @property
     def fixing(self) -> bool:
@@ -97,6 +101,7 @@ def process(
             result.source, result.encoding = data, doc.encoding
         if not mode.fixing:
             checked = linter.check(doc)
+            _settle(checked.findings, mode.edits)
             result.findings, result.notes = checked.findings, checked.notes
             result.not_applicable = checked.not_applicable
             if linter.plan_rules and checked.facts is not None:
@@ -108,7 +113,7 @@ def process(
             result.guest = _guest(final, DomainFacts(final), task, linter)
         if mode.keep_source:
             result.source = fixed.data  # what the remaining findings point into
-        result.findings = list(fixed.remaining)
+        result.findings = _settle(list(fixed.remaining), mode.edits)
         result.applied = list(fixed.applied)
         result.changed = fixed.changed
         if fixed.changed and mode.diff:
@@ -130,6 +135,15 @@ def process(
     return result
 
 
+def _settle(findings: list[Finding], edits: bool) -> list[Finding]:
+    """Build the fixes' edits now if the output shows them, else drop their builders: either
+    way no finding keeps its document alive until the run ends."""
+    for finding in findings:
+        if finding.fix is not None:
+            finding.fix.settle(edits)
+    return findings
+
+
 class _Write(NamedTuple):
     """A fixed file to write, and what its result needs if the write fails."""
 
@@ -148,7 +162,8 @@ class _Write(NamedTuple):
         result.applied, result.changed = [], False
         result.source = self.data if self.mode.keep_source else None
         try:
-            result.findings = list(self.fixed.found)  # the original's whole check
+            # the original's whole check
+            result.findings = _settle(list(self.fixed.found), self.mode.edits)
             if self.linter.plan_rules:
                 doc = self.doc
                 result.guest = _guest(doc, DomainFacts(doc), self.task, self.linter)
