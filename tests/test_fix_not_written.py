@@ -101,3 +101,28 @@ def test_a_file_that_could_be_written_is_still_fixed_beside_it(read_only):
     assert sum(r["filename"] == "ro.xml" for r in records) == 3
     assert sum(r["filename"] == "rw.xml" for r in records) == 2  # DX404 was fixed
     assert other.read_bytes() != EXAMPLE.read_bytes()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_files_written_in_the_background_keep_each_files_findings(tmp_path, jobs):
+    # Fixed files are written on a background thread while the next ones are checked, more
+    # of them than may wait at once; the read-only ones among them keep every finding.
+    names = [f"vm{i:02}.xml" for i in range(40)]
+    read_only = {"vm05.xml", "vm23.xml", "vm39.xml"}
+    for name in names:
+        shutil.copy(EXAMPLE, tmp_path / name)
+        if name in read_only:
+            (tmp_path / name).chmod(0o444)
+    try:
+        result = lint("--fix", "--jobs", jobs, "--output-format", "json", *names, cwd=tmp_path)
+    finally:
+        for name in read_only:
+            (tmp_path / name).chmod(0o644)
+    assert result.returncode == 2
+    records = json.loads(result.stdout)
+    for name in names:
+        expected = 3 if name in read_only else 2  # DX404 was fixed where it could be written
+        assert sum(r["filename"] == name for r in records) == expected, name
+        changed = (tmp_path / name).read_bytes() != EXAMPLE.read_bytes()
+        assert changed is (name not in read_only), name
+    assert result.stderr.decode().count("is read-only, so the fix was not written") == 3

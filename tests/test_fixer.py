@@ -212,3 +212,80 @@ def test_fixes_that_need_a_second_pass_come_out_as_before():
     assert b"cache='none'" in result.data and b"io='native'" in result.data
     # What is left is what a whole check of the fixed document finds.
     assert list(result.remaining) == linter.check(Document.parse(result.data)).findings
+
+
+def test_the_originals_findings_are_those_of_a_whole_check():
+    # The fix loop's first pass runs only the fixing rules too; ``found`` (what still stands
+    # when the fixed file cannot be written) is derived on demand, and must be what one whole
+    # check of the original finds.
+    linter = build_linter(select="ALL")
+    fixed = 0
+    for doc in _fixture_documents():
+        result = fix_document(doc, linter, unsafe=True)
+        fixed += result.changed
+        assert list(result.found) == linter.check(doc).findings, doc.path
+    assert fixed > 100
+
+
+# -- a fix's edits may be built on first use ---------------------------------------------------
+
+
+def test_a_fix_builds_its_edits_on_first_use_only():
+    from domxml_lint.findings import Applicability, Fix
+
+    calls = []
+
+    def build():
+        calls.append(1)
+        return [Edit(1, 2, "x")]
+
+    fix = Fix(Applicability.SAFE, "t", build)
+    assert calls == []
+    assert fix.edits == (Edit(1, 2, "x"),) and fix.span == (1, 2)
+    assert fix.edits == (Edit(1, 2, "x"),) and calls == [1]  # built once
+    assert fix == Fix(Applicability.SAFE, "t", (Edit(1, 2, "x"),))
+
+
+def test_settling_builds_or_drops_the_builder_and_pickles_either_way():
+    import pickle
+
+    from domxml_lint.findings import Applicability, Fix, edits_dropped
+
+    kept = Fix(Applicability.UNSAFE, "t", lambda: [Edit(3, 3, "y", anchor=1)])
+    kept.settle(True)
+    assert pickle.loads(pickle.dumps(kept)).edits == (Edit(3, 3, "y", anchor=1),)
+    dropped = Fix(Applicability.UNSAFE, "t", lambda: [Edit(3, 3, "y")])
+    dropped.settle(False)
+    back = pickle.loads(pickle.dumps(dropped))
+    assert back._edits is edits_dropped and back.applicability is Applicability.UNSAFE
+    with pytest.raises(AssertionError, match="dropped"):
+        back.edits  # noqa: B018
+
+
+def test_a_lazy_fix_gives_the_edits_an_eager_one_gave():
+    # DX706 builds its edit only when asked; the JSON output still carries it.
+    import json
+
+    from helpers import run_cli
+
+    data = (
+        b"<domain type='kvm'><name>a</name><memory>1048576</memory><vcpu>1</vcpu>"
+        b"<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><features><apic/>"
+        b"</features></domain>\n"
+    )
+    doc = Document.parse(data)
+    (finding,) = [f for f in build_linter(select=["DX706"]).check(doc).findings]
+    assert callable(finding.fix._edits)  # not built while checking
+    eager = rule_ctx_edits(doc)
+    assert finding.fix.edits == eager
+    out = run_cli("--no-config", "--select", "DX706", "--output-format", "json", "-", input=data)
+    (record,) = json.loads(out.stdout)
+    assert [(e["start"], e["end"], e["content"]) for e in record["fix"]["edits"]] == [
+        (e.start, e.end, e.content) for e in eager
+    ]
+
+
+def rule_ctx_edits(doc: Document) -> tuple[Edit, ...]:
+    from domxml_lint.edits import Editor
+
+    return tuple(Editor(doc).ensure_feature("acpi"))

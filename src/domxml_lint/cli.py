@@ -22,7 +22,7 @@ from .discovery import Discovery, DiscoveryOverrides
 from .errors import DomxmlLintError, UsageError
 from .findings import Severity
 from .hostplan import run_plans
-from .output import FORMATS, HUMAN, NEED_SOURCE, OutputOptions, source_root
+from .output import FORMATS, HUMAN, NEED_EDITS, NEED_SOURCE, OutputOptions, source_root
 from .output import write as write_output
 from .plan import RunPlan
 from .plugins import load_ruleset
@@ -339,7 +339,12 @@ def run_check(args: argparse.Namespace) -> int:
     if args.show_files or args.show_settings:
         return _show(args, finder, resolver, overrides)
     keep_source = args.output_format in NEED_SOURCE
-    mode = Mode(fix=args.fix, diff=args.diff, keep_source=keep_source)
+    mode = Mode(
+        fix=args.fix,
+        diff=args.diff,
+        keep_source=keep_source,
+        edits=args.output_format in NEED_EDITS,
+    )
     from_stdin = args.paths == [STDIN] or (not args.paths and bool(args.stdin_filename))
 
     if from_stdin:

@@ -40,7 +40,8 @@ def pickled_as_tuple(cls: C) -> C:
         def __reduce__(self: Any) -> tuple[Any, ...]:
             return (cls, values(self))
 
-    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    if "__reduce__" not in cls.__dict__:  # a class may say how it pickles (Fix)
+        cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
     TUPLE_PICKLED.append(cls)
     return cls
 
@@ -117,14 +118,59 @@ class Edit:
             raise ValueError(f"bad edit range {self.start}:{self.end}")
 
 
+#: What a fix's edits are given as: the edits, or a function that builds them on first use.
+EditsOrBuilder = tuple[Edit, ...] | Callable[[], Iterable[Edit]]
+
+
+def _edits_or_builder(edits: Iterable[Edit] | Callable[[], Iterable[Edit]]) -> EditsOrBuilder:
+    return edits if callable(edits) else tuple(edits)
+
+
+def _resolved(edits: EditsOrBuilder) -> tuple[Edit, ...]:
+    return tuple(edits()) if callable(edits) else edits
+
+
+def _edits_repr(edits: EditsOrBuilder) -> str:
+    return repr(_resolved(edits))
+
+
+def edits_dropped() -> tuple[Edit, ...]:
+    """The builder of a fix whose edits the run's output does not need (:meth:`Fix.settle`)."""
+    raise AssertionError("this fix's edits were dropped: the run said its output needs none")
+
+
 @pickled_as_tuple
 @attrs.frozen
 class Fix:
-    """A rewrite that resolves one finding; its edits apply together or not at all."""
+    """A rewrite that resolves one finding; its edits apply together or not at all.
+
+    ``edits`` may be given as a function that builds them: it runs on first use, so a
+    lint whose output shows no edits never builds them (building one can locate
+    elements and measure the file's indentation). Until then it keeps its document
+    alive; :meth:`settle` builds or drops it once a run knows what its output needs.
+    """
 
     applicability: Applicability
     title: str
-    edits: tuple[Edit, ...] = attrs.field(converter=as_tuple)
+    _edits: EditsOrBuilder = attrs.field(
+        alias="edits", converter=_edits_or_builder, eq=_resolved, repr=_edits_repr
+    )
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        edits = self._edits
+        if callable(edits):
+            edits = tuple(edits())
+            object.__setattr__(self, "_edits", edits)
+        return edits
+
+    def settle(self, needed: bool) -> None:
+        """Build the edits now if ``needed``, else drop their builder (and its document)."""
+        if callable(self._edits) and self._edits is not edits_dropped:
+            if needed:
+                self.edits  # noqa: B018  # built and kept
+            else:
+                object.__setattr__(self, "_edits", edits_dropped)
 
     @property
     def is_safe(self) -> bool:
@@ -132,7 +178,15 @@ class Fix:
 
     @property
     def span(self) -> tuple[int, int]:
-        return min(e.start for e in self.edits), max(e.end for e in self.edits)
+        edits = self.edits
+        return min(e.start for e in edits), max(e.end for e in edits)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A builder does not pickle: the edits travel built, or dropped as they were.
+        edits = self._edits
+        if callable(edits) and edits is not edits_dropped:
+            edits = self.edits
+        return (Fix, (self.applicability, self.title, edits))
 
 
 @pickled_as_tuple

@@ -7,14 +7,14 @@ writing and the run reports an internal error.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from .document import Document
 from .errors import InputError, InternalError
 from .findings import Edit, Finding
-from .linter import FixableCheck, Linter
+from .linter import Linter
 
 #: Passes of apply -> re-parse -> re-lint before giving up on convergence.
 MAX_PASSES = 10
@@ -27,7 +27,8 @@ class FixResult:
     ``output`` is the fixed text; ``data`` the same as bytes in the file's
     encoding. ``applied`` are the findings whose fixes were applied, in order;
     ``remaining`` the findings left in the fixed document; ``found`` those of the
-    original, which still stand when the fixed document cannot be written.
+    original, which still stand when the fixed document cannot be written (derived on
+    first use: a fix run that writes its files never needs them).
     """
 
     data: bytes
@@ -36,10 +37,22 @@ class FixResult:
     remaining: tuple[Finding, ...]
     original: bytes = attrs.field(repr=False)
     converged: bool = True
-    found: tuple[Finding, ...] = ()
+    #: The findings of the original, or what derives them (see :attr:`found`).
+    _found: tuple[Finding, ...] | Callable[[], tuple[Finding, ...]] = attrs.field(
+        default=(), alias="found", repr=False, eq=False
+    )
     #: Byte spans of ``original`` that survive unchanged in ``data``, in order:
     #: ``(start in original, start in data, length)``. A diff pairs lines through them.
     kept: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def found(self) -> tuple[Finding, ...]:
+        """The findings of the original document."""
+        found = self._found
+        if callable(found):
+            found = found()
+            object.__setattr__(self, "_found", found)
+        return found
 
     @property
     def output(self) -> str:
@@ -199,15 +212,19 @@ def compose_spans(first: Sequence[Span], then: Sequence[Span]) -> list[Span]:
 
 def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixResult:
     """Fix ``doc`` until no applicable fix is left (or :data:`MAX_PASSES`)."""
-    original = doc.data
+    original = doc
     applied: list[Finding] = []
-    findings = linter.check(doc).findings
-    found = tuple(findings)
-    kept: list[Span] = [(0, 0, len(original))] if original else []
+    # Every pass, the first included, runs only the rules that offer fixes: the other rules
+    # (the schema among them) need to see only the document the loop ends with. The original's
+    # other findings are needed only when the fixed document cannot be written (``found``).
+    partial = linter.check_fixable(doc)
+    first = partial
+    findings = linter.check(doc).findings if partial is None else partial.findings
+    found: tuple[Finding, ...] | Callable[[], tuple[Finding, ...]] = (
+        tuple(findings) if first is None else lambda: tuple(linter.complete(first).findings)
+    )
+    kept: list[Span] = [(0, 0, len(original.data))] if original.data else []
     converged = True
-    # After a pass only the rules that offer fixes run at first: another pass may follow,
-    # and the other rules (the schema among them) need to see only the last document.
-    partial: FixableCheck | None = None
     for _ in range(MAX_PASSES):
         chosen = choose_fixes(findings, unsafe=unsafe)
         if not chosen:
@@ -222,12 +239,14 @@ def fix_document(doc: Document, linter: Linter, *, unsafe: bool = False) -> FixR
         converged = not choose_fixes(findings, unsafe=unsafe)
     if partial is not None:
         findings = linter.complete(partial).findings
+        if doc is original:
+            found = tuple(findings)
     return FixResult(
         data=doc.data,
         encoding=doc.encoding,
         applied=tuple(applied),
         remaining=tuple(findings),
-        original=original,
+        original=original.data,
         converged=converged,
         found=found,
         kept=tuple(kept),

@@ -336,6 +336,17 @@ def rule(
 
 # -- what a rule sees -----------------------------------------------------------------------
 
+#: A function that builds a fix's edits when they are first needed.
+EditBuilder = Callable[[], Iterable[Edit]]
+
+
+def _edits_or_builder(edits: tuple[Edit | EditBuilder, ...]) -> Iterable[Edit] | EditBuilder:
+    if len(edits) == 1 and callable(edits[0]):
+        return edits[0]
+    if any(callable(e) for e in edits):
+        raise TypeError("give a fix its edits, or one function that builds them")
+    return edits  # type: ignore[return-value]  # only edits are left
+
 
 class RuleContext:
     """What a rule sees: the document, its facts, the host, its options and an editor.
@@ -513,11 +524,15 @@ class RuleContext:
             offset=start,
         )
 
-    def safe_fix(self, title: str, *edits: Edit) -> Fix:
-        return Fix(Applicability.SAFE, title, edits)
+    def safe_fix(self, title: str, *edits: Edit | EditBuilder) -> Fix:
+        """A safe fix made of ``edits``, or of what one function given instead builds when
+        the edits are first needed (``ctx.safe_fix(title, lambda: [ctx.edit...])``): a
+        lint whose output shows no edits then never builds them."""
+        return Fix(Applicability.SAFE, title, _edits_or_builder(edits))
 
-    def unsafe_fix(self, title: str, *edits: Edit) -> Fix:
-        return Fix(Applicability.UNSAFE, title, edits)
+    def unsafe_fix(self, title: str, *edits: Edit | EditBuilder) -> Fix:
+        """An unsafe fix, as :meth:`safe_fix` makes a safe one."""
+        return Fix(Applicability.UNSAFE, title, _edits_or_builder(edits))
 
     def note(self, message: str) -> None:
         """Say why the rule stayed silent (e.g. the guest's PCI device is not in the snapshot).

@@ -9,13 +9,14 @@ run.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ._records import NamedTuple
 from .config import FileSettings
@@ -23,7 +24,8 @@ from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .facts import DomainFacts
 from .fileio import directory_syncs_deferred, read_file, write_atomic
-from .fixer import Span, fix_document
+from .findings import Finding
+from .fixer import FixResult, Span, fix_document
 from .guests import GuestFacts, collect_guest
 from .linter import Linter
 from .plan import RunPlan
@@ -43,6 +45,9 @@ class Mode(NamedTuple):
     diff: bool = False
     #: Keep each document's text in its result, for formats that show lines (full, rdjson).
     keep_source: bool = False
+    #: Build the edits of the findings' fixes, for formats that carry them (json, sarif,
+    #: rdjson); without, each result drops their builders (and the document they hold).
+    edits: bool = True
 
     @property
     def fixing(self) -> bool:
@@ -63,11 +68,19 @@ class Task(NamedTuple):
         return self.display or self.path
 
 
-def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) -> FileResult:
+def process(
+    task: Task,
+    mode: Mode,
+    plan: RunPlan,
+    data: bytes | None = None,
+    writes: BackgroundWrites | None = None,
+) -> FileResult:
     """Lint, diff or fix one file; errors are recorded in the result, never raised.
 
     ``data`` given: the document came from elsewhere (stdin, a live libvirt
     domain); nothing is written, and the fixed bytes go to ``result.output``.
+    ``writes`` given: a fixed file is written on its thread, and the result is final
+    only once ``writes`` has finished it (:meth:`BackgroundWrites.finish`).
     """
     settings = task.settings
     result = FileResult(
@@ -89,6 +102,7 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
             result.source, result.encoding = data, doc.encoding
         if not mode.fixing:
             checked = linter.check(doc)
+            _settle(checked.findings, mode.edits)
             result.findings, result.notes = checked.findings, checked.notes
             result.not_applicable = checked.not_applicable
             if linter.plan_rules and checked.facts is not None:
@@ -100,24 +114,17 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
             result.guest = _guest(final, DomainFacts(final), task, linter)
         if mode.keep_source:
             result.source = fixed.data  # what the remaining findings point into
-        result.findings = list(fixed.remaining)
+        result.findings = _settle(list(fixed.remaining), mode.edits)
         result.applied = list(fixed.applied)
         result.changed = fixed.changed
         if fixed.changed and mode.diff:
             result.diff = unified_diff(task.shown, doc, fixed.data, fixed.kept)
         elif fixed.changed and in_memory:
             result.output = fixed.data
+        elif fixed.changed and writes is not None:
+            writes.submit(result, _Write(task, mode, linter, doc, data, fixed))
         elif fixed.changed:
-            try:
-                # expected: refuse to overwrite a file that changed since it was read
-                write_atomic(task.path, fixed.data, expected=data)
-            except InputError as exc:
-                # Nothing was written, so the file's findings all still stand.
-                result.findings, result.applied, result.changed = list(fixed.found), [], False
-                result.source = data if mode.keep_source else None
-                result.error = FixNotWritten(exc.path, exc.message, hint=exc.hint)
-                if linter.plan_rules:
-                    result.guest = _guest(doc, DomainFacts(doc), task, linter)
+            _Write(task, mode, linter, doc, data, fixed).finish(result, _written(task, fixed, data))
     except InputError as exc:
         result.error = exc
         result.findings = []
@@ -127,6 +134,110 @@ def process(task: Task, mode: Mode, plan: RunPlan, data: bytes | None = None) ->
         result.error = InputError(task.shown, str(exc))
         result.findings = []
     return result
+
+
+def _settle(findings: list[Finding], edits: bool) -> list[Finding]:
+    """Build the fixes' edits now if the output shows them, else drop their builders: either
+    way no finding keeps its document alive until the run ends."""
+    for finding in findings:
+        if finding.fix is not None:
+            finding.fix.settle(edits)
+    return findings
+
+
+class _Write(NamedTuple):
+    """A fixed file to write, and what its result needs if the write fails."""
+
+    task: Task
+    mode: Mode
+    linter: Linter
+    doc: Document
+    data: bytes
+    fixed: FixResult
+
+    def finish(self, result: FileResult, error: InputError | None) -> None:
+        """Record a failed write in ``result``: nothing was written, so the file's findings
+        all still stand."""
+        if error is None:
+            return
+        result.applied, result.changed = [], False
+        result.source = self.data if self.mode.keep_source else None
+        try:
+            # the original's whole check
+            result.findings = _settle(list(self.fixed.found), self.mode.edits)
+            if self.linter.plan_rules:
+                doc = self.doc
+                result.guest = _guest(doc, DomainFacts(doc), self.task, self.linter)
+        except DomxmlLintError as exc:  # a rule that fails on the original: as process() says
+            result.error = InputError(self.task.shown, str(exc))
+            result.findings = []
+            return
+        result.error = FixNotWritten(error.path, error.message, hint=error.hint)
+
+
+def _written(task: Task, fixed: FixResult, data: bytes) -> InputError | None:
+    """Write a fixed file; the error if it could not be written."""
+    try:
+        # expected: refuse to overwrite a file that changed since it was read
+        write_atomic(task.path, fixed.data, expected=data)
+    except InputError as exc:
+        return exc
+    return None
+
+
+class BackgroundWrites:
+    """Writes fixed files on one background thread, in order, so that each file's fsync
+    (0.3-1.3 ms here, far more when other processes write) overlaps the next file's check.
+
+    Every write is the same :func:`~.fileio.write_atomic`: a whole temporary file, fsynced,
+    renamed. Results are final only after :meth:`finish`, which waits for every write and
+    records the failed ones in their results, on the calling thread. On the way out (an
+    interrupt, a bug) the write in progress completes and writes not yet started are
+    dropped: every file is old or new. At most :attr:`LIMIT` writes wait at once.
+    """
+
+    LIMIT = 16
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._pending: collections.deque[tuple[FileResult, _Write, Any]] = collections.deque()
+
+    def submit(self, result: FileResult, write: _Write) -> None:
+        if self._pool is None:  # started on first use: after any fork, only when writing
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, initializer=_block_signals)
+        if len(self._pending) >= self.LIMIT:
+            self._finish_one()
+        task, fixed, data = write.task, write.fixed, write.data
+        self._pending.append((result, write, self._pool.submit(_written, task, fixed, data)))
+
+    def finish(self) -> None:
+        """Wait for every write submitted; record the failed ones in their results."""
+        while self._pending:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        result, write, future = self._pending.popleft()
+        write.finish(result, future.result())
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            # The write in progress completes; those not started are dropped (files stay old).
+            self._pool.shutdown(wait=True, cancel_futures=exc_info[0] is not None)
+        if exc_info[0] is None:
+            self.finish()
+
+
+def _block_signals() -> None:
+    """Interrupting signals go to the main thread, whose handlers unwind the run."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 
 
 def _guest(doc: Document, facts: DomainFacts, task: Task, linter: Linter) -> GuestFacts:
@@ -189,7 +300,8 @@ def run_tasks(
     # theirs before they exit).
     with directory_syncs_deferred():
         if workers == 1 or not hasattr(os, "fork"):  # no fork (Windows): serial
-            return [process(task, mode, plan) for task in tasks]
+            with BackgroundWrites() as writes:
+                return [process(task, mode, plan, writes=writes) for task in tasks]
         return _run_shared(tasks, mode, workers, plan)
 
 
@@ -232,11 +344,12 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int, plan: RunPlan) 
             os.close(result_in)
             os.set_blocking(result_out, False)
             workers_started.append(_Worker(pid, result_out))
-        for index, result in _take_chunks(tasks, mode, size, queue, plan):
-            results[index] = result
-            if index % size == size - 1:  # after each chunk of our own
-                for worker in workers_started:
-                    worker.receive(results, wait=False)
+        with BackgroundWrites() as writes:  # our own results are final when it ends
+            for index, result in _take_chunks(tasks, mode, size, queue, plan, writes):
+                results[index] = result
+                if index % size == size - 1:  # after each chunk of our own
+                    for worker in workers_started:
+                        worker.receive(results, wait=False)
         died = False
         for worker in workers_started:
             worker.receive(results, wait=True)
@@ -262,7 +375,12 @@ def _run_shared(tasks: Sequence[Task], mode: Mode, workers: int, plan: RunPlan) 
 
 
 def _take_chunks(
-    tasks: Sequence[Task], mode: Mode, size: int, queue: int, plan: RunPlan
+    tasks: Sequence[Task],
+    mode: Mode,
+    size: int,
+    queue: int,
+    plan: RunPlan,
+    writes: BackgroundWrites,
 ) -> Iterator[tuple[int, FileResult]]:
     """Take chunks from the queue until it is empty; process their tasks."""
     while True:
@@ -271,7 +389,7 @@ def _take_chunks(
             return
         start = int.from_bytes(record, "little")
         for index in range(start, min(start + size, len(tasks))):
-            yield index, process(tasks[index], mode, plan)
+            yield index, process(tasks[index], mode, plan, writes=writes)
 
 
 def _record(start: int) -> bytes:
@@ -288,10 +406,11 @@ def _work(
 
         batch: list[tuple[int, FileResult]] = []
         # A fresh set of directories to sync: the parent syncs those it wrote itself.
-        with directory_syncs_deferred():
-            for index, result in _take_chunks(tasks, mode, size, queue, plan):
+        with directory_syncs_deferred(), BackgroundWrites() as writes:
+            for index, result in _take_chunks(tasks, mode, size, queue, plan, writes):
                 batch.append((index, result))
                 if index % size == size - 1 or index == len(tasks) - 1:
+                    writes.finish()  # the chunk's results are final once its files are written
                     frame = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
                     _write_all(out, len(frame).to_bytes(_RECORD_SIZE, "little") + frame)
                     batch = []

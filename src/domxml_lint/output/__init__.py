@@ -22,6 +22,8 @@ FORMATS = ("text", "concise", "full", "json", "sarif", "github", "gitlab", "juni
 HUMAN = ("text", "concise", "full")
 #: Formats that need the linted text to show lines or convert columns.
 NEED_SOURCE = ("full", "rdjson")
+#: Formats that show the edits of each finding's fix (the others show at most its title).
+NEED_EDITS = ("json", "sarif", "rdjson")
 _MODULES = {"text": "text", "concise": "text"}
 
 

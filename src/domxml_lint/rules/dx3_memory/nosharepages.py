@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...edits import new_element
-from ...findings import Finding
+from ...findings import Edit, Finding
 from ...rule import QEMU, RuleContext, rule
 
 MEMORY_BACKING_ORDER = ("hugepages", "nosharepages", "locked", "source", "access", "allocation")
@@ -85,16 +85,25 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
     if ksm == "off":
         return
     if backing is not None:
-        edit = ctx.edit.insert_in_order(
-            backing.element,
-            new_element("nosharepages"),
-            after=("hugepages",),
-            before=MEMORY_BACKING_ORDER[2:],
-        )
+        element = backing.element
+
+        def edits() -> list[Edit]:  # built only when the output needs it
+            return [
+                ctx.edit.insert_in_order(
+                    element,
+                    new_element("nosharepages"),
+                    after=("hugepages",),
+                    before=MEMORY_BACKING_ORDER[2:],
+                )
+            ]
+
         where = backing.element
     else:
-        backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
-        edit = ctx.edit.insert_top_level(backing_element)
+
+        def edits() -> list[Edit]:
+            backing_element = new_element("memoryBacking", None, new_element("nosharepages"))
+            return [ctx.edit.insert_top_level(backing_element)]
+
         pinned_in = facts.cputune if facts.cputune is not None else facts.vcpus
         assert pinned_in.element is not None  # pinned: a <cputune> or <vcpu cpuset>
         where = pinned_in.element
@@ -103,7 +112,7 @@ def nosharepages_missing(ctx: RuleContext) -> Iterator[Finding]:
         where,
         f"pinned guest without <nosharepages/>: {scans} scans and merges its memory, costing "
         "CPU and latency, and can merge pages across NUMA nodes",
-        fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edit),
+        fix=ctx.unsafe_fix("Add <nosharepages/> to <memoryBacking>", edits),
     )
 
 

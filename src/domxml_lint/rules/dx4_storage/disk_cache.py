@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...facts import DIRECT_CACHE_MODES
-from ...findings import Finding
+from ...facts.storage import Disk
+from ...findings import Edit, Finding
 from ...rule import QEMU, RuleContext, rule
 
 
@@ -239,15 +240,20 @@ def disk_cache_unset(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if not disk.has_source:
             continue
-        edit = ctx.edit.set_driver_attribute(
-            disk.element, disk.driver, "cache", "none", before=("source", "target")
-        )
+
+        def edits(disk: Disk = disk) -> list[Edit]:  # built only when the output needs it
+            return [
+                ctx.edit.set_driver_attribute(
+                    disk.element, disk.driver, "cache", "none", before=("source", "target")
+                )
+            ]
+
         where = "it has no <driver>" if disk.driver is None else "its <driver> has no cache mode"
         yield ctx.finding(
             disk.driver if disk.driver is not None else disk.element,
             f"{disk.label}: {where}, so QEMU's default (writeback) double-caches its I/O in "
             "host memory; cache='none' suits I/O-heavy guests",
-            fix=ctx.unsafe_fix("Set cache='none'", edit),
+            fix=ctx.unsafe_fix("Set cache='none'", edits),
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ...edits import new_element
 from ...facts import MAX_IOTHREADS, VIRTIO_SCSI_MODELS, child
 from ...facts.values import Element
-from ...findings import Finding
+from ...findings import Edit, Finding
 from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
 
@@ -272,31 +272,33 @@ def iothreads_suggested(ctx: RuleContext) -> Iterator[Finding]:
     ]  # fmt: skip
     if not devices:
         return
-    edits = []
-    if facts.iothread_ids:
-        thread = min(facts.iothread_ids)
-    else:
-        thread = 1
-        edits.append(ctx.edit.insert_top_level(new_element("iothreads", text="1")))
-    for element in devices:
-        driver = child(element, "driver")
-        if driver is not None:
-            edits.extend(ctx.edit.set_attributes(driver, {"iothread": str(thread)}))
-        else:
-            attributes = {"name": "qemu"} if element.tag == "disk" else {}
-            attributes["iothread"] = str(thread)
-            first_child = next((c for c in element if isinstance(c.tag, str)), None)
-            edits.append(
-                ctx.edit.insert_children(
-                    element, [new_element("driver", attributes)], before=first_child
+    thread = min(facts.iothread_ids) if facts.iothread_ids else 1
+
+    def edits() -> list[Edit]:  # built only when the output needs it
+        built = []
+        if not facts.iothread_ids:
+            built.append(ctx.edit.insert_top_level(new_element("iothreads", text="1")))
+        for element in devices:
+            driver = child(element, "driver")
+            if driver is not None:
+                built.extend(ctx.edit.set_attributes(driver, {"iothread": str(thread)}))
+            else:
+                attributes = {"name": "qemu"} if element.tag == "disk" else {}
+                attributes["iothread"] = str(thread)
+                first_child = next((c for c in element if isinstance(c.tag, str)), None)
+                built.append(
+                    ctx.edit.insert_children(
+                        element, [new_element("driver", attributes)], before=first_child
+                    )
                 )
-            )
+        return built
+
     names = [_device_label(el) for el in devices]
     yield ctx.finding(
         devices[0],
         f"{', '.join(names)} without an IOThread on a {facts.vcpu_count}-vCPU guest: I/O runs in "
         "QEMU's main loop",
-        fix=ctx.unsafe_fix(f"Use IOThread {thread} for {len(devices)} device(s)", *edits),
+        fix=ctx.unsafe_fix(f"Use IOThread {thread} for {len(devices)} device(s)", edits),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ...edits import new_element
 from ...facts import child
 from ...facts.domain import ARM_ARCHES
-from ...findings import Finding
+from ...findings import Edit, Finding
 from ...rule import KVM, X86, RuleContext, rule
 
 TIMER_NAMES = frozenset(
@@ -231,13 +231,15 @@ def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
         wanted.append(new_element("timer", {"name": "hypervclock", "present": "yes"}))
     clock = child(facts.root, "clock")
     names = ", ".join(timer.attributes[0][1] for timer in wanted)
-    if clock is None:
-        edit = ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, *wanted))
-    else:
-        edit = ctx.edit.insert_children(clock, wanted)
+
+    def edits() -> list[Edit]:  # built only when the output needs it
+        if clock is None:
+            return [ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, *wanted))]
+        return [ctx.edit.insert_children(clock, wanted)]
+
     anchor = clock if clock is not None else child(facts.root, "os")
     yield ctx.finding(
         anchor if anchor is not None else facts.root,
         f"no timer settings: consider {names} (virt-manager's defaults)",
-        fix=ctx.unsafe_fix(f"Add timers: {names}", edit),
+        fix=ctx.unsafe_fix(f"Add timers: {names}", edits),
     )

@@ -67,7 +67,7 @@ def acpi_missing(ctx: RuleContext) -> Iterator[Finding]:
     where = features if features is not None else ctx.facts.root
     off = " (it is switched off)" if state == "off" else ""
     attributes = {"state": "on"} if state == "off" else None
-    fix = ctx.unsafe_fix("Add <acpi/>", *ctx.edit.ensure_feature("acpi", attributes))
+    fix = ctx.unsafe_fix("Add <acpi/>", lambda: ctx.edit.ensure_feature("acpi", attributes))
     yield ctx.finding(
         where,
         f"x86 guest without <acpi/>{off}: QEMU runs it with ACPI off, so virsh shutdown and "
