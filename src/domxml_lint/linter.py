@@ -121,6 +121,8 @@ class Linter:
         self._trigger_tags = frozenset(self._by_tag)
         # Documents of one repository share a few shapes: the rule list per shape.
         self._plans: dict[tuple[frozenset[str], str | None, str | None], _Plan] = {}
+        # Per (domain type, arch): whether each rule applies (Domains.applies reads only these).
+        self._applies: dict[tuple[str | None, str | None], list[bool]] = {}
 
     @property
     def runs(self) -> tuple[Rule, ...]:
@@ -150,14 +152,18 @@ class Linter:
             positions = set(self._always)
             for tag in present:
                 positions.update(self._by_tag[tag])
-            chosen: list[Rule] = []
+            applies = self._applies.get(key[1:])
+            if applies is None:
+                applies = self._applies[key[1:]] = [r.domains.applies(facts) for r in self.rules]
+            rules = self.rules
+            ordered = sorted(positions)
+            chosen = [rules[p] for p in ordered if applies[p]]
             skipped: dict[str, int] = {}
-            for position in sorted(positions):
-                item = self.rules[position]
-                if item.domains.applies(facts):
-                    chosen.append(item)
-                else:
-                    skipped[item.domains.label] = skipped.get(item.domains.label, 0) + 1
+            if len(chosen) < len(ordered):
+                for position in ordered:
+                    if not applies[position]:
+                        label = rules[position].domains.label
+                        skipped[label] = skipped.get(label, 0) + 1
             plan = self._plans[key] = _Plan(chosen, tuple(sorted(skipped.items())))
         return plan
 

@@ -557,13 +557,11 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
             return ()
         result = []
         mirror = self.mirrored_console
-        seen: set[Element] = set()
-        for address in devices.iterfind("*/address"):
-            device = address.getparent()
-            if device is None or device is mirror or device in seen:
-                continue
-            seen.add(device)
-            result.append(parse_address(address, device))
+        # ElementPath's "*/address", first per device, without its generators
+        for device in devices.iterchildren("*"):
+            address = next(device.iterchildren("address"), None)
+            if address is not None and device is not mirror:
+                result.append(parse_address(address, device))
         return tuple(result)
 
     @lazy

@@ -207,7 +207,7 @@ class CpuFacts(DomainBase):
 
     @lazy
     def vcpus(self) -> Vcpus:
-        element = child(self.root, "vcpu")
+        element = self.top("vcpu")
         if element is None:
             return Vcpus(None, 1, None, "static", None)
         maximum = parse_uint(element.text)
@@ -222,7 +222,7 @@ class CpuFacts(DomainBase):
     @lazy
     def vcpu_entries(self) -> tuple[VcpuEntry, ...]:
         """Every ``<vcpus><vcpu>``, in document order."""
-        vcpus = child(self.root, "vcpus")
+        vcpus = self.top("vcpus")
         if vcpus is None:
             return ()
         return tuple(
@@ -294,7 +294,7 @@ class CpuFacts(DomainBase):
 
     @lazy
     def cpu(self) -> Cpu | None:
-        element = child(self.root, "cpu")
+        element = self.top("cpu")
         if element is None:
             return None
         topology_el = child(element, "topology")
@@ -349,7 +349,7 @@ class CpuFacts(DomainBase):
 
     @lazy
     def cputune(self) -> Cputune | None:
-        element = child(self.root, "cputune")
+        element = self.top("cputune")
         if element is None:
             return None
         return Cputune(

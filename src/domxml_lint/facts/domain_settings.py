@@ -122,12 +122,12 @@ class DomainSettingsFacts(DomainBase):
     @lazy
     def smbios_mode(self) -> Element | None:
         """``<os><smbios mode=...>``."""
-        os_el = child(self.root, "os")
+        os_el = self.top("os")
         return None if os_el is None else child(os_el, "smbios")
 
     @lazy
     def launch_security(self) -> Element | None:
-        return child(self.root, "launchSecurity")
+        return self.top("launchSecurity")
 
     @lazy
     def lifecycle_elements(self) -> dict[str, Element]:
@@ -135,7 +135,7 @@ class DomainSettingsFacts(DomainBase):
         return {
             tag: el
             for tag in ("on_poweroff", "on_reboot", "on_crash")
-            if (el := child(self.root, tag)) is not None
+            if (el := self.top(tag)) is not None
         }
 
     def lifecycle_action(self, event: str) -> str | None:
@@ -145,7 +145,7 @@ class DomainSettingsFacts(DomainBase):
 
     @lazy
     def idmap(self) -> Element | None:
-        return child(self.root, "idmap")
+        return self.top("idmap")
 
     def idmap_entries(self, kind: str) -> tuple[IdMapEntry, ...]:
         """``<idmap><uid>`` or ``<gid>`` entries, sorted by start as libvirt sorts them."""
@@ -159,17 +159,17 @@ class DomainSettingsFacts(DomainBase):
     @lazy
     def fibrechannel(self) -> Element | None:
         """``<resource><fibrechannel appid=...>``."""
-        resource = child(self.root, "resource")
+        resource = self.top("resource")
         return None if resource is None else child(resource, "fibrechannel")
 
     @lazy
     def perf_events(self) -> tuple[Element, ...]:
-        perf = child(self.root, "perf")
+        perf = self.top("perf")
         return () if perf is None else tuple(perf.iterchildren("event"))
 
     @lazy
     def keywrap(self) -> Element | None:
-        return child(self.root, "keywrap")
+        return self.top("keywrap")
 
     @lazy
     def keywrap_ciphers(self) -> tuple[Element, ...]:

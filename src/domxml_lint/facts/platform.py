@@ -126,7 +126,7 @@ class PlatformFacts(DomainBase):
         """
         if self.windows_os_id is not None:
             return True
-        clock = child(self.root, "clock")
+        clock = self.top("clock")
         localtime = clock is not None and clock.get("offset") == "localtime"
         return localtime and self.hyperv is not None and self.hyperv.any_enabled
 

@@ -19,7 +19,7 @@ from lxml import etree
 from .._lazy import lazy
 from ..units import UnitError, parse_uint, unit_scale
 from .domain import DomainBase
-from .values import child, child_text
+from .values import child, child_text, first_children
 
 Element = etree._Element
 
@@ -402,23 +402,24 @@ class Disk:
 
     def __init__(self, element: Element) -> None:
         self.element = element
-        target = child(element, "target")
+        children = self._children = first_children(element)
+        target = children.get("target")
         #: The storage type as written (None: libvirt's default, file).
         self.type: str | None = element.get("type")
         #: The device: disk (the default), cdrom, floppy or lun.
         self.device: str = element.get("device", "disk")
-        self.driver = child(element, "driver")
+        self.driver = children.get("driver")
         self.target = target
-        self.source = child(element, "source")
+        self.source = children.get("source")
         #: ``target@bus`` as written; :attr:`effective_bus` is the bus libvirt uses.
         self.bus = None if target is None else target.get("bus")
         dev = None if target is None else target.get("dev")
         #: ``target@dev`` without the old ``ioemu:`` prefix, which libvirt's parser drops.
         self.dev = dev[6:] if dev and dev.startswith("ioemu:") else dev
         #: ``<readonly/>``, or a CD-ROM (libvirt makes every CD-ROM read-only).
-        self.readonly = child(element, "readonly") is not None or self.device == "cdrom"
-        self.shareable = child(element, "shareable") is not None
-        self.transient = child(element, "transient") is not None
+        self.readonly = "readonly" in children or self.device == "cdrom"
+        self.shareable = "shareable" in children
+        self.transient = "transient" in children
 
     def driver_attr(self, name: str) -> str | None:
         return None if self.driver is None else self.driver.get(name)
@@ -428,11 +429,12 @@ class Disk:
 
     def child(self, tag: str) -> Element | None:
         """A child element of ``<disk>`` (``geometry``, ``blockio``, ``serial`` ...)."""
-        return child(self.element, tag)
+        return self._children.get(tag)
 
     def text(self, tag: str) -> str | None:
         """The text of a child element (``serial``, ``wwn``, ``vendor``, ``product``)."""
-        return child_text(self.element, tag)
+        found = self._children.get(tag)
+        return None if found is None else (found.text or "")
 
     @property
     def cache(self) -> str | None:
@@ -486,7 +488,7 @@ class Disk:
 
     @lazy
     def address(self) -> Element | None:
-        return child(self.element, "address")
+        return self._children.get("address")
 
     @property
     def address_type(self) -> str | None:
@@ -494,7 +496,7 @@ class Disk:
 
     @lazy
     def iotune(self) -> Iotune | None:
-        return _iotune(child(self.element, "iotune"))
+        return _iotune(self._children.get("iotune"))
 
     @property
     def label(self) -> str:
@@ -595,7 +597,7 @@ class StorageFacts(DomainBase):
 
     @lazy
     def blkiotune(self) -> Element | None:
-        return child(self.root, "blkiotune")
+        return self.top("blkiotune")
 
     @lazy
     def blkio_devices(self) -> tuple[BlkioDevice, ...]:
