@@ -425,8 +425,7 @@ class RuleContext:
     ) -> Finding:
         """A finding located at ``element``'s start tag, or at one of its attributes."""
         doc = self.doc
-        span = doc.span(element)
-        start, end = span.start, span.start_end
+        start, end = doc.start_tag(element)
         if attribute is not None:
             attribute_span = doc.attribute_span(element, attribute)
             if attribute_span is not None:

@@ -16,6 +16,7 @@ from .values import (
     child,
     child_text,
     cpuset_ref,
+    grandchildren,
     signed_int,
     size_of_attribute,
 )
@@ -316,7 +317,7 @@ class CpuFacts(DomainBase):
                 memory=size_of_attribute(cell, "memory", "unit"),
                 mem_access=cell.get("memAccess"),
             )
-            for cell in element.iterfind("numa/cell")
+            for cell in grandchildren(element, "numa", "cell")
         )
         maxphysaddr_el = child(element, "maxphysaddr")
         maxphysaddr = None

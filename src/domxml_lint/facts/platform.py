@@ -8,7 +8,7 @@ from lxml import etree
 
 from .._lazy import lazy
 from .domain import DomainBase
-from .values import child
+from .values import child, grandchildren
 
 Element = etree._Element
 
@@ -73,7 +73,7 @@ class PlatformFacts(DomainBase):
     def timers(self) -> tuple[Timer, ...]:
         return tuple(
             Timer(element=el, name=el.get("name"), present=el.get("present"))
-            for el in self.root.iterfind("clock/timer")
+            for el in grandchildren(self.root, "clock", "timer")
         )
 
     def timer(self, name: str) -> Timer | None:

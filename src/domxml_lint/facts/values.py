@@ -74,6 +74,12 @@ def grandchild(element: Element, tag: str, inner: str) -> Element | None:
     return None
 
 
+def grandchildren(element: Element, tag: str, inner: str) -> list[Element]:
+    """``iterfind("tag/inner")``: every ``inner`` of every ``tag`` child, in document order,
+    without ElementPath's generators."""
+    return [found for outer in element.iterchildren(tag) for found in outer.iterchildren(inner)]
+
+
 def cpuset_ref(element: Element, attribute: str) -> CpusetRef | None:
     """The cpuset/nodeset in ``attribute``, parsed; None when the attribute is absent."""
     text = element.get(attribute)
