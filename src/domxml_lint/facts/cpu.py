@@ -344,7 +344,7 @@ class CpuFacts(DomainBase):
             maxphysaddr=maxphysaddr,
         )
 
-    @property
+    @lazy
     def numa_cells(self) -> tuple[NumaCell, ...]:
         return self.cpu.cells if self.cpu is not None else ()
 

@@ -9,6 +9,7 @@ none, and ``<imagelabel>`` is not read at all. Values libvirt would refuse becom
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -23,6 +24,14 @@ Element = etree._Element
 
 #: The namespace of libvirt's QEMU driver extensions (``qemuDomainXMLNamespaceDef``).
 QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0"
+
+
+@functools.cache
+def _qemu_steps(path: str) -> tuple[str, ...]:
+    """``commandline/arg`` as namespaced tags, once per path (rules ask on every document)."""
+    return tuple(f"{{{QEMU_NAMESPACE}}}{step}" for step in path.split("/"))
+
+
 #: ``VIR_SECURITY_LABEL_BUFLEN - 1``: labels this long or longer are refused.
 MAX_LABEL_LENGTH = 4096
 
@@ -178,7 +187,7 @@ class DomainSettingsFacts(DomainBase):
     def qemu_elements(self, path: str) -> tuple[Element, ...]:
         """Elements of the QEMU namespace below the root: ``commandline/arg`` is every
         ``<qemu:arg>`` of every ``<qemu:commandline>``, as libvirt's XPath reads them."""
-        steps = [f"{{{QEMU_NAMESPACE}}}{step}" for step in path.split("/")]
+        steps = _qemu_steps(path)
         if steps[0] not in self.tags:
             return ()
         found = [self.root]

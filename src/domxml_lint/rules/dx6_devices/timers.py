@@ -229,13 +229,13 @@ def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
     wanted = [new_element("timer", attrs) for _name, attrs in DEFAULT_TIMERS]
     if facts.is_windows and facts.windows_has_enlightenments:
         wanted.append(new_element("timer", {"name": "hypervclock", "present": "yes"}))
-    clock = child(facts.root, "clock")
+    clock = facts.top("clock")
     names = ", ".join(timer.attributes[0][1] for timer in wanted)
     if clock is None:
         edit = ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, *wanted))
     else:
         edit = ctx.edit.insert_children(clock, wanted)
-    anchor = clock if clock is not None else child(facts.root, "os")
+    anchor = clock if clock is not None else facts.top("os")
     yield ctx.finding(
         anchor if anchor is not None else facts.root,
         f"no timer settings: consider {names} (virt-manager's defaults)",
