@@ -10,6 +10,7 @@ raw, an empty path meaning no source.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import NamedTuple
@@ -64,6 +65,7 @@ class DiskName(NamedTuple):
     partition: int
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the name; names repeat across files
 def parse_disk_name(name: str | None) -> DiskName | None:
     """``vda`` -> (0, 0), ``sdz2`` -> (25, 2), ``vdaa`` -> (26, 0); None where libvirt fails.
 
