@@ -197,6 +197,10 @@ class Document:
         """The element's position in document order."""
         if element is self.root:
             return 0
+        if "elements" in self.__dict__:
+            # Already listed (a lint lists them for the tag set): indexing them all costs
+            # less than one XPath count (~1.7 us against 2-5 us for a corpus file).
+            return self._index[element]
         self._element_lookups += 1
         if self._element_lookups <= self._COUNTED_LOOKUPS:
             return int(_ELEMENTS_BEFORE(element))  # type: ignore[arg-type]  # a count: a float
