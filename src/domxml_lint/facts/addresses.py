@@ -208,7 +208,7 @@ def parse_address(element: Element, device: Element) -> DeviceAddress:
         fields = _fields(element, ("domain", "bus", "slot", "function"), 0)
         if fields is not None:
             value = PciAddress(*fields)
-        zpci_element = child(element, "zpci")
+        zpci_element = child(element, "zpci") if len(element) else None  # usually empty
         if zpci_element is not None:
             zpci = ZpciAddress(
                 zpci_element,
@@ -942,7 +942,6 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
     def _endpoint_kind(self, device: Element) -> str:
         """ "pcie" for devices QEMU builds as PCI Express endpoints, else "pci"."""
         tag = device.tag
-        model_element = child(device, "model")
         if tag == "disk":
             target = child(device, "target")
             if target is not None and target.get("bus") == "virtio":
@@ -951,6 +950,7 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
         if tag == "interface":
             if device.get("type") == "hostdev":
                 return "pci"
+            model_element = child(device, "model")
             model = None if model_element is None else model_element.get("type")
             if model is None:
                 return "pcie" if self._default_nic_is_virtio else "pci"
@@ -979,6 +979,7 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
                 return _virtio_kind(device.get("model"))
             return "pci"
         if tag == "video":
+            model_element = child(device, "model")
             video_type = None if model_element is None else model_element.get("type")
             if video_type in ("virtio", "bochs"):
                 return "pcie"
