@@ -50,6 +50,7 @@ def run_plans(
     groups: dict[int, HostPlan] = {}
     without_host: list[FileResult] = []
     unserved: set[str] = set()
+    counted: set[int] = set()  # linters whose skipped plan rules are in ``unserved``
     for result, settings in entries:
         if settings is None or not result.linted:
             continue
@@ -57,7 +58,9 @@ def run_plans(
         linter = plan.linter(settings)
         if host is None:
             without_host.append(result)
-            unserved.update(s.rule.code for s in linter.skipped if isinstance(s.rule, PlanRule))
+            if id(linter) not in counted:  # the same few linters serve every file
+                counted.add(id(linter))
+                unserved.update(s.rule.code for s in linter.skipped if isinstance(s.rule, PlanRule))
             continue
         group = groups.get(id(host))
         if group is None:

@@ -348,6 +348,15 @@ def _edits_or_builder(edits: tuple[Edit | EditBuilder, ...]) -> Iterable[Edit] |
     return edits  # type: ignore[return-value]  # only edits are left
 
 
+@functools.cache
+def _qemu_support() -> Callable[[DomainFacts, Host | None, Versions], QemuSupport]:
+    """:func:`.qemu_support.qemu_support`, imported on first use (not at start-up) and
+    once: an import statement in ``RuleContext.qemu`` cost a few µs per document."""
+    from .qemu_support import qemu_support
+
+    return qemu_support
+
+
 class RuleContext:
     """What a rule sees: the document, its facts, the host, its options and an editor.
 
@@ -446,9 +455,7 @@ class RuleContext:
         """What the guest's QEMU supports: the snapshot's capabilities cache for its binary,
         else the QEMU version through domxml-lint's table (:mod:`.qemu_support`). Any rule
         may read it; it needs no snapshot."""
-        from .qemu_support import qemu_support
-
-        return qemu_support(self.facts, self.optional_host, self.versions)
+        return _qemu_support()(self.facts, self.optional_host, self.versions)
 
     def qemu_lacks(self, *flags: str) -> str | None:
         """Why the guest's QEMU certainly lacks every one of ``flags`` (libvirt's
@@ -485,8 +492,7 @@ class RuleContext:
     ) -> Finding:
         """A finding located at ``element``'s start tag, or at one of its attributes."""
         doc = self.doc
-        span = doc.span(element)
-        start, end = span.start, span.start_end
+        start, end = doc.start_tag(element)
         if attribute is not None:
             attribute_span = doc.attribute_span(element, attribute)
             if attribute_span is not None:

@@ -207,7 +207,7 @@ def parse_address(element: Element, device: Element) -> DeviceAddress:
         fields = _fields(element, ("domain", "bus", "slot", "function"), 0)
         if fields is not None:
             value = PciAddress(*fields)
-        zpci_element = child(element, "zpci")
+        zpci_element = child(element, "zpci") if len(element) else None  # usually empty
         if zpci_element is not None:
             zpci = ZpciAddress(
                 zpci_element,
@@ -556,13 +556,11 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
             return ()
         result = []
         mirror = self.mirrored_console
-        seen: set[Element] = set()
-        for address in devices.iterfind("*/address"):
-            device = address.getparent()
-            if device is None or device is mirror or device in seen:
-                continue
-            seen.add(device)
-            result.append(parse_address(address, device))
+        # ElementPath's "*/address", first per device, without its generators
+        for device in devices.iterchildren("*"):
+            address = next(device.iterchildren("address"), None)
+            if address is not None and device is not mirror:
+                result.append(parse_address(address, device))
         return tuple(result)
 
     @lazy
@@ -943,7 +941,6 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
     def _endpoint_kind(self, device: Element) -> str:
         """ "pcie" for devices QEMU builds as PCI Express endpoints, else "pci"."""
         tag = device.tag
-        model_element = child(device, "model")
         if tag == "disk":
             target = child(device, "target")
             if target is not None and target.get("bus") == "virtio":
@@ -952,6 +949,7 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
         if tag == "interface":
             if device.get("type") == "hostdev":
                 return "pci"
+            model_element = child(device, "model")
             model = None if model_element is None else model_element.get("type")
             if model is None:
                 return "pcie" if self._default_nic_is_virtio else "pci"
@@ -980,6 +978,7 @@ class AddressFacts(StorageFacts, HostdevFacts, DeviceFacts, CpuFacts):
                 return _virtio_kind(device.get("model"))
             return "pci"
         if tag == "video":
+            model_element = child(device, "model")
             video_type = None if model_element is None else model_element.get("type")
             if video_type in ("virtio", "bochs"):
                 return "pcie"

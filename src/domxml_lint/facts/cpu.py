@@ -15,6 +15,7 @@ from .values import (
     child,
     child_text,
     cpuset_ref,
+    grandchildren,
     signed_int,
     size_of_attribute,
 )
@@ -206,7 +207,7 @@ class CpuFacts(DomainBase):
 
     @lazy
     def vcpus(self) -> Vcpus:
-        element = child(self.root, "vcpu")
+        element = self.top("vcpu")
         if element is None:
             return Vcpus(None, 1, None, "static", None)
         maximum = parse_uint(element.text)
@@ -221,7 +222,7 @@ class CpuFacts(DomainBase):
     @lazy
     def vcpu_entries(self) -> tuple[VcpuEntry, ...]:
         """Every ``<vcpus><vcpu>``, in document order."""
-        vcpus = child(self.root, "vcpus")
+        vcpus = self.top("vcpus")
         if vcpus is None:
             return ()
         return tuple(
@@ -293,7 +294,7 @@ class CpuFacts(DomainBase):
 
     @lazy
     def cpu(self) -> Cpu | None:
-        element = child(self.root, "cpu")
+        element = self.top("cpu")
         if element is None:
             return None
         topology_el = child(element, "topology")
@@ -315,7 +316,7 @@ class CpuFacts(DomainBase):
                 memory=size_of_attribute(cell, "memory", "unit"),
                 mem_access=cell.get("memAccess"),
             )
-            for cell in element.iterfind("numa/cell")
+            for cell in grandchildren(element, "numa", "cell")
         )
         maxphysaddr_el = child(element, "maxphysaddr")
         maxphysaddr = None
@@ -342,13 +343,13 @@ class CpuFacts(DomainBase):
             maxphysaddr=maxphysaddr,
         )
 
-    @property
+    @lazy
     def numa_cells(self) -> tuple[NumaCell, ...]:
         return self.cpu.cells if self.cpu is not None else ()
 
     @lazy
     def cputune(self) -> Cputune | None:
-        element = child(self.root, "cputune")
+        element = self.top("cputune")
         if element is None:
             return None
         return Cputune(

@@ -51,12 +51,12 @@ class DeviceFacts(NetworkFacts):
     @lazy
     def controllers(self) -> tuple[Controller, ...]:
         return tuple(
-            Controller(
-                element=element,
-                type=element.get("type"),
-                model=element.get("model"),
-                index=parse_uint(element.get("index")),
-                driver=child(element, "driver"),
+            Controller(  # element, type, model, index, driver (positional: no keyword parsing)
+                element,
+                element.get("type"),
+                element.get("model"),
+                parse_uint(element.get("index")),
+                child(element, "driver"),
             )
             for element in self.device_elements("controller")
         )

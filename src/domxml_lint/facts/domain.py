@@ -8,7 +8,7 @@ from lxml import etree
 
 from .._lazy import lazy
 from ..document import Document
-from .values import child, grandchild
+from .values import child, first_children, grandchild
 
 Element = etree._Element
 
@@ -46,6 +46,16 @@ class DomainBase:
         self.root = doc.root
 
     @lazy
+    def _top(self) -> dict[object, Element]:
+        """The root's first child of each tag, from one pass over its children."""
+        return first_children(self.root)
+
+    def top(self, tag: str) -> Element | None:
+        """The root's first child named ``tag``: ``child(root, tag)``, from a table built once
+        (most facts, and many rules, start from a child of the root)."""
+        return self._top.get(tag)
+
+    @lazy
     def tags(self) -> frozenset[str]:
         """Names of every element present, to skip rules whose elements are absent.
 
@@ -56,14 +66,14 @@ class DomainBase:
     @lazy
     def name(self) -> str | None:
         """``<name>``, stripped (None without one)."""
-        element = child(self.root, "name")
+        element = self.top("name")
         return None if element is None else (element.text or "").strip()
 
     @lazy
     def uuid(self) -> str | None:
         """``<uuid>`` as 32 lowercase hex digits: libvirt reads it with or without dashes
         (``virUUIDParse``); None without one or when it is not a UUID."""
-        element = child(self.root, "uuid")
+        element = self.top("uuid")
         if element is None:
             return None
         digits = "".join((element.text or "").split()).replace("-", "").lower()
@@ -155,7 +165,7 @@ class DomainBase:
 
     @lazy
     def devices(self) -> Element | None:
-        return child(self.root, "devices")
+        return self.top("devices")
 
     @lazy
     def _devices_by_tag(self) -> dict[str, tuple[Element, ...]]:
@@ -176,7 +186,7 @@ class DomainBase:
         default (destroy, restart, destroy)."""
         actions = {}
         for tag, default in LIFECYCLE_DEFAULTS.items():
-            element = child(self.root, tag)
+            element = self.top(tag)
             actions[tag] = default if element is None else (element.text or "").strip()
         return actions
 
@@ -190,7 +200,7 @@ class DomainBase:
 
     @lazy
     def features(self) -> Element | None:
-        return child(self.root, "features")
+        return self.top("features")
 
     def feature_state(self, name: str) -> str | None:
         """``<features><name>`` as libvirt reads it: 'on', 'off', or None when absent.

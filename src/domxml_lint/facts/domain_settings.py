@@ -9,6 +9,7 @@ none, and ``<imagelabel>`` is not read at all. Values libvirt would refuse becom
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -23,6 +24,14 @@ Element = etree._Element
 
 #: The namespace of libvirt's QEMU driver extensions (``qemuDomainXMLNamespaceDef``).
 QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0"
+
+
+@functools.cache
+def _qemu_steps(path: str) -> tuple[str, ...]:
+    """``commandline/arg`` as namespaced tags, once per path (rules ask on every document)."""
+    return tuple(f"{{{QEMU_NAMESPACE}}}{step}" for step in path.split("/"))
+
+
 #: ``VIR_SECURITY_LABEL_BUFLEN - 1``: labels this long or longer are refused.
 MAX_LABEL_LENGTH = 4096
 
@@ -122,12 +131,12 @@ class DomainSettingsFacts(DomainBase):
     @lazy
     def smbios_mode(self) -> Element | None:
         """``<os><smbios mode=...>``."""
-        os_el = child(self.root, "os")
+        os_el = self.top("os")
         return None if os_el is None else child(os_el, "smbios")
 
     @lazy
     def launch_security(self) -> Element | None:
-        return child(self.root, "launchSecurity")
+        return self.top("launchSecurity")
 
     @lazy
     def lifecycle_elements(self) -> dict[str, Element]:
@@ -135,7 +144,7 @@ class DomainSettingsFacts(DomainBase):
         return {
             tag: el
             for tag in ("on_poweroff", "on_reboot", "on_crash")
-            if (el := child(self.root, tag)) is not None
+            if (el := self.top(tag)) is not None
         }
 
     def lifecycle_action(self, event: str) -> str | None:
@@ -145,7 +154,7 @@ class DomainSettingsFacts(DomainBase):
 
     @lazy
     def idmap(self) -> Element | None:
-        return child(self.root, "idmap")
+        return self.top("idmap")
 
     def idmap_entries(self, kind: str) -> tuple[IdMapEntry, ...]:
         """``<idmap><uid>`` or ``<gid>`` entries, sorted by start as libvirt sorts them."""
@@ -159,17 +168,17 @@ class DomainSettingsFacts(DomainBase):
     @lazy
     def fibrechannel(self) -> Element | None:
         """``<resource><fibrechannel appid=...>``."""
-        resource = child(self.root, "resource")
+        resource = self.top("resource")
         return None if resource is None else child(resource, "fibrechannel")
 
     @lazy
     def perf_events(self) -> tuple[Element, ...]:
-        perf = child(self.root, "perf")
+        perf = self.top("perf")
         return () if perf is None else tuple(perf.iterchildren("event"))
 
     @lazy
     def keywrap(self) -> Element | None:
-        return child(self.root, "keywrap")
+        return self.top("keywrap")
 
     @lazy
     def keywrap_ciphers(self) -> tuple[Element, ...]:
@@ -178,7 +187,7 @@ class DomainSettingsFacts(DomainBase):
     def qemu_elements(self, path: str) -> tuple[Element, ...]:
         """Elements of the QEMU namespace below the root: ``commandline/arg`` is every
         ``<qemu:arg>`` of every ``<qemu:commandline>``, as libvirt's XPath reads them."""
-        steps = [f"{{{QEMU_NAMESPACE}}}{step}" for step in path.split("/")]
+        steps = _qemu_steps(path)
         if steps[0] not in self.tags:
             return ()
         found = [self.root]

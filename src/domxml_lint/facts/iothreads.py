@@ -8,7 +8,7 @@ from .._lazy import lazy
 from .._records import NamedTuple
 from ..units import parse_uint
 from .domain import DomainBase
-from .values import child_text
+from .values import child_text, grandchildren
 
 Element = etree._Element
 
@@ -37,7 +37,7 @@ class IOThreadFacts(DomainBase):
         """The ``<iothreadids><iothread>`` elements in document order, with their parsed ids."""
         return tuple(
             IOThreadId(el, parse_uint(el.get("id")))
-            for el in self.root.iterfind("iothreadids/iothread")
+            for el in grandchildren(self.root, "iothreadids", "iothread")
         )
 
     @lazy

@@ -131,19 +131,19 @@ class MemoryFacts(NumaFacts):
 
     @lazy
     def memory(self) -> MemorySize | None:
-        return size_of_element(child(self.root, "memory"))
+        return size_of_element(self.top("memory"))
 
     @lazy
     def current_memory(self) -> MemorySize | None:
-        return size_of_element(child(self.root, "currentMemory"))
+        return size_of_element(self.top("currentMemory"))
 
     @lazy
     def max_memory(self) -> MemorySize | None:
-        return size_of_element(child(self.root, "maxMemory"))
+        return size_of_element(self.top("maxMemory"))
 
     @lazy
     def memory_backing(self) -> MemoryBacking | None:
-        element = child(self.root, "memoryBacking")
+        element = self.top("memoryBacking")
         if element is None:
             return None
         hugepages = child(element, "hugepages")
@@ -174,7 +174,7 @@ class MemoryFacts(NumaFacts):
 
     @lazy
     def memtune(self) -> Memtune | None:
-        element = child(self.root, "memtune")
+        element = self.top("memtune")
         if element is None:
             return None
         return Memtune(

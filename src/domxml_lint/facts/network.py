@@ -14,7 +14,7 @@ from .._lazy import lazy
 from .._records import NamedTuple
 from ..units import parse_uint
 from .domain import ARM_ARCHES, VIRTIO_MODELS, DomainBase
-from .values import child
+from .values import first_children
 
 Element = etree._Element
 
@@ -197,12 +197,14 @@ def net_ip(element: Element) -> NetIp:
 
 
 def _interface(element: Element) -> Interface:
-    model_el = child(element, "model")
+    children = first_children(element)
+    get = children.get
+    model_el = get("model")
     model = None if model_el is None else model_el.get("type")
-    driver = child(element, "driver")
-    source = child(element, "source")
-    virtualport = child(element, "virtualport")
-    mac_el = child(element, "mac")
+    driver = get("driver")
+    source = get("source")
+    virtualport = get("virtualport")
+    mac_el = get("mac")
     return Interface(
         element=element,
         type=element.get("type"),
@@ -215,22 +217,22 @@ def _interface(element: Element) -> Interface:
         mac=None if mac_el is None else parse_mac(mac_el.get("address")),
         virtualport=virtualport,
         virtualport_type=None if virtualport is None else virtualport.get("type"),
-        vlan=child(element, "vlan"),
-        bandwidth=child(element, "bandwidth"),
-        coalesce=child(element, "coalesce"),
-        teaming=child(element, "teaming"),
-        backend=child(element, "backend"),
-        target=child(element, "target"),
-        mtu=child(element, "mtu"),
-        filterref=child(element, "filterref"),
-        script=child(element, "script"),
-        port=child(element, "port"),
+        vlan=get("vlan"),
+        bandwidth=get("bandwidth"),
+        coalesce=get("coalesce"),
+        teaming=get("teaming"),
+        backend=get("backend"),
+        target=get("target"),
+        mtu=get("mtu"),
+        filterref=get("filterref"),
+        script=get("script"),
+        port=get("port"),
         host_ips=() if source is None else tuple(map(net_ip, source.iterchildren("ip"))),
         host_routes=() if source is None else tuple(source.iterchildren("route")),
         guest_ips=tuple(map(net_ip, element.iterchildren("ip"))),
         guest_routes=tuple(element.iterchildren("route")),
         port_forwards=tuple(element.iterchildren("portForward")),
-        address=child(element, "address"),
+        address=get("address"),
     )
 
 

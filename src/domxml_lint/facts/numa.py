@@ -245,7 +245,7 @@ class NumaFacts(CpuFacts):
 
     @lazy
     def numatune(self) -> Numatune | None:
-        element = child(self.root, "numatune")
+        element = self.top("numatune")
         if element is None:
             return None
         memory_el = child(element, "memory")

@@ -80,7 +80,7 @@ class OsFacts(DomainBase):
 
     @lazy
     def os_element(self) -> Element | None:
-        return child(self.root, "os")
+        return self.top("os")
 
     @lazy
     def firmware(self) -> str | None:

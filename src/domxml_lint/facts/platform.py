@@ -7,7 +7,7 @@ from lxml import etree
 from .._lazy import lazy
 from .._records import NamedTuple
 from .domain import DomainBase
-from .values import child
+from .values import child, grandchildren
 
 Element = etree._Element
 
@@ -72,7 +72,7 @@ class PlatformFacts(DomainBase):
     def timers(self) -> tuple[Timer, ...]:
         return tuple(
             Timer(element=el, name=el.get("name"), present=el.get("present"))
-            for el in self.root.iterfind("clock/timer")
+            for el in grandchildren(self.root, "clock", "timer")
         )
 
     def timer(self, name: str) -> Timer | None:
@@ -125,7 +125,7 @@ class PlatformFacts(DomainBase):
         """
         if self.windows_os_id is not None:
             return True
-        clock = child(self.root, "clock")
+        clock = self.top("clock")
         localtime = clock is not None and clock.get("offset") == "localtime"
         return localtime and self.hyperv is not None and self.hyperv.any_enabled
 

@@ -10,6 +10,7 @@ raw, an empty path meaning no source.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -19,7 +20,7 @@ from .._lazy import lazy
 from .._records import NamedTuple
 from ..units import UnitError, parse_uint, unit_scale
 from .domain import DomainBase
-from .values import child, child_text
+from .values import child, child_text, first_children
 
 Element = etree._Element
 
@@ -64,6 +65,7 @@ class DiskName(NamedTuple):
     partition: int
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the name; names repeat across files
 def parse_disk_name(name: str | None) -> DiskName | None:
     """``vda`` -> (0, 0), ``sdz2`` -> (25, 2), ``vdaa`` -> (26, 0); None where libvirt fails.
 
@@ -402,23 +404,24 @@ class Disk:
 
     def __init__(self, element: Element) -> None:
         self.element = element
-        target = child(element, "target")
+        children = self._children = first_children(element)
+        target = children.get("target")
         #: The storage type as written (None: libvirt's default, file).
         self.type: str | None = element.get("type")
         #: The device: disk (the default), cdrom, floppy or lun.
         self.device: str = element.get("device", "disk")
-        self.driver = child(element, "driver")
+        self.driver = children.get("driver")
         self.target = target
-        self.source = child(element, "source")
+        self.source = children.get("source")
         #: ``target@bus`` as written; :attr:`effective_bus` is the bus libvirt uses.
         self.bus = None if target is None else target.get("bus")
         dev = None if target is None else target.get("dev")
         #: ``target@dev`` without the old ``ioemu:`` prefix, which libvirt's parser drops.
         self.dev = dev[6:] if dev and dev.startswith("ioemu:") else dev
         #: ``<readonly/>``, or a CD-ROM (libvirt makes every CD-ROM read-only).
-        self.readonly = child(element, "readonly") is not None or self.device == "cdrom"
-        self.shareable = child(element, "shareable") is not None
-        self.transient = child(element, "transient") is not None
+        self.readonly = "readonly" in children or self.device == "cdrom"
+        self.shareable = "shareable" in children
+        self.transient = "transient" in children
 
     def driver_attr(self, name: str) -> str | None:
         return None if self.driver is None else self.driver.get(name)
@@ -428,11 +431,12 @@ class Disk:
 
     def child(self, tag: str) -> Element | None:
         """A child element of ``<disk>`` (``geometry``, ``blockio``, ``serial`` ...)."""
-        return child(self.element, tag)
+        return self._children.get(tag)
 
     def text(self, tag: str) -> str | None:
         """The text of a child element (``serial``, ``wwn``, ``vendor``, ``product``)."""
-        return child_text(self.element, tag)
+        found = self._children.get(tag)
+        return None if found is None else (found.text or "")
 
     @property
     def cache(self) -> str | None:
@@ -486,7 +490,7 @@ class Disk:
 
     @lazy
     def address(self) -> Element | None:
-        return child(self.element, "address")
+        return self._children.get("address")
 
     @property
     def address_type(self) -> str | None:
@@ -494,7 +498,7 @@ class Disk:
 
     @lazy
     def iotune(self) -> Iotune | None:
-        return _iotune(child(self.element, "iotune"))
+        return _iotune(self._children.get("iotune"))
 
     @property
     def label(self) -> str:
@@ -595,7 +599,7 @@ class StorageFacts(DomainBase):
 
     @lazy
     def blkiotune(self) -> Element | None:
-        return child(self.root, "blkiotune")
+        return self.top("blkiotune")
 
     @lazy
     def blkio_devices(self) -> tuple[BlkioDevice, ...]:

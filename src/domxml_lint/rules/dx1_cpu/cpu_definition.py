@@ -240,7 +240,7 @@ def vcpus_hotplug_invalid(ctx: RuleContext) -> Iterator[Finding]:
 
 def _qemu_vcpu_order(ctx: RuleContext, states) -> Iterator[Finding]:
     first = states[0]
-    anchor = first.entry.element if first.entry is not None else child(ctx.facts.root, "vcpus")
+    anchor = first.entry.element if first.entry is not None else ctx.facts.top("vcpus")
     assert anchor is not None  # vcpu_entries is not empty
     if not first.online:
         yield ctx.finding(anchor, "vcpu 0 can't be offline")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts.values import child
 from ...findings import Finding
 from ...rule import QEMU, HostPart, RuleContext, rule
 
@@ -200,7 +199,7 @@ def iothread_pool_unsupported_by_qemu(ctx: RuleContext) -> Iterator[Finding]:
     """
     facts = ctx.facts
     pools = [entry.element for entry in facts.iothread_id_entries]
-    default = child(facts.root, "defaultiothread")
+    default = facts.top("defaultiothread")
     if default is not None:
         pools.append(default)
     limited = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...edits import new_element
-from ...facts import child
+from ...facts.values import child, grandchildren
 from ...findings import Finding
 from ...rule import QEMU, X86, RuleContext, rule
 from ...units import parse_uint
@@ -101,7 +101,7 @@ def vcpu_count_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 )
     if maximum is None:
         return
-    listed = list(ctx.facts.root.iterfind("vcpus/vcpu"))
+    listed = grandchildren(ctx.facts.root, "vcpus", "vcpu")
     for item in listed:
         vcpu_id = parse_uint(item.get("id"))
         if vcpu_id is not None and vcpu_id >= maximum:

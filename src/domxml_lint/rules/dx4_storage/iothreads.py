@@ -36,7 +36,7 @@ def _mapping(disk) -> list:
 def _raise_iothreads_edits(ctx, missing: set[int]) -> list:
     """Edits that define the IOThread ids in ``missing`` (as libvirt numbers them)."""
     facts = ctx.facts
-    current = child(facts.root, "iothreads")
+    current = facts.top("iothreads")
     listed = facts.iothread_id_entries
     if not listed:
         count = str(max(max(missing), facts.iothreads or 0))
@@ -368,7 +368,7 @@ def iothreads_oversized(ctx: RuleContext) -> Iterator[Finding]:
     count = max(len(facts.iothread_ids), facts.iothreads or 0)  # ids stop at MAX_IOTHREADS
     if not count:
         return
-    element = child(facts.root, "iothreads")
+    element = facts.top("iothreads")
     if element is None:  # count > 0 comes from <iothreadids>
         element = facts.iothread_id_entries[0].element.getparent()
         assert element is not None
@@ -673,7 +673,7 @@ def iothread_settings_invalid(ctx: RuleContext) -> Iterator[Finding]:
                 )
             seen.add(number)
     pools = [entry.element for entry in facts.iothread_id_entries]
-    default = child(facts.root, "defaultiothread")
+    default = facts.top("defaultiothread")
     if default is not None:
         pools.append(default)
     for element in pools:

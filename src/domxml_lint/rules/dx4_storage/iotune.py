@@ -155,7 +155,7 @@ def blkiotune_weight_range(ctx: RuleContext) -> Iterator[Finding]:
     a weight of 0), src/util/vircgroupv2.c (`virCgroupV2SetBlkioWeight`
     writes the value as given) and domaincommon.rng (`weight`: 100..1000).
     """
-    blkiotune = child(ctx.facts.root, "blkiotune")
+    blkiotune = ctx.facts.top("blkiotune")
     if blkiotune is None:
         return
     checks = [(child(blkiotune, "weight"), "weight")]

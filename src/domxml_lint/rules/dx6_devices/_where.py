@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from weakref import WeakKeyDictionary
 
 from ...rule import RuleContext
 
@@ -23,14 +22,20 @@ def a_device(tag: str) -> str:
 
 
 def per_document(compute: Callable[[RuleContext], T]) -> Callable[[RuleContext], T]:
-    """``compute`` run once per document (its facts), however many rules ask for it."""
-    results: WeakKeyDictionary[Any, T] = WeakKeyDictionary()
+    """``compute`` run once per document (its facts), however many rules ask for it.
+
+    Rules run document by document, so the last document's result is the one kept (a
+    WeakKeyDictionary cost two weak references per call); holding its facts keeps their
+    identity from being reused by another document's.
+    """
+    last: list[Any] = [None, None]  # facts, result
 
     def cached(ctx: RuleContext) -> T:
         facts = ctx.facts
-        if facts not in results:
-            results[facts] = compute(ctx)
-        return results[facts]
+        if last[0] is not facts:
+            result = compute(ctx)
+            last[0], last[1] = facts, result
+        return last[1]
 
     cached.__doc__ = compute.__doc__
     return cached

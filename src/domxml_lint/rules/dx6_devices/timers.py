@@ -229,7 +229,7 @@ def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
     wanted = [new_element("timer", attrs) for _name, attrs in DEFAULT_TIMERS]
     if facts.is_windows and facts.windows_has_enlightenments:
         wanted.append(new_element("timer", {"name": "hypervclock", "present": "yes"}))
-    clock = child(facts.root, "clock")
+    clock = facts.top("clock")
     names = ", ".join(timer.attributes[0][1] for timer in wanted)
 
     def edits() -> list[Edit]:  # built only when the output needs it
@@ -237,7 +237,7 @@ def timer_defaults_suggested(ctx: RuleContext) -> Iterator[Finding]:
             return [ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, *wanted))]
         return [ctx.edit.insert_children(clock, wanted)]
 
-    anchor = clock if clock is not None else child(facts.root, "os")
+    anchor = clock if clock is not None else facts.top("os")
     yield ctx.finding(
         anchor if anchor is not None else facts.root,
         f"no timer settings: consider {names} (virt-manager's defaults)",

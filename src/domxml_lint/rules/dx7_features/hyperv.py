@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...edits import NewElement, new_element
-from ...facts import child
 from ...findings import Edit, Finding
 from ...rule import KVM, QEMU, X86, HostPart, RuleContext, rule
 
@@ -117,7 +116,7 @@ def _hypervclock_edits(ctx) -> list:
     if timer is not None:
         return ctx.edit.set_attributes(timer.element, {"present": "yes"})
     wanted = new_element("timer", {"name": "hypervclock", "present": "yes"})
-    clock = child(facts.root, "clock")
+    clock = facts.top("clock")
     if clock is None:
         return [ctx.edit.insert_top_level(new_element("clock", {"offset": "utc"}, wanted))]
     return [ctx.edit.insert_children(clock, [wanted])]

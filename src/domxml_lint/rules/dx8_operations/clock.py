@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import child
 from ...findings import Finding
 from ...rule import QEMU, RuleContext, rule
 from ...units import parse_uint
@@ -52,7 +51,7 @@ def clock_start_invalid(ctx: RuleContext) -> Iterator[Finding]:
     libvirt src/qemu/qemu_validate.c (`qemuValidateDomainDefClockTimers`);
     formatdomain "Time keeping".
     """
-    clock = child(ctx.facts.root, "clock")
+    clock = ctx.facts.top("clock")
     if clock is None or clock.get("offset") != "absolute":
         return
     start = parse_uint(clock.get("start"))

@@ -49,10 +49,10 @@ def domain_name_invalid(ctx: RuleContext) -> Iterator[Finding]:
     "General metadata".
     """
     facts = ctx.facts
-    name = child(facts.root, "name")
+    name = facts.top("name")
     if name is not None and facts.driver == "qemu" and "/" in (name.text or ""):
         yield ctx.finding(name, f"name {name.text} cannot contain '/'")
-    title = child(facts.root, "title")
+    title = facts.top("title")
     if title is not None and "\n" in (title.text or ""):
         yield ctx.finding(title, "Domain title can't contain newlines")
 
@@ -169,7 +169,7 @@ def pm_suspend_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     "Power Management".
     """
     facts = ctx.facts
-    pm = child(facts.root, "pm")
+    pm = facts.top("pm")
     if pm is None or facts.arch is None or facts.is_x86:
         return
     for tag in ("suspend-to-mem", "suspend-to-disk"):

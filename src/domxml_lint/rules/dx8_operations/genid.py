@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...facts import child
 from ...findings import Finding
 from ...rule import QEMU, HostPart, RuleContext, rule
 
@@ -54,7 +53,7 @@ def genid_unsupported(ctx: RuleContext) -> Iterator[Finding]:
     caps = ctx.domain_caps
     if caps is None or caps.supported("features/genid") is not False:
         return
-    genid = child(ctx.facts.root, "genid")
+    genid = ctx.facts.top("genid")
     if genid is not None:
         yield ctx.finding(
             genid,
