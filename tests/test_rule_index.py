@@ -9,9 +9,12 @@ from pathlib import Path
 import attrs
 import pytest
 
+from domxml_lint import rules as rules_module
+from domxml_lint.document import Document
 from domxml_lint.errors import InternalError
+from domxml_lint.facts import DomainFacts
 from domxml_lint.planrules import PlanRule
-from domxml_lint.rule import DeferredCheck
+from domxml_lint.rule import DeferredCheck, RuleContext
 from domxml_lint.rules import builtin_plan_rules, builtin_rules, scan_modules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +42,25 @@ def test_every_indexed_rule_loads_the_rule_its_module_defines():
         assert item.origin == "domxml_lint"
         assert item.source_file == loaded.source_file
         assert item.doc == loaded.doc and item.doc
+
+
+def test_calling_an_indexed_rules_check_runs_the_real_one():
+    """Plugins and scripts may call ``rule.check(ctx)`` on a rule from the ruleset."""
+    domain = (
+        b"<domain type='kvm'><name>a</name><memory>1048576</memory><vcpu>1</vcpu>"
+        b"<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+        b"<disk type='file' device='disk'><driver name='qemu' type='raw' cache='unsafe'/>"
+        b"<source file='/a.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+    )
+    fresh = next(r for r in rules_module._indexed.__wrapped__() if r.code == "DX401")
+    assert fresh.deferred
+    doc = Document.parse(domain, "a.xml")
+    ctx = RuleContext(doc, DomainFacts(doc))
+    ctx.rule = fresh
+    called = [f.message for f in fresh.check(ctx)]
+    ctx.rule = fresh.loaded()
+    assert called == [f.message for f in fresh.loaded().check(ctx)]
+    assert called and "cache='unsafe'" in called[0]
 
 
 def test_a_stale_entry_is_an_internal_error_naming_the_fix():
