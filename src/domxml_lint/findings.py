@@ -118,11 +118,13 @@ class Edit:
             raise ValueError(f"bad edit range {self.start}:{self.end}")
 
 
+#: A function that builds a fix's edits when they are first needed.
+EditBuilder = Callable[[], Iterable[Edit]]
 #: What a fix's edits are given as: the edits, or a function that builds them on first use.
-EditsOrBuilder = tuple[Edit, ...] | Callable[[], Iterable[Edit]]
+EditsOrBuilder = tuple[Edit, ...] | EditBuilder
 
 
-def _edits_or_builder(edits: Iterable[Edit] | Callable[[], Iterable[Edit]]) -> EditsOrBuilder:
+def _edits_or_builder(edits: Iterable[Edit] | EditBuilder) -> EditsOrBuilder:
     return edits if callable(edits) else tuple(edits)
 
 

@@ -276,7 +276,7 @@ def collect_guest(
             hostdevs.append(HostdevUse("pci", str(hostdev.pci), place_of(doc, hostdev.element)))
         elif usb_name is not None:
             hostdevs.append(HostdevUse("usb", usb_name, place_of(doc, hostdev.element)))
-    name_element, uuid_element = child(root, "name"), child(root, "uuid")
+    name_element, uuid_element = facts.top("name"), facts.top("uuid")
     return GuestFacts(
         path=shown,
         kind=kind,

@@ -35,7 +35,7 @@ from ._records import NamedTuple
 from .edits import Editor
 from .errors import InternalError
 from .facts import ACCELERATED_VIRT_TYPES, QEMU_VIRT_TYPES, DomainBase
-from .findings import Applicability, Edit, Finding, Fix, Severity
+from .findings import Applicability, Edit, EditBuilder, Finding, Fix, Severity
 from .versions import Versions
 
 if TYPE_CHECKING:
@@ -340,11 +340,9 @@ def rule(
 
 # -- what a rule sees -----------------------------------------------------------------------
 
-#: A function that builds a fix's edits when they are first needed.
-EditBuilder = Callable[[], Iterable[Edit]]
 
-
-def _edits_or_builder(edits: tuple[Edit | EditBuilder, ...]) -> Iterable[Edit] | EditBuilder:
+def _edits_given(edits: tuple[Edit | EditBuilder, ...]) -> Iterable[Edit] | EditBuilder:
+    """``safe_fix``'s arguments: edits, or exactly one builder."""
     if len(edits) == 1 and callable(edits[0]):
         return edits[0]
     if any(callable(e) for e in edits):
@@ -538,11 +536,11 @@ class RuleContext:
         """A safe fix made of ``edits``, or of what one function given instead builds when
         the edits are first needed (``ctx.safe_fix(title, lambda: [ctx.edit...])``): a
         lint whose output shows no edits then never builds them."""
-        return Fix(Applicability.SAFE, title, _edits_or_builder(edits))
+        return Fix(Applicability.SAFE, title, _edits_given(edits))
 
     def unsafe_fix(self, title: str, *edits: Edit | EditBuilder) -> Fix:
         """An unsafe fix, as :meth:`safe_fix` makes a safe one."""
-        return Fix(Applicability.UNSAFE, title, _edits_or_builder(edits))
+        return Fix(Applicability.UNSAFE, title, _edits_given(edits))
 
     def note(self, message: str) -> None:
         """Say why the rule stayed silent (e.g. the guest's PCI device is not in the snapshot).
