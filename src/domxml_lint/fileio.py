@@ -21,7 +21,8 @@ TEMP_SUFFIX = ".domxml-lint.tmp"
 LOCK_WAIT_SECONDS = 10.0
 
 # Signals that would otherwise stop the process between creating and renaming the temporary file.
-_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+#: The signals that interrupt a run (cli unwinds on each); held back around critical steps.
+INTERRUPTING_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 
 
 def read_file(path: str) -> bytes:
@@ -112,7 +113,7 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
                     hint="run domxml-lint again",
                 )
         _check_writable(path, real, info)
-        with _signals_deferred():
+        with signals_deferred():
             _replace(path, real, data, info)
     return True
 
@@ -296,12 +297,12 @@ def _copy_xattrs(source: str, target_fd: int) -> None:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Hold back interrupting signals until the block ends (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTING_SIGNALS)
     try:
         yield
     finally:

@@ -23,7 +23,13 @@ from .config import FileSettings
 from .document import Document, sniff_root_name
 from .errors import DomxmlLintError, FixNotWritten, InputError, UsageError
 from .facts import DomainFacts
-from .fileio import directory_syncs_deferred, read_file, write_atomic
+from .fileio import (
+    INTERRUPTING_SIGNALS,
+    directory_syncs_deferred,
+    read_file,
+    signals_deferred,
+    write_atomic,
+)
 from .findings import Finding
 from .fixer import FixResult, Span, fix_document
 from .guests import GuestFacts, collect_guest
@@ -202,15 +208,21 @@ class BackgroundWrites:
         self._pool: Any = None
         self._pending: collections.deque[tuple[FileResult, _Write, Any]] = collections.deque()
 
-    def submit(self, result: FileResult, write: _Write) -> None:
-        if self._pool is None:  # started on first use: after any fork, only when writing
-            from concurrent.futures import ThreadPoolExecutor
+    # Every call into the executor holds the interrupting signals back (signals_deferred):
+    # its locks are not signal-safe, and a handler that raised while this thread held one
+    # would leave it held, so the writer thread, and then the shutdown, would wait forever.
 
-            self._pool = ThreadPoolExecutor(1, initializer=_block_signals)
+    def submit(self, result: FileResult, write: _Write) -> None:
         if len(self._pending) >= self.LIMIT:
             self._finish_one()
         task, fixed, data = write.task, write.fixed, write.data
-        self._pending.append((result, write, self._pool.submit(_written, task, fixed, data)))
+        with signals_deferred():
+            if self._pool is None:  # started on first use: after any fork, only when writing
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(1, initializer=_block_signals)
+            future = self._pool.submit(_written, task, fixed, data)
+        self._pending.append((result, write, future))
 
     def finish(self) -> None:
         """Wait for every write submitted; record the failed ones in their results."""
@@ -218,8 +230,11 @@ class BackgroundWrites:
             self._finish_one()
 
     def _finish_one(self) -> None:
-        result, write, future = self._pending.popleft()
-        write.finish(result, future.result())
+        result, write, future = self._pending[0]
+        with signals_deferred():
+            error = future.result()
+        self._pending.popleft()
+        write.finish(result, error)
 
     def __enter__(self) -> BackgroundWrites:
         return self
@@ -227,17 +242,15 @@ class BackgroundWrites:
     def __exit__(self, *exc_info: object) -> None:
         if self._pool is not None:
             # The write in progress completes; those not started are dropped (files stay old).
-            self._pool.shutdown(wait=True, cancel_futures=exc_info[0] is not None)
+            with signals_deferred():
+                self._pool.shutdown(wait=True, cancel_futures=exc_info[0] is not None)
         if exc_info[0] is None:
             self.finish()
 
 
 def _block_signals() -> None:
     """Interrupting signals go to the main thread, whose handlers unwind the run."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
-
-
-_INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTING_SIGNALS)
 
 
 def _guest(doc: Document, facts: DomainFacts, task: Task, linter: Linter) -> GuestFacts:
